@@ -1,0 +1,31 @@
+@{
+    RootModule           = 'OpenBsdBuild.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5d0c7a3e-8b1f-4c52-9a6e-2f3d4b1c9e07'
+    Author               = 'OpenBsdBuild contributors'
+    CompanyName          = 'OpenBsdBuild'
+    Copyright            = '(c) OpenBsdBuild contributors. MIT License.'
+    Description          = 'Native OpenBSD/arm64 and amd64 builds on rented cloud metal: start a host, boot OpenBSD as a KVM guest, build, collect checksummed artifacts, tear everything down - as pipeable objects.'
+    PowerShellVersion    = '5.1'
+    CompatiblePSEditions = @('Desktop', 'Core')
+    FormatsToProcess     = @('OpenBsdBuild.format.ps1xml')
+    CmdletsToExport      = @(
+        'Connect-MetalHost'
+        'Start-OpenBsdGuest'
+        'Get-OpenBsdGuest'
+        'Stop-OpenBsdGuest'
+        'Invoke-GuestBuild'
+        'Remove-MetalHost'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('OpenBSD', 'arm64', 'QEMU', 'KVM', 'EC2', 'AWS', 'Build', 'CI', 'Release')
+            LicenseUri   = 'https://github.com/openbsdbuild/OpenBsdBuild/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/openbsdbuild/OpenBsdBuild'
+            ReleaseNotes = 'First release: local and SSH hosts, QEMU guests, builds with verified artifacts.'
+        }
+    }
+}

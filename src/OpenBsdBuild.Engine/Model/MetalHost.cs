@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using OpenBsdBuild.Remote;
+
+namespace OpenBsdBuild.Model
+{
+    public enum HostProvider { Local, Ssh, Ec2 }
+
+    /// <summary>
+    /// A machine that can run guests: an EC2 metal instance, an existing Linux box over SSH,
+    /// or this machine. Carries what it is and what it still holds, so teardown finds everything.
+    /// </summary>
+    public sealed class MetalHost
+    {
+        private readonly List<OpenBsdGuest> _guests = new List<OpenBsdGuest>();
+
+        internal MetalHost(HostProvider provider, string name, IHostShell shell, HostCapabilities capabilities, string stateDirectory)
+        {
+            Provider = provider;
+            Name = name;
+            Shell = shell;
+            Capabilities = capabilities;
+            StateDirectory = stateDirectory;
+            ConnectedAt = DateTime.UtcNow;
+            LaunchTime = ConnectedAt;
+        }
+
+        public string Name { get; }
+        public HostProvider Provider { get; }
+        public string State { get; internal set; } = "Ready";
+
+        /// <summary>SSH endpoint of the host (empty for the local machine).</summary>
+        public string? HostName { get; internal set; }
+        public int Port { get; internal set; } = 22;
+        public string? User { get; internal set; }
+        public string? KeyFile { get; internal set; }
+        public string? HostKeyFingerprint { get; internal set; }
+
+        /// <summary>The host's own CPU architecture: arm64 or amd64.</summary>
+        public string Architecture => Capabilities.Architecture;
+        /// <summary>Best accelerator for guests of the host's own architecture: kvm, hvf or tcg.</summary>
+        public string Accelerator => Capabilities.NativeAccelerator;
+        public HostCapabilities Capabilities { get; internal set; }
+
+        /// <summary>Where guest overlays, logs and sockets live on the host.</summary>
+        public string StateDirectory { get; }
+
+        // EC2 details; empty for local and SSH hosts.
+        public string? InstanceId { get; internal set; }
+        public string? InstanceType { get; internal set; }
+        public string? Region { get; internal set; }
+        public string? AvailabilityZone { get; internal set; }
+        public string? PublicIpAddress { get; internal set; }
+        public string? PrivateIpAddress { get; internal set; }
+        public string? KeyName { get; internal set; }
+        public string? SecurityGroupId { get; internal set; }
+        public string? RunId { get; internal set; }
+
+        public DateTime ConnectedAt { get; }
+        public DateTime LaunchTime { get; internal set; }
+        public DateTime? ExpiresAt { get; internal set; }
+        public decimal? PricePerHour { get; internal set; }
+
+        public TimeSpan Age => DateTime.UtcNow - LaunchTime;
+
+        /// <summary>On-demand cost so far at <see cref="PricePerHour"/>; null when the host is not billed by us.</summary>
+        public decimal? CostSoFar => PricePerHour.HasValue ? Math.Round(PricePerHour.Value * (decimal)Age.TotalHours, 4) : (decimal?)null;
+
+        public IReadOnlyList<OpenBsdGuest> Guests
+        {
+            get { lock (_guests) return _guests.ToList(); }
+        }
+
+        internal IHostShell Shell { get; set; }
+
+        internal void AddGuest(OpenBsdGuest guest)
+        {
+            lock (_guests) _guests.Add(guest);
+        }
+
+        internal void RemoveGuest(OpenBsdGuest guest)
+        {
+            lock (_guests) _guests.Remove(guest);
+        }
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>What a host can do, probed once when it is attached.</summary>
+    public sealed class HostCapabilities
+    {
+        public string Architecture { get; set; } = "";
+        public string OperatingSystem { get; set; } = "";
+        /// <summary>kvm when /dev/kvm is usable (and, on x86, the CPU exposes vmx/svm); hvf on macOS; else tcg.</summary>
+        public string NativeAccelerator { get; set; } = "tcg";
+        public string? KvmProblem { get; set; }
+        public string? QemuAarch64 { get; set; }
+        public string? QemuX86_64 { get; set; }
+        public string? QemuImg { get; set; }
+        public string? HomeDirectory { get; set; }
+        public bool HasPerl { get; set; }
+    }
+}

@@ -1,0 +1,79 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace OpenBsdBuild.Remote
+{
+    /// <summary>
+    /// The one seam through which the engine reaches a machine: run a command, move bytes,
+    /// reach a TCP port on it. Implemented for this machine (<see cref="LocalShell"/>) and for
+    /// SSH (<see cref="SshShell"/>), so guests and builds work the same everywhere.
+    /// Commands run under /bin/sh -c on the target.
+    /// </summary>
+    public interface IHostShell : IDisposable
+    {
+        /// <summary>Where commands run, e.g. "local" or "root@10.0.0.2:22".</summary>
+        string Description { get; }
+
+        /// <summary>True when the commands run in this very process's machine (no transfer needed).</summary>
+        bool IsLocal { get; }
+
+        /// <summary>Runs a command and collects its output.</summary>
+        Task<ShellResult> RunAsync(string command, CancellationToken cancellationToken);
+
+        /// <summary>
+        /// Runs a command, feeding <paramref name="input"/> to its stdin (then closing it), and
+        /// hands each output line to the callbacks as soon as it arrives. Returns the exit code.
+        /// </summary>
+        Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
+            CancellationToken cancellationToken);
+
+        /// <summary>Copies a file on the target into <paramref name="destination"/>; reports bytes done.</summary>
+        Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken);
+
+        /// <summary>Writes <paramref name="source"/> to a file on the target; reports bytes done.</summary>
+        Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken);
+
+        /// <summary>
+        /// Makes a TCP endpoint as seen from the target (e.g. a guest's forwarded SSH port on the
+        /// host's loopback) reachable from this process.
+        /// </summary>
+        Task<Tunnel> OpenTunnelAsync(string host, int port, CancellationToken cancellationToken);
+    }
+
+    public sealed class ShellResult
+    {
+        public ShellResult(int exitCode, string stdout, string stderr)
+        {
+            ExitCode = exitCode;
+            Stdout = stdout;
+            Stderr = stderr;
+        }
+
+        public int ExitCode { get; }
+        public string Stdout { get; }
+        public string Stderr { get; }
+        public bool Succeeded => ExitCode == 0;
+
+        /// <summary>Stderr if there is any, else stdout, trimmed: what to show a user when it failed.</summary>
+        public string Message => (Stderr.Trim().Length > 0 ? Stderr : Stdout).Trim();
+    }
+
+    /// <summary>A local endpoint that reaches a port on a target; disposing closes the forward.</summary>
+    public sealed class Tunnel : IDisposable
+    {
+        private readonly Action? _close;
+
+        public Tunnel(string host, int port, Action? close)
+        {
+            Host = host;
+            Port = port;
+            _close = close;
+        }
+
+        public string Host { get; }
+        public int Port { get; }
+        public void Dispose() => _close?.Invoke();
+    }
+}

@@ -1,0 +1,288 @@
+using System;
+using System.IO;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Errors;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+
+namespace OpenBsdBuild.Remote
+{
+    /// <summary>
+    /// A machine reached over SSH, directly or by jumping through another shell (the metal
+    /// host in front of a guest). The key never leaves this process: a jump is a local port
+    /// forward over the outer session, and the inner session runs end to end through it.
+    /// </summary>
+    public sealed class SshShell : IHostShell
+    {
+        private readonly SshClient _client;
+        private readonly ConnectionInfo _connection;
+        private readonly Tunnel? _jump;
+        private readonly object _sftpLock = new object();
+        private SftpClient? _sftp;
+
+        private SshShell(SshTarget target, SshClient client, ConnectionInfo connection, Tunnel? jump, string presentedKey)
+        {
+            Target = target;
+            _client = client;
+            _connection = connection;
+            _jump = jump;
+            HostKeyFingerprint = presentedKey;
+        }
+
+        public SshTarget Target { get; }
+        /// <summary>The fingerprint the server presented (and that the policy accepted).</summary>
+        public string HostKeyFingerprint { get; }
+        public string Description => Target.ToString();
+        public bool IsLocal => false;
+        public bool IsConnected => _client.IsConnected;
+
+        /// <summary>Connects, verifying the host key; <paramref name="via"/> makes it a jump.</summary>
+        public static async Task<SshShell> ConnectAsync(SshTarget target, CancellationToken cancellationToken, IHostShell? via = null)
+        {
+            PrivateKeyFile key = LoadKey(target.KeyFile);
+            Tunnel? jump = via == null ? null : await via.OpenTunnelAsync(target.Host, target.Port, cancellationToken).ConfigureAwait(false);
+            string host = jump?.Host ?? target.Host;
+            int port = jump?.Port ?? target.Port;
+            var info = new ConnectionInfo(host, port, target.User, new PrivateKeyAuthenticationMethod(target.User, key))
+            {
+                Timeout = target.ConnectTimeout,
+            };
+            string presented = "";
+            var client = new SshClient(info);
+            client.HostKeyReceived += (_, e) =>
+            {
+                presented = HostKeyPolicy.Normalize(e.FingerPrintSHA256);
+                e.CanTrust = target.HostKeys.Accepts(presented);
+            };
+            client.KeepAliveInterval = TimeSpan.FromSeconds(10);
+            try
+            {
+                await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException))
+            {
+                client.Dispose();
+                jump?.Dispose();
+                throw Translate(ex, target, presented);
+            }
+            catch
+            {
+                client.Dispose();
+                jump?.Dispose();
+                throw;
+            }
+            return new SshShell(target, client, info, jump, presented);
+        }
+
+        public async Task<ShellResult> RunAsync(string command, CancellationToken cancellationToken)
+        {
+            var stdout = new StringBuilder();
+            var stderr = new StringBuilder();
+            int code = await StreamAsync(command, null,
+                line => { lock (stdout) stdout.Append(line).Append('\n'); },
+                line => { lock (stderr) stderr.Append(line).Append('\n'); },
+                cancellationToken).ConfigureAwait(false);
+            return new ShellResult(code, stdout.ToString(), stderr.ToString());
+        }
+
+        public async Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
+            CancellationToken cancellationToken)
+        {
+            EnsureConnected();
+            using var cmd = _client.CreateCommand(command);
+            cmd.CommandTimeout = Timeout.InfiniteTimeSpan;
+            Task execution;
+            try
+            {
+                execution = cmd.ExecuteAsync(cancellationToken);
+            }
+            catch (SshException ex)
+            {
+                throw ConnectionLost(ex);
+            }
+
+            var readOut = PumpLines(cmd.OutputStream, onStdout);
+            var readErr = PumpLines(cmd.ExtendedOutputStream, onStderr);
+            if (input != null)
+            {
+                using var stdin = cmd.CreateInputStream();
+                try
+                {
+                    await input.CopyToAsync(stdin, 1 << 16, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException)
+                {
+                    // The command stopped reading (it failed, or the channel closed); its exit tells why.
+                }
+            }
+            try
+            {
+                await execution.ConfigureAwait(false);
+            }
+            catch (SshConnectionException ex)
+            {
+                throw ConnectionLost(ex);
+            }
+            await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
+            if (!_client.IsConnected && cmd.ExitStatus == null) throw ConnectionLost(null);
+            return cmd.ExitStatus ?? (cmd.ExitSignal != null ? 128 + SignalNumber(cmd.ExitSignal) : -1);
+        }
+
+        public async Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken)
+        {
+            var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Run(() => sftp.DownloadFile(path, destination, n => progress?.Invoke((long)n)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (SftpPathNotFoundException ex)
+            {
+                throw new OpenBsdBuildException("RemoteFileNotFound", FailureKind.ObjectNotFound,
+                    $"'{path}' does not exist on {Description}.", path, "Check the path on the remote machine.", ex);
+            }
+            catch (SshConnectionException ex)
+            {
+                throw ConnectionLost(ex);
+            }
+        }
+
+        public async Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken)
+        {
+            var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Run(() => sftp.UploadFile(source, path, true, n => progress?.Invoke((long)n)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (SshConnectionException ex)
+            {
+                throw ConnectionLost(ex);
+            }
+        }
+
+        public Task<Tunnel> OpenTunnelAsync(string host, int port, CancellationToken cancellationToken)
+        {
+            EnsureConnected();
+            var forward = new ForwardedPortLocal("127.0.0.1", 0, host, (uint)port);
+            _client.AddForwardedPort(forward);
+            forward.Start();
+            return Task.FromResult(new Tunnel("127.0.0.1", (int)forward.BoundPort, () =>
+            {
+                try
+                {
+                    forward.Stop();
+                    _client.RemoveForwardedPort(forward);
+                }
+                catch (Exception) { /* the session is already gone */ }
+                forward.Dispose();
+            }));
+        }
+
+        public void Dispose()
+        {
+            lock (_sftpLock)
+            {
+                _sftp?.Dispose();
+                _sftp = null;
+            }
+            _client.Dispose();
+            _jump?.Dispose();
+        }
+
+        private async Task<SftpClient> SftpAsync(CancellationToken cancellationToken)
+        {
+            lock (_sftpLock)
+            {
+                if (_sftp != null && _sftp.IsConnected) return _sftp;
+            }
+            // A second session on the same endpoint (through the same jump, if any).
+            var sftp = new SftpClient(_connection) { BufferSize = 64 * 1024, OperationTimeout = TimeSpan.FromMinutes(5) };
+            sftp.HostKeyReceived += (_, e) => e.CanTrust = HostKeyPolicy.Normalize(e.FingerPrintSHA256) == HostKeyFingerprint;
+            try
+            {
+                await sftp.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException))
+            {
+                sftp.Dispose();
+                throw new OpenBsdBuildException("SftpUnavailable", FailureKind.ResourceUnavailable,
+                    $"Could not open an SFTP session to {Description}: {ex.Message}", Description,
+                    "Make sure the SSH server on that machine has the sftp subsystem enabled.", ex);
+            }
+            lock (_sftpLock)
+            {
+                _sftp?.Dispose();
+                _sftp = sftp;
+            }
+            return sftp;
+        }
+
+        private void EnsureConnected()
+        {
+            if (!_client.IsConnected) throw ConnectionLost(null);
+        }
+
+        private OpenBsdBuildException ConnectionLost(Exception? inner) =>
+            new OpenBsdBuildException("ConnectionLost", FailureKind.ConnectionError,
+                $"The SSH connection to {Description} was lost{(inner == null ? "" : ": " + inner.Message)}.", Description,
+                "Check that the machine is still running and reachable, then try again.", inner);
+
+        private static PrivateKeyFile LoadKey(string keyFile)
+        {
+            try
+            {
+                return new PrivateKeyFile(keyFile);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new OpenBsdBuildException("KeyFileUnreadable", FailureKind.ReadError,
+                    $"Cannot read the SSH private key '{keyFile}': {ex.Message}", keyFile,
+                    "Pass -KeyFile with the path of a readable OpenSSH private key.", ex);
+            }
+            catch (Exception ex) when (ex is SshException || ex is ArgumentException || ex is InvalidOperationException || ex is NotSupportedException)
+            {
+                throw new OpenBsdBuildException("KeyFileInvalid", FailureKind.InvalidData,
+                    $"'{keyFile}' is not a usable SSH private key: {ex.Message}", keyFile,
+                    "Use an unencrypted OpenSSH private key (ssh-keygen -t ed25519 -N '').", ex);
+            }
+        }
+
+        private static OpenBsdBuildException Translate(Exception ex, SshTarget target, string presented)
+        {
+            if (presented.Length > 0 && !target.HostKeys.Accepts(presented))
+                return new OpenBsdBuildException("HostKeyMismatch", FailureKind.SecurityError,
+                    $"The SSH host key of {target} is {presented}, which is not the expected {target.HostKeys}. Refusing to connect.",
+                    target.ToString(),
+                    "If the machine was legitimately reinstalled, pass its new fingerprint (ssh-keygen -lf on the host key); otherwise someone may be intercepting the connection.", ex);
+            if (ex is SshAuthenticationException)
+                return new OpenBsdBuildException("AuthenticationFailed", FailureKind.AuthenticationError,
+                    $"{target} refused the key '{target.KeyFile}': {ex.Message}", target.ToString(),
+                    $"Check that the public half of the key is in ~{target.User}/.ssh/authorized_keys on that machine and that the user name is right.", ex);
+            if (ex is SshOperationTimeoutException)
+                return new OpenBsdBuildException("ConnectTimeout", FailureKind.OperationTimeout,
+                    $"Timed out after {target.ConnectTimeout.TotalSeconds:0} s connecting to {target}.", target.ToString(),
+                    "Check the address and port, and that a firewall lets SSH through.", ex);
+            if (ex is SocketException || ex is SshConnectionException || ex is ProxyException)
+                return new OpenBsdBuildException("HostUnreachable", FailureKind.ConnectionError,
+                    $"Could not connect to {target}: {ex.Message}", target.ToString(),
+                    "Check the address and port, and that an SSH server is running there.", ex);
+            return new OpenBsdBuildException("SshFailed", FailureKind.ConnectionError,
+                $"SSH to {target} failed: {ex.Message}", target.ToString(), null, ex);
+        }
+
+        private static Task PumpLines(Stream stream, Action<string>? onLine) => Task.Run(async () =>
+        {
+            using var reader = new StreamReader(stream, new UTF8Encoding(false), false, 1 << 16, leaveOpen: true);
+            string? line;
+            while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) != null) onLine?.Invoke(line);
+        });
+
+        private static int SignalNumber(string signal) => signal switch
+        {
+            "HUP" => 1, "INT" => 2, "QUIT" => 3, "ILL" => 4, "ABRT" => 6, "FPE" => 8, "KILL" => 9,
+            "SEGV" => 11, "PIPE" => 13, "ALRM" => 14, "TERM" => 15, "USR1" => 10, "USR2" => 12, _ => 0,
+        };
+    }
+}

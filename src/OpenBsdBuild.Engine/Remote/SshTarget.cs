@@ -1,0 +1,27 @@
+using System;
+
+namespace OpenBsdBuild.Remote
+{
+    /// <summary>Everything needed to open an SSH session to one machine.</summary>
+    public sealed class SshTarget
+    {
+        public SshTarget(string host, int port, string user, string keyFile, HostKeyPolicy hostKeys)
+        {
+            Host = host;
+            Port = port;
+            User = user;
+            KeyFile = keyFile;
+            HostKeys = hostKeys;
+        }
+
+        public string Host { get; }
+        public int Port { get; }
+        public string User { get; }
+        /// <summary>Path of an OpenSSH-format private key on this machine.</summary>
+        public string KeyFile { get; }
+        public HostKeyPolicy HostKeys { get; }
+        public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+        public override string ToString() => $"{User}@{Host}:{Port}";
+    }
+}
