@@ -9,6 +9,7 @@ namespace OpenBsdBuild.Errors
         ObjectNotFound,
         InvalidData,
         InvalidOperation,
+        InvalidResult,
         ResourceUnavailable,
         ResourceExists,
         ConnectionError,

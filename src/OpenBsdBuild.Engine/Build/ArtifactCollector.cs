@@ -1,0 +1,198 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
+using OpenBsdBuild.Reporting;
+
+namespace OpenBsdBuild.Build
+{
+    /// <summary>
+    /// Brings artifacts home: resolves patterns in the guest, hashes there, downloads, hashes
+    /// here, and only then gives the file its real name. A file that does not match is deleted,
+    /// so nothing that looks complete is ever left unverified.
+    /// </summary>
+    public static class ArtifactCollector
+    {
+        private sealed class RemoteFile
+        {
+            public string Path = "";
+            public string Name = "";
+            public long Size;
+            public string Sha256 = "";
+        }
+
+        public static async Task<IReadOnlyList<BuildArtifact>> CollectAsync(IHostShell guest, string guestName, string workingDirectory,
+            IReadOnlyList<string> patterns, string destination, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            if (patterns.Count == 0) return Array.Empty<BuildArtifact>();
+            var files = await ResolveAsync(guest, workingDirectory, patterns, cancellationToken).ConfigureAwait(false);
+            await HashAsync(guest, workingDirectory, files, cancellationToken).ConfigureAwait(false);
+
+            Directory.CreateDirectory(destination);
+            var artifacts = new List<BuildArtifact>();
+            long total = files.Sum(f => f.Size), before = 0;
+            string activity = $"Downloading artifacts from {guestName}";
+            try
+            {
+                foreach (var file in files)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    artifacts.Add(await DownloadAsync(guest, guestName, workingDirectory, file, destination,
+                        done => reporter.Progress(activity, $"{file.Name} ({Mb(before + done)} of {Mb(total)} MB)", Percent(before + done, total)),
+                        cancellationToken).ConfigureAwait(false));
+                    before += file.Size;
+                }
+            }
+            finally
+            {
+                reporter.ProgressDone(activity);
+            }
+
+            // OpenBSD's own sha256(1) format, so `sha256 -C SHA256` checks the folder there.
+            File.WriteAllText(Path.Combine(destination, "SHA256"),
+                string.Concat(artifacts.Select(a => Checksums.BsdLine(a.Name, a.Sha256) + "\n")));
+            return artifacts;
+        }
+
+        private static async Task<List<RemoteFile>> ResolveAsync(IHostShell guest, string workingDirectory, IReadOnlyList<string> patterns, CancellationToken cancellationToken)
+        {
+            var script = new StringBuilder($"cd {ShellQuote.Quote(workingDirectory)} || exit 3; ");
+            for (int k = 0; k < patterns.Count; k++)
+            {
+                script.Append($"n=0; for f in {GlobQuote(patterns[k])}; do [ -e \"$f\" ] || continue; n=1; ")
+                      .Append($"if [ -d \"$f\" ]; then find \"$f\" -type f | while IFS= read -r g; do printf 'D\\t{k}\\t%s\\t%s\\n' \"$f\" \"$g\"; done; ")
+                      .Append($"else printf 'F\\t{k}\\t%s\\n' \"$f\"; fi; done; [ $n = 1 ] || printf 'M\\t{k}\\n'; ");
+            }
+            script.Append("echo '@@top'; ls -A");
+            ShellResult result = await guest.RunAsync(script.ToString(), cancellationToken).ConfigureAwait(false);
+            if (result.ExitCode == 3)
+                throw new OpenBsdBuildException("WorkingDirectoryMissing", FailureKind.ObjectNotFound,
+                    $"The working directory '{workingDirectory}' does not exist in the guest.", workingDirectory,
+                    "Check -WorkingDirectory; artifacts are looked up relative to it.");
+
+            string[] parts = result.Stdout.Split(new[] { "@@top\n" }, 2, StringSplitOptions.None);
+            var missing = new List<string>();
+            var byName = new Dictionary<string, RemoteFile>(StringComparer.Ordinal);
+            foreach (string line in parts[0].Split('\n').Where(l => l.Length > 0))
+            {
+                string[] f = line.Split('\t');
+                string pattern = patterns[int.Parse(f[1])];
+                if (f[0] == "M") { missing.Add(pattern); continue; }
+                string path = f[0] == "D" ? f[3] : f[2];
+                // A matched file comes back under its own name; a matched directory whole, under its name.
+                string name = f[0] == "D" ? LastSegment(f[2]) + "/" + RelativeTo(f[2], f[3]) : LastSegment(path);
+                if (byName.TryGetValue(name, out var other) && other.Path != path)
+                    throw new OpenBsdBuildException("ArtifactNameCollision", FailureKind.InvalidArgument,
+                        $"Two artifacts would both be saved as '{name}': '{other.Path}' and '{path}'.", pattern,
+                        "Name the directory that holds them instead, so they keep their paths, or narrow the patterns.");
+                byName[name] = new RemoteFile { Path = path, Name = name };
+            }
+            if (missing.Count > 0)
+            {
+                string top = parts.Length > 1 ? string.Join(", ", parts[1].Split('\n').Where(l => l.Length > 0).Take(30)) : "";
+                throw new OpenBsdBuildException("ArtifactNotFound", FailureKind.ObjectNotFound,
+                    $"No file in the guest matches the artifact pattern{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(m => "'" + m + "'"))} " +
+                    $"(relative to {workingDirectory}). The working directory contains: {(top.Length == 0 ? "nothing" : top)}.",
+                    missing[0], "Fix -Artifact: patterns are relative to the working directory unless absolute.");
+            }
+            return byName.Values.ToList();
+        }
+
+        private static async Task HashAsync(IHostShell guest, string workingDirectory, List<RemoteFile> files, CancellationToken cancellationToken)
+        {
+            string list = string.Join(" ", files.Select(f => ShellQuote.Quote(f.Path)));
+            // sha256sum on Linux, sha256(1) on OpenBSD; wc -c for sizes works on both.
+            string script = $"cd {ShellQuote.Quote(workingDirectory)} || exit 3; " +
+                            $"if command -v sha256sum >/dev/null 2>&1; then sha256sum -- {list}; else sha256 -- {list}; fi || exit 4; " +
+                            $"echo '@@sizes'; for f in {list}; do printf '%s\\t%s\\n' \"$(wc -c < \"$f\" | tr -d ' ')\" \"$f\"; done";
+            ShellResult result = await guest.RunAsync(script, cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded)
+                throw new OpenBsdBuildException("ArtifactHashFailed", FailureKind.ReadError,
+                    $"Could not checksum the artifacts in the guest: {result.Message}", workingDirectory,
+                    "Make sure the artifacts are readable by the build user.");
+            string[] parts = result.Stdout.Split(new[] { "@@sizes\n" }, 2, StringSplitOptions.None);
+            var hashes = Checksums.ParseListing(parts[0]);
+            var sizes = parts[1].Split('\n').Where(l => l.Contains("\t"))
+                .Select(l => l.Split(new[] { '\t' }, 2)).ToDictionary(p => p[1], p => long.Parse(p[0]), StringComparer.Ordinal);
+            foreach (var f in files)
+            {
+                if (!hashes.TryGetValue(f.Path, out f.Sha256!) || !sizes.TryGetValue(f.Path, out f.Size))
+                    throw new OpenBsdBuildException("ArtifactHashFailed", FailureKind.ReadError,
+                        $"The guest did not report a checksum for '{f.Path}'.", f.Path, "Check that the file is readable in the guest.");
+            }
+        }
+
+        private static async Task<BuildArtifact> DownloadAsync(IHostShell guest, string guestName, string workingDirectory, RemoteFile file,
+            string destination, Action<long> progress, CancellationToken cancellationToken)
+        {
+            string local = Path.Combine(destination, file.Name.Replace('/', Path.DirectorySeparatorChar));
+            string partial = local + ".partial";
+            Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+            string remote = file.Path.StartsWith("/", StringComparison.Ordinal) ? file.Path : workingDirectory.TrimEnd('/') + "/" + file.Path;
+            string actual;
+            long written;
+            try
+            {
+                using (var output = new HashingWriteStream(new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20)))
+                {
+                    await guest.DownloadAsync(remote, output, progress, cancellationToken).ConfigureAwait(false);
+                    actual = output.HexDigest();
+                    written = output.Written;
+                }
+                if (actual != file.Sha256 || written != file.Size)
+                    throw new OpenBsdBuildException("ArtifactChecksumMismatch", FailureKind.InvalidData,
+                        $"'{file.Path}' arrived damaged: the guest computed SHA-256 {file.Sha256} ({file.Size} bytes), the download has {actual} ({written} bytes). The file was deleted.",
+                        file.Path, "Run the build again; if it repeats, the file may be changing while it is copied, or the link is corrupting data.");
+                if (File.Exists(local)) File.Delete(local);
+                File.Move(partial, local);
+            }
+            catch
+            {
+                TryDelete(partial);
+                throw;
+            }
+            return new BuildArtifact(file.Name, Path.GetFullPath(local), written, actual, remote, guestName);
+        }
+
+        /// <summary>Quotes everything but the glob characters, so the guest's shell expands * ? [..] and nothing else.</summary>
+        internal static string GlobQuote(string pattern)
+        {
+            var sb = new StringBuilder();
+            var literal = new StringBuilder();
+            void Flush()
+            {
+                if (literal.Length > 0) sb.Append(ShellQuote.Quote(literal.ToString()));
+                literal.Clear();
+            }
+            foreach (char c in pattern)
+            {
+                if (c == '*' || c == '?' || c == '[' || c == ']') { Flush(); sb.Append(c); }
+                else literal.Append(c);
+            }
+            Flush();
+            return sb.ToString();
+        }
+
+        private static string LastSegment(string path) => path.TrimEnd('/').Split('/').Last();
+
+        private static string RelativeTo(string directory, string file)
+        {
+            string prefix = directory.TrimEnd('/') + "/";
+            return file.StartsWith(prefix, StringComparison.Ordinal) ? file.Substring(prefix.Length) : LastSegment(file);
+        }
+
+        private static void TryDelete(string path)
+        {
+            try { if (File.Exists(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+
+        private static string Mb(long bytes) => (bytes / 1048576.0).ToString("0.0");
+        private static int Percent(long done, long total) => total == 0 ? 100 : (int)Math.Min(100, done * 100 / total);
+    }
+}

@@ -1,0 +1,244 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
+using OpenBsdBuild.Reporting;
+
+namespace OpenBsdBuild.Build
+{
+    /// <summary>A build that failed; the error still carries the full result (diagnosis, last lines, log).</summary>
+    public sealed class BuildFailedException : OpenBsdBuildException
+    {
+        public BuildFailedException(string errorId, FailureKind kind, string message, GuestBuildResult result, string recommendedAction, Exception? inner = null)
+            : base(errorId, kind, message, result, recommendedAction, inner) => Result = result;
+
+        public GuestBuildResult Result { get; }
+    }
+
+    /// <summary>Sources in, command run with live output, artifacts out: one build in one guest.</summary>
+    public static class BuildRunner
+    {
+        private const int TailLines = 20;
+
+        public static async Task<GuestBuildResult> RunAsync(OpenBsdGuest guest, BuildSpec spec, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            IHostShell shell = guest.Shell ?? throw new OpenBsdBuildException("GuestNotConnected", FailureKind.InvalidOperation,
+                $"Guest {guest.Name} has no open SSH session (it was stopped, or it was listed from another session).", guest.Name,
+                "Start a new guest with Start-OpenBsdGuest and pipe it to Invoke-GuestBuild.");
+            var result = new GuestBuildResult { Guest = guest, Command = spec.Command, StartedAt = DateTime.UtcNow };
+            string activity = $"Building on {guest.Name}";
+
+            result.WorkingDirectory = await CreateWorkingDirectoryAsync(shell, spec.WorkingDirectory, cancellationToken).ConfigureAwait(false);
+            reporter.Verbose($"Working directory in {guest.Name}: {result.WorkingDirectory}");
+            if (spec.SourcePath != null)
+                await UploadSourcesAsync(shell, guest.Name, spec, result.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
+
+            Directory.CreateDirectory(spec.Destination);
+            result.LogPath = Path.GetFullPath(spec.LogPath ?? Path.Combine(spec.Destination, "build.log"));
+            var diagnosis = new FailureDiagnosis();
+            var tail = new Queue<string>();
+            var clock = Stopwatch.StartNew();
+            var masker = new SecretMasker(spec.Secrets.Values);
+            string pidFile = result.WorkingDirectory.TrimEnd('/') + ".pid";
+            bool timedOut = false;
+
+            using (var log = new StreamWriter(result.LogPath, append: false, new UTF8Encoding(false)) { AutoFlush = true })
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                if (spec.Timeout.HasValue) timeout.CancelAfter(spec.Timeout.Value);
+                long lastProgress = 0;
+                void OnLine(string raw, string stream)
+                {
+                    string line = masker.Mask(raw);
+                    lock (tail)
+                    {
+                        log.WriteLine(line);
+                        tail.Enqueue(line);
+                        if (tail.Count > TailLines) tail.Dequeue();
+                    }
+                    diagnosis.Observe(line);
+                    reporter.Information(line, stream, guest.Name);
+                    long now = clock.ElapsedMilliseconds;
+                    if (now - Interlocked.Read(ref lastProgress) >= 250)
+                    {
+                        Interlocked.Exchange(ref lastProgress, now);
+                        reporter.Progress(activity, $"{clock.Elapsed:hh\\:mm\\:ss} {Shorten(line)}");
+                    }
+                }
+
+                reporter.Verbose($"Running in {guest.Name}: {masker.Mask(spec.Command)}");
+                reporter.Progress(activity, "Running " + Shorten(masker.Mask(spec.Command)));
+                try
+                {
+                    using var secrets = new MemoryStream(Encoding.UTF8.GetBytes(string.Concat(spec.Secrets.Values.Select(v => v + "\n"))));
+                    result.ExitCode = await shell.StreamAsync(RunScript(spec, result.WorkingDirectory, pidFile), secrets,
+                        l => OnLine(l, "stdout"), l => OnLine(l, "stderr"), timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    timedOut = !cancellationToken.IsCancellationRequested;
+                    // Ctrl+C or timeout: the remote build must not outlive us.
+                    await KillAsync(shell, pidFile).ConfigureAwait(false);
+                    if (!timedOut) throw;
+                }
+                catch (OpenBsdBuildException ex) when (ex.ErrorId == "ConnectionLost")
+                {
+                    result.Duration = clock.Elapsed;
+                    result.LastLines = tail.ToList();
+                    result.Diagnosis = $"The connection to guest {guest.Name} was lost during the build (the guest or its host went away).";
+                    throw new BuildFailedException("GuestLost", FailureKind.ConnectionError,
+                        result.Diagnosis + LastLinesText(result), result,
+                        "Check that the host and guest are still running (Get-OpenBsdGuest); the serial log is on the host.", ex);
+                }
+                finally
+                {
+                    reporter.ProgressDone(activity);
+                }
+            }
+
+            result.Duration = clock.Elapsed;
+            result.LastLines = tail.ToList();
+            if (timedOut)
+            {
+                result.Diagnosis = $"The build ran longer than the {Format(spec.Timeout!.Value)} timeout and was killed (its whole process group).";
+                throw new BuildFailedException("BuildTimedOut", FailureKind.OperationTimeout, result.Diagnosis + LastLinesText(result), result,
+                    "Raise -Timeout if the build is just slow.");
+            }
+            if (result.ExitCode != 0)
+            {
+                result.Diagnosis = await DiagnoseAsync(shell, result, diagnosis, cancellationToken).ConfigureAwait(false);
+                throw new BuildFailedException("BuildFailed", FailureKind.InvalidResult, result.Diagnosis + LastLinesText(result), result,
+                    $"The full log is in {result.LogPath}.");
+            }
+
+            result.Succeeded = true;
+            result.Artifacts = await ArtifactCollector.CollectAsync(shell, guest.Name, result.WorkingDirectory, spec.Artifacts, spec.Destination,
+                reporter, cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+
+        private static async Task<string> CreateWorkingDirectoryAsync(IHostShell shell, string? requested, CancellationToken cancellationToken)
+        {
+            string id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + Guid.NewGuid().ToString("N").Substring(0, 4);
+            // /usr/obj is where OpenBSD's auto layout has room; /tmp is only ~1 GB there.
+            string script = requested != null
+                ? $"mkdir -p {ShellQuote.Quote(requested)} && cd {ShellQuote.Quote(requested)} && pwd"
+                : $"d=/usr/obj/openbsdbuild/{id}; mkdir -p \"$d\" 2>/dev/null || d=\"$HOME/openbsdbuild/{id}\"; mkdir -p \"$d\" && cd \"$d\" && pwd";
+            ShellResult r = await shell.RunAsync(script, cancellationToken).ConfigureAwait(false);
+            if (!r.Succeeded)
+                throw new OpenBsdBuildException("WorkingDirectoryUnavailable", FailureKind.PermissionDenied,
+                    $"Could not create the working directory {requested ?? "/usr/obj/openbsdbuild/" + id} in the guest: {r.Message}",
+                    requested, "Pass a -WorkingDirectory the build user can write to.");
+            return r.Stdout.Trim();
+        }
+
+        private static async Task UploadSourcesAsync(IHostShell shell, string guestName, BuildSpec spec, string workingDirectory,
+            IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            var selection = SourcePackager.Select(spec.SourcePath!, spec.IncludeIgnored, spec.Exclude);
+            long total = selection.Files.Sum(f => new FileInfo(Path.Combine(selection.Root, f)).Length);
+            string activity = $"Sending sources to {guestName}";
+            reporter.Verbose($"Sending {selection.Files.Count} files ({total / 1048576.0:0.0} MB{(selection.FromGit ? ", chosen by git" : "")}) from {selection.Root}");
+            var stderr = new StringBuilder();
+            using var upload = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var tarGz = SourcePackager.PackInBackground(selection,
+                done => reporter.Progress(activity, $"{done / 1048576.0:0.0} of {total / 1048576.0:0.0} MB", total == 0 ? 100 : (int)(done * 100 / total)),
+                upload.Token, out Task packing);
+            int code;
+            try
+            {
+                code = await shell.StreamAsync($"cd {ShellQuote.Quote(workingDirectory)} && tar xzf -", tarGz, null,
+                    l => stderr.AppendLine(l), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                upload.Cancel();
+                tarGz.Dispose();
+                reporter.ProgressDone(activity);
+            }
+            // A local read error shows up remotely as a truncated archive; report the real cause.
+            try { await packing.ConfigureAwait(false); }
+            catch (OperationCanceledException) { cancellationToken.ThrowIfCancellationRequested(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new OpenBsdBuildException("SourceUnreadable", FailureKind.ReadError,
+                    $"Could not read the sources in {selection.Root}: {ex.Message}", selection.Root,
+                    "Fix the file's permissions, or leave it out with -Exclude.", ex);
+            }
+            if (code != 0)
+                throw new OpenBsdBuildException("SourceUploadFailed", FailureKind.WriteError,
+                    $"Unpacking the sources in {guestName}:{workingDirectory} failed: {stderr.ToString().Trim()}", workingDirectory,
+                    "Check free space in the guest's working directory.");
+        }
+
+        /// <summary>
+        /// The command runs in its own process group (setsid on Linux, perl's setpgrp on OpenBSD,
+        /// which has no setsid command), whose id is written beside the working directory, so a
+        /// timeout or Ctrl+C can kill the whole tree. Secrets arrive on stdin, one per line, never
+        /// on a command line where ps would show them.
+        /// </summary>
+        internal static string RunScript(BuildSpec spec, string workingDirectory, string pidFile)
+        {
+            var sb = new StringBuilder();
+            sb.Append($"cd {ShellQuote.Quote(workingDirectory)} || exit 97; ");
+            foreach (var kv in spec.Environment) sb.Append($"{kv.Key}={ShellQuote.Quote(kv.Value)}; export {kv.Key}; ");
+            foreach (string name in spec.Secrets.Keys) sb.Append($"IFS= read -r {name}; export {name}; ");
+            sb.Append("if command -v setsid >/dev/null 2>&1; then set -- setsid; ");
+            sb.Append("elif command -v perl >/dev/null 2>&1; then set -- perl -e 'setpgrp(0,0); exec @ARGV or die \"exec: $!\\n\"' --; else set --; fi; ");
+            sb.Append($"\"$@\" /bin/sh -c {ShellQuote.Quote(spec.Command)} </dev/null & pid=$!; ");
+            sb.Append($"echo $pid > {ShellQuote.Quote(pidFile)}; wait $pid; rc=$?; rm -f {ShellQuote.Quote(pidFile)}; exit $rc");
+            return sb.ToString();
+        }
+
+        internal static async Task KillAsync(IHostShell shell, string pidFile)
+        {
+            string p = ShellQuote.Quote(pidFile);
+            try
+            {
+                using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+                await shell.RunAsync($"[ -f {p} ] || exit 0; g=$(cat {p}); kill -TERM -$g 2>/dev/null; " +
+                                     $"i=0; while kill -0 -$g 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; " +
+                                     $"kill -KILL -$g 2>/dev/null; rm -f {p}; true", limit.Token).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The guest is unreachable: nothing of ours can still be running there that we could stop.
+            }
+        }
+
+        private static async Task<string> DiagnoseAsync(IHostShell shell, GuestBuildResult result, FailureDiagnosis diagnosis, CancellationToken cancellationToken)
+        {
+            string exit = $"The build command exited with code {result.ExitCode}";
+            switch (diagnosis.Cause)
+            {
+                case FailureCause.DiskFull:
+                    ShellResult df = await shell.RunAsync($"df -kP {ShellQuote.Quote(result.WorkingDirectory)} /tmp 2>/dev/null", cancellationToken).ConfigureAwait(false);
+                    string? full = FailureDiagnosis.FullMount(df.Stdout);
+                    return full != null
+                        ? $"The file system {full} is full: the build failed writing to it (\"{diagnosis.Evidence}\"). {exit}. Free space there or build under a roomier mount (-WorkingDirectory; set TMPDIR for compilers)."
+                        : $"The build reported a full disk (\"{diagnosis.Evidence}\"), though no mount is full now (temporary files may have been removed). {exit}.";
+                case FailureCause.MemoryLimit:
+                    return $"The build ran out of memory or hit the data-size limit (\"{diagnosis.Evidence}\"). {exit}. On OpenBSD the login class caps it (ulimit -d): use a user in the 'staff' class or raise datasize in login.conf.";
+                case FailureCause.CommandNotFound:
+                    return $"A command was not found in the guest (\"{diagnosis.Evidence}\"). {exit}. Install it in the image (pkg_add) or fix the PATH.";
+            }
+            if (FailureDiagnosis.KilledBySignal9(result.ExitCode))
+                return $"The build was killed by SIGKILL (exit code 137), usually the kernel running out of memory. Give the guest more -Memory.";
+            return exit + ".";
+        }
+
+        private static string LastLinesText(GuestBuildResult result) =>
+            result.LastLines.Count == 0 ? "" : "\nLast lines of output:\n" + string.Join("\n", result.LastLines.Skip(Math.Max(0, result.LastLines.Count - 10)));
+
+        private static string Shorten(string line) => line.Length <= 100 ? line : line.Substring(0, 97) + "...";
+
+        private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{t.TotalHours:0.#} h" : t.TotalMinutes >= 1 ? $"{t.TotalMinutes:0.#} min" : $"{t.TotalSeconds:0} s";
+    }
+}

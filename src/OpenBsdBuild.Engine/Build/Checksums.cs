@@ -1,0 +1,89 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OpenBsdBuild.Build
+{
+    /// <summary>SHA-256 on this side, and reading the two output formats guests print.</summary>
+    public static class Checksums
+    {
+        public static string Hex(byte[] hash) => string.Concat(hash.Select(b => b.ToString("x2")));
+
+        public static string Sha256File(string path)
+        {
+            using var sha = SHA256.Create();
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            return Hex(sha.ComputeHash(stream));
+        }
+
+        /// <summary>
+        /// Parses `sha256sum` ("hex  path") and OpenBSD `sha256` ("SHA256 (path) = hex") output
+        /// into path → lower-case hex.
+        /// </summary>
+        public static Dictionary<string, string> ParseListing(string output)
+        {
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string raw in output.Split('\n'))
+            {
+                string line = raw.TrimEnd('\r');
+                if (line.StartsWith("SHA256 (", StringComparison.Ordinal))
+                {
+                    int close = line.LastIndexOf(") = ", StringComparison.Ordinal);
+                    if (close > 8) result[line.Substring(8, close - 8)] = line.Substring(close + 4).Trim().ToLowerInvariant();
+                }
+                else if (line.Length > 66 && line[64] == ' ')
+                {
+                    // GNU/busybox: two spaces, or " *" for binary mode.
+                    string path = line.Substring(66);
+                    result[path] = line.Substring(0, 64).ToLowerInvariant();
+                }
+            }
+            return result;
+        }
+
+        /// <summary>One line of OpenBSD's sha256(1) format, as written to the SHA256 file beside artifacts.</summary>
+        public static string BsdLine(string name, string hex) => $"SHA256 ({name}) = {hex}";
+    }
+
+    /// <summary>Writes through to a file while hashing, so a download is verified without reading it twice.</summary>
+    internal sealed class HashingWriteStream : Stream
+    {
+        private readonly Stream _inner;
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public HashingWriteStream(Stream inner) => _inner = inner;
+
+        public long Written { get; private set; }
+        public string HexDigest() => Checksums.Hex(_hash.GetHashAndReset());
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            _hash.AppendData(buffer, offset, count);
+            _inner.Write(buffer, offset, count);
+            Written += count;
+        }
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => Written;
+        public override long Position { get => Written; set => throw new NotSupportedException(); }
+        public override void Flush() => _inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+                _hash.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

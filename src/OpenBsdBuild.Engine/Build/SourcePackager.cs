@@ -1,0 +1,136 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Errors;
+
+namespace OpenBsdBuild.Build
+{
+    /// <summary>
+    /// Chooses which files of a source tree to send and packs them as one tar.gz stream.
+    /// In a git work tree: what git tracks plus untracked files that are not ignored.
+    /// </summary>
+    public static class SourcePackager
+    {
+        public sealed class Selection
+        {
+            public Selection(string root, IReadOnlyList<string> files, bool fromGit)
+            {
+                Root = root;
+                Files = files;
+                FromGit = fromGit;
+            }
+
+            public string Root { get; }
+            /// <summary>Paths relative to <see cref="Root"/>, '/'-separated.</summary>
+            public IReadOnlyList<string> Files { get; }
+            public bool FromGit { get; }
+        }
+
+        public static Selection Select(string root, bool includeIgnored, IReadOnlyList<string> exclude)
+        {
+            root = Path.GetFullPath(root);
+            if (!Directory.Exists(root))
+                throw new OpenBsdBuildException("SourceNotFound", FailureKind.ObjectNotFound,
+                    $"The source directory '{root}' does not exist.", root, "Pass -Path with an existing directory.");
+            IReadOnlyList<string>? fromGit = includeIgnored ? null : GitFiles(root);
+            IEnumerable<string> files = fromGit ?? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+                .Select(f => Relative(root, f));
+            var patterns = exclude.Select(GlobToRegex).ToList();
+            var chosen = files.Where(f => !patterns.Any(p => p.IsMatch(f) || f.Split('/').Any(part => p.IsMatch(part))))
+                .OrderBy(f => f, StringComparer.Ordinal).ToList();
+            return new Selection(root, chosen, fromGit != null);
+        }
+
+        /// <summary>Packs the selection as tar.gz into <paramref name="output"/> (then closes it).</summary>
+        public static void Pack(Selection selection, Stream output, Action<long>? progress, CancellationToken cancellationToken)
+        {
+            using var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true);
+            var tar = new TarWriter(gzip);
+            long done = 0;
+            foreach (string relative in selection.Files)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                string full = Path.Combine(selection.Root, relative);
+                var info = new FileInfo(full);
+                if (!info.Exists) continue; // deleted since git listed it
+                tar.AddFile(relative, full);
+                done += info.Length;
+                progress?.Invoke(done);
+            }
+            tar.Finish();
+        }
+
+        /// <summary>Starts packing on a background thread and returns the stream to read the tar.gz from.</summary>
+        public static Stream PackInBackground(Selection selection, Action<long>? progress, CancellationToken cancellationToken, out Task packing)
+        {
+            var pipe = new PipeStream();
+            packing = Task.Run(() =>
+            {
+                try
+                {
+                    Pack(selection, pipe, progress, cancellationToken);
+                    pipe.CompleteWriting();
+                }
+                catch (Exception ex)
+                {
+                    pipe.CompleteWriting(ex);
+                    throw;
+                }
+            });
+            return pipe;
+        }
+
+        private static IReadOnlyList<string>? GitFiles(string root)
+        {
+            try
+            {
+                var psi = new ProcessStartInfo("git", "ls-files -z --cached --others --exclude-standard")
+                {
+                    WorkingDirectory = root,
+                    UseShellExecute = false,
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    StandardOutputEncoding = Encoding.UTF8,
+                };
+                using var git = Process.Start(psi);
+                if (git == null) return null;
+                var errors = git.StandardError.ReadToEndAsync();
+                string listing = git.StandardOutput.ReadToEnd();
+                git.WaitForExit();
+                if (git.ExitCode != 0) return null; // not a work tree
+                return listing.Split(new[] { '\0' }, StringSplitOptions.RemoveEmptyEntries)
+                    .Where(f => File.Exists(Path.Combine(root, f))) // skips submodule gitlinks and deleted files
+                    .Distinct().ToList();
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                return null; // no git on this machine: send every file
+            }
+        }
+
+        private static string Relative(string root, string full) =>
+            full.Substring(root.Length).TrimStart(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar).Replace('\\', '/');
+
+        /// <summary>"*.o", "target/**", "build/?" style patterns.</summary>
+        internal static Regex GlobToRegex(string glob)
+        {
+            var sb = new StringBuilder("^");
+            for (int i = 0; i < glob.Length; i++)
+            {
+                char c = glob[i];
+                if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*') { sb.Append(".*"); i++; }
+                else if (c == '*') sb.Append("[^/]*");
+                else if (c == '?') sb.Append("[^/]");
+                else sb.Append(Regex.Escape(c.ToString()));
+            }
+            return new Regex(sb.Append("$").ToString(), RegexOptions.CultureInvariant);
+        }
+    }
+}

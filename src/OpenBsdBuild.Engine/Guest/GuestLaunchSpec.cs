@@ -1,0 +1,27 @@
+namespace OpenBsdBuild.Guest
+{
+    /// <summary>Everything that decides a guest's QEMU command line; built by the launcher, rendered by <see cref="QemuCommandLine"/>.</summary>
+    public sealed class GuestLaunchSpec
+    {
+        public string Name { get; set; } = "";
+        public string Architecture { get; set; } = "arm64";
+        /// <summary>kvm, hvf or tcg.</summary>
+        public string Accelerator { get; set; } = "tcg";
+        public int MemoryMB { get; set; } = 2048;
+        public int CpuCount { get; set; } = 2;
+        public string QemuBinary { get; set; } = "";
+        public string FirmwareCode { get; set; } = "";
+        public string FirmwareVars { get; set; } = "";
+        public string DiskPath { get; set; } = "";
+        public int SshPort { get; set; }
+        public string SerialLogPath { get; set; } = "";
+        public string QmpSocketPath { get; set; } = "";
+        public string PidFile { get; set; } = "";
+        /// <summary>Keep MSI-X on the virtio devices (off by default: lost interrupts on first-generation Graviton).</summary>
+        public bool MsiX { get; set; }
+        /// <summary>Extra disks (e.g. install media) attached after the main disk.</summary>
+        public string[] ExtraDisks { get; set; } = new string[0];
+        /// <summary>BOOTP filename for user networking (autoinstall's "auto_install").</summary>
+        public string? BootFile { get; set; }
+    }
+}

@@ -1,0 +1,197 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Hosts;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
+using OpenBsdBuild.Reporting;
+
+namespace OpenBsdBuild.Guest
+{
+    /// <summary>
+    /// Starts a guest on a host: overlay over the image, private UEFI vars, QEMU daemonized,
+    /// then waits until the guest's SSH answers and its host key checks out. Whatever goes
+    /// wrong (or is cancelled) on the way, the QEMU process and the guest's files are removed.
+    /// </summary>
+    public static class GuestLauncher
+    {
+        private static readonly Random PortPicker = new Random();
+
+        public static async Task<OpenBsdGuest> StartAsync(MetalHost host, GuestOptions options, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            var caps = host.Capabilities;
+            string qemuImg = caps.QemuImg ?? throw new OpenBsdBuildException("QemuNotInstalled", FailureKind.NotInstalled,
+                $"qemu-img is not installed on {host.Name}.", host.Name, "Install it on the host (Debian/Ubuntu: apt-get install qemu-utils).");
+            reporter.Verbose($"Inspecting image {options.Image} on {host.Name}");
+            var image = await GuestImageInfo.InspectAsync(host.Shell, qemuImg, options.Image, cancellationToken).ConfigureAwait(false);
+
+            string arch = options.Architecture ?? image.Metadata?.Architecture ?? host.Architecture;
+            string qemu = (arch == Architectures.Arm64 ? caps.QemuAarch64 : caps.QemuX86_64)
+                ?? throw new OpenBsdBuildException("QemuNotInstalled", FailureKind.NotInstalled,
+                    $"{Architectures.QemuBinary(arch)} is not installed on {host.Name}.", host.Name,
+                    arch == Architectures.Arm64
+                        ? "Install it on the host (Debian/Ubuntu: apt-get install qemu-system-arm qemu-efi-aarch64)."
+                        : "Install it on the host (Debian/Ubuntu: apt-get install qemu-system-x86 ovmf).");
+            HostKeyPolicy hostKeys = ChooseHostKeyPolicy(options, image);
+            var firmware = await Firmware.FindAsync(host.Shell, arch, options.FirmwareCode, options.FirmwareVars, cancellationToken).ConfigureAwait(false);
+
+            string name = options.Name ?? "obsd-" + Guid.NewGuid().ToString("N").Substring(0, 6);
+            // A hypervisor only runs guests of the host's own architecture.
+            string accelerator = options.Accelerator ?? (arch == host.Architecture ? caps.NativeAccelerator : "tcg");
+            var guest = new OpenBsdGuest(host, name, host.StateDirectory + "/guests/" + name)
+            {
+                Image = image.Path,
+                Architecture = arch,
+                OsVersion = image.Metadata == null ? null : $"{image.Metadata.OperatingSystem} {image.Metadata.Version}".Trim(),
+                Accelerator = accelerator,
+                MemoryMB = options.MemoryMB,
+                CpuCount = options.CpuCount,
+                User = options.User ?? (string.IsNullOrEmpty(image.Metadata?.BuildUser) ? "root" : image.Metadata!.BuildUser),
+                KeyFile = options.KeyFile,
+                MsiX = options.MsiX,
+            };
+
+            await PrepareStateDirectoryAsync(host, guest, image, firmware, qemuImg, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var spec = new GuestLaunchSpec
+                {
+                    Name = name,
+                    Architecture = arch,
+                    Accelerator = accelerator,
+                    MemoryMB = options.MemoryMB,
+                    CpuCount = options.CpuCount,
+                    QemuBinary = qemu,
+                    FirmwareCode = firmware.Code,
+                    FirmwareVars = guest.StateDirectory + "/vars.fd",
+                    DiskPath = guest.OverlayPath,
+                    SerialLogPath = guest.SerialLogPath,
+                    QmpSocketPath = guest.QmpSocketPath,
+                    PidFile = guest.StateDirectory + "/qemu.pid",
+                    MsiX = options.MsiX,
+                };
+                var clock = Stopwatch.StartNew();
+                guest.StartedAt = DateTime.UtcNow;
+                await LaunchAsync(host, guest, spec, options.SshPort, reporter, cancellationToken).ConfigureAwait(false);
+                await GuestReadiness.WaitForSshAsync(guest, options.BootTimeout, reporter, cancellationToken).ConfigureAwait(false);
+
+                reporter.Verbose($"Connecting to {guest.User}@{name} through {host.Name}, host key {hostKeys}");
+                var target = new SshTarget("127.0.0.1", guest.SshPort, guest.User, options.KeyFile, hostKeys);
+                var shell = await SshShell.ConnectAsync(target, cancellationToken, host.Shell.IsLocal ? null : host.Shell).ConfigureAwait(false);
+                guest.Shell = shell;
+                guest.HostKeyFingerprint = shell.HostKeyFingerprint;
+                guest.BootTime = clock.Elapsed;
+                guest.State = "Running";
+                await WriteRecordAsync(host, guest, cancellationToken).ConfigureAwait(false);
+                host.AddGuest(guest);
+                reporter.ProgressDone(BootActivity(guest));
+                reporter.Verbose($"Guest {name} is ready after {clock.Elapsed.TotalSeconds:0.0} s");
+                return guest;
+            }
+            catch
+            {
+                reporter.ProgressDone(BootActivity(guest));
+                guest.Shell?.Dispose();
+                guest.Shell = null;
+                // Never leave a QEMU or its files behind, even when the caller cancelled.
+                await GuestControl.DestroyAsync(host, guest, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        internal static string BootActivity(OpenBsdGuest guest) => $"Starting guest {guest.Name} on {guest.Host.Name}";
+
+        private static HostKeyPolicy ChooseHostKeyPolicy(GuestOptions options, GuestImageInfo image)
+        {
+            if (options.HostKeyFingerprints.Count > 0) return HostKeyPolicy.Pinned(options.HostKeyFingerprints);
+            if (image.Metadata != null && image.Metadata.HostKeyFingerprints.Count > 0) return HostKeyPolicy.Pinned(image.Metadata.HostKeyFingerprints);
+            if (options.TrustHostKey) return HostKeyPolicy.TrustAnyKey();
+            throw new OpenBsdBuildException("GuestHostKeyUnknown", FailureKind.SecurityError,
+                $"The guest's SSH host key cannot be verified: '{image.Path}' has no metadata with host key fingerprints and none was given.",
+                image.Path,
+                "Pass -HostKeyFingerprint SHA256:..., use an image made by New-OpenBsdImage (its metadata pins the key), or say -TrustHostKey to accept any key explicitly.");
+        }
+
+        private static async Task PrepareStateDirectoryAsync(MetalHost host, OpenBsdGuest guest, GuestImageInfo image, Firmware firmware,
+            string qemuImg, CancellationToken cancellationToken)
+        {
+            string dir = ShellQuote.Quote(guest.StateDirectory);
+            string script =
+                $"if [ -e {dir}/qemu.pid ] && kill -0 \"$(cat {dir}/qemu.pid)\" 2>/dev/null; then echo in-use; exit 9; fi; " +
+                $"rm -rf {dir} && mkdir -p {dir} && chmod 700 {dir} && " +
+                $"{ShellQuote.Quote(qemuImg)} create -q -f qcow2 -b {ShellQuote.Quote(image.Path)} -F {image.Format} {ShellQuote.Quote(guest.OverlayPath)} && " +
+                $"cp {ShellQuote.Quote(firmware.VarsTemplate)} {dir}/vars.fd";
+            ShellResult result = await host.Shell.RunAsync(script, cancellationToken).ConfigureAwait(false);
+            if (result.ExitCode == 9)
+                throw new OpenBsdBuildException("GuestNameInUse", FailureKind.ResourceExists,
+                    $"A guest named '{guest.Name}' is already running on {host.Name}.", guest.Name,
+                    "Pick another -Name, or stop that guest first (Get-OpenBsdGuest -Name ... | Stop-OpenBsdGuest).");
+            if (!result.Succeeded)
+            {
+                await host.Shell.RunAsync($"rm -rf {dir}", CancellationToken.None).ConfigureAwait(false);
+                throw new OpenBsdBuildException("GuestPrepareFailed", FailureKind.WriteError,
+                    $"Could not prepare the guest's files in {guest.StateDirectory} on {host.Name}: {result.Message}", guest.StateDirectory,
+                    "Check free space and permissions in the host's state directory (Connect-MetalHost -StateDirectory).");
+            }
+        }
+
+        private static async Task LaunchAsync(MetalHost host, OpenBsdGuest guest, GuestLaunchSpec spec, int requestedPort, IOperationReporter reporter,
+            CancellationToken cancellationToken)
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                spec.SshPort = requestedPort != 0 ? requestedPort : PickPort();
+                guest.SshPort = spec.SshPort;
+                string command = QemuCommandLine.Render(spec);
+                reporter.Verbose($"Launching QEMU on {host.Name}: {command}");
+                reporter.Progress(BootActivity(guest), "Launching QEMU", -1);
+                ShellResult result = await host.Shell.RunAsync(command + " && cat " + ShellQuote.Quote(spec.PidFile), cancellationToken).ConfigureAwait(false);
+                if (result.Succeeded && int.TryParse(result.Stdout.Trim().Split('\n').Last().Trim(), out int pid))
+                {
+                    guest.ProcessId = pid;
+                    await WriteRecordAsync(host, guest, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                bool portTaken = result.Message.IndexOf("host forwarding", StringComparison.OrdinalIgnoreCase) >= 0;
+                if (portTaken && requestedPort == 0 && attempt < 5) continue;
+                if (portTaken)
+                    throw new OpenBsdBuildException("PortInUse", FailureKind.ResourceExists,
+                        $"Port {spec.SshPort} on {host.Name}'s loopback is already in use, so the guest's SSH cannot be forwarded there.",
+                        spec.SshPort, "Pass another -SshPort, or leave it out to pick a free one.");
+                throw new OpenBsdBuildException("QemuFailed", FailureKind.InvalidOperation,
+                    $"QEMU did not start on {host.Name}: {result.Message}", guest.Name,
+                    "Read QEMU's message above; run with -Verbose to see the full command line.");
+            }
+        }
+
+        private static int PickPort()
+        {
+            lock (PortPicker) return PortPicker.Next(20000, 60000);
+        }
+
+        internal static Task WriteRecordAsync(MetalHost host, OpenBsdGuest guest, CancellationToken cancellationToken)
+        {
+            var record = new GuestRecord
+            {
+                Name = guest.Name,
+                Image = guest.Image,
+                Architecture = guest.Architecture,
+                Accelerator = guest.Accelerator,
+                MemoryMB = guest.MemoryMB,
+                CpuCount = guest.CpuCount,
+                Pid = guest.ProcessId,
+                SshPort = guest.SshPort,
+                User = guest.User,
+                HostKeyFingerprint = guest.HostKeyFingerprint,
+                OsVersion = guest.OsVersion,
+                StartedAt = guest.StartedAt,
+            };
+            string path = ShellQuote.Quote(guest.StateDirectory + "/guest.json");
+            return host.Shell.RunAsync($"printf '%s\\n' {ShellQuote.Quote(record.ToJson())} > {path}", cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Collections.Generic;
+using OpenBsdBuild.Remote;
+
+namespace OpenBsdBuild.Guest
+{
+    /// <summary>
+    /// The one place that knows QEMU's flags for an OpenBSD guest (FACTS.md §5):
+    /// UEFI pflash, virtio-PCI devices (OpenBSD has no ACPI virtio-mmio attachment),
+    /// INTx instead of MSI-X, SSH forwarded on the host's loopback only.
+    /// </summary>
+    public static class QemuCommandLine
+    {
+        public static IReadOnlyList<string> Build(GuestLaunchSpec spec)
+        {
+            var args = new List<string> { spec.QemuBinary, "-name", spec.Name };
+
+            if (spec.Architecture == "arm64")
+                args.AddRange(new[] { "-machine", "virt,gic-version=3" });
+            else
+                args.AddRange(new[] { "-machine", "q35" });
+
+            args.AddRange(new[] { "-accel", spec.Accelerator, "-cpu", CpuModel(spec) });
+            args.AddRange(new[] { "-smp", spec.CpuCount.ToString(), "-m", spec.MemoryMB.ToString() });
+
+            // Code read-only and shared; each guest writes its own copy of the variable store.
+            args.AddRange(new[] { "-drive", $"if=pflash,format=raw,readonly=on,file={spec.FirmwareCode}" });
+            args.AddRange(new[] { "-drive", $"if=pflash,format=raw,file={spec.FirmwareVars}" });
+
+            // vectors=0 forces INTx: under KVM on a1.metal MSI-X interrupts never arrive.
+            string vectors = spec.MsiX ? "" : ",vectors=0";
+            args.AddRange(new[] { "-drive", $"if=none,id=disk0,format=qcow2,file={spec.DiskPath}" });
+            args.AddRange(new[] { "-device", $"virtio-blk-pci,drive=disk0{vectors}" });
+            for (int i = 0; i < spec.ExtraDisks.Length; i++)
+            {
+                args.AddRange(new[] { "-drive", $"if=none,id=disk{i + 1},format=raw,readonly=on,file={spec.ExtraDisks[i]}" });
+                args.AddRange(new[] { "-device", $"virtio-blk-pci,drive=disk{i + 1}{vectors}" });
+            }
+
+            // hostfwd bound to 127.0.0.1: the guest is reachable only through the host (a jump), never from the world.
+            string net = $"user,id=net0,hostfwd=tcp:127.0.0.1:{spec.SshPort}-:22";
+            if (!string.IsNullOrEmpty(spec.BootFile)) net += ",bootfile=" + spec.BootFile;
+            args.AddRange(new[] { "-netdev", net });
+            // romfile= skips the iPXE option ROM: UEFI boots from disk faster without it.
+            args.AddRange(new[] { "-device", $"virtio-net-pci,netdev=net0{vectors},romfile=" });
+
+            args.AddRange(new[] { "-display", "none", "-monitor", "none" });
+            args.AddRange(new[] { "-chardev", $"file,id=serial0,path={spec.SerialLogPath}", "-serial", "chardev:serial0" });
+            args.AddRange(new[] { "-qmp", $"unix:{spec.QmpSocketPath},server=on,wait=off" });
+            args.AddRange(new[] { "-daemonize", "-pidfile", spec.PidFile });
+            return args;
+        }
+
+        public static string Render(GuestLaunchSpec spec) => ShellQuote.Join(Build(spec));
+
+        /// <summary>
+        /// The host's own CPU under a hypervisor. Under emulation a Cortex-A72 (the a1.metal core):
+        /// no pointer authentication, whose emulation triples boot time, and it scales with -smp
+        /// where "max" does not (LAB-NOTES §4).
+        /// </summary>
+        internal static string CpuModel(GuestLaunchSpec spec)
+        {
+            if (spec.Accelerator == "kvm" || spec.Accelerator == "hvf") return "host";
+            return spec.Architecture == "arm64" ? "cortex-a72" : "max";
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System;
+using System.Management.Automation;
+using OpenBsdBuild.Common;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Hosts;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
+
+namespace OpenBsdBuild.Commands
+{
+    /// <summary>Attaches a machine that can run guests: this one, or an existing Linux box over SSH.</summary>
+    [Cmdlet(VerbsCommunications.Connect, "MetalHost", DefaultParameterSetName = SshSet)]
+    [OutputType(typeof(MetalHost))]
+    public sealed class ConnectMetalHostCommand : OpenBsdBuildCmdlet
+    {
+        private const string SshSet = "Ssh";
+        private const string LocalSet = "Local";
+
+        [Parameter(Mandatory = true, ParameterSetName = LocalSet)]
+        public SwitchParameter Local { get; set; }
+
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = SshSet, ValueFromPipelineByPropertyName = true)]
+        [Alias("ComputerName", "PublicIpAddress")]
+        [ValidateNotNullOrEmpty]
+        public string HostName { get; set; } = "";
+
+        [Parameter(ParameterSetName = SshSet)]
+        [Alias("UserName")]
+        [ValidateNotNullOrEmpty]
+        public string User { get; set; } = Environment.UserName;
+
+        [Parameter(Mandatory = true, ParameterSetName = SshSet)]
+        [Alias("IdentityFile")]
+        [ValidateNotNullOrEmpty]
+        public string KeyFile { get; set; } = "";
+
+        [Parameter(ParameterSetName = SshSet)]
+        [ValidateRange(1, 65535)]
+        public int Port { get; set; } = 22;
+
+        /// <summary>Expected SSH host key fingerprint(s), as ssh-keygen -lf prints them (SHA256:...).</summary>
+        [Parameter(ParameterSetName = SshSet)]
+        [ValidateNotNullOrEmpty]
+        public string[] HostKeyFingerprint { get; set; } = new string[0];
+
+        /// <summary>Accept whatever host key the server presents. An explicit opt-out of verification.</summary>
+        [Parameter(ParameterSetName = SshSet)]
+        public SwitchParameter TrustHostKey { get; set; }
+
+        [Parameter(ParameterSetName = SshSet)]
+        [ValidateRange(1, 600)]
+        public int ConnectTimeoutSeconds { get; set; } = 20;
+
+        /// <summary>Where guest overlays, logs and sockets live on the host (default ~/.openbsdbuild).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? StateDirectory { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            try
+            {
+                MetalHost host = Local ? RunEngine((r, ct) => HostConnector.ConnectLocalAsync(StateDirectory, r, ct)) : ConnectSsh();
+                HostRegistry.Add(host);
+                WriteObject(host);
+            }
+            catch (OpenBsdBuildException ex)
+            {
+                WriteEngineError(ex);
+            }
+        }
+
+        private MetalHost ConnectSsh()
+        {
+            foreach (string f in HostKeyFingerprint)
+                if (!HostKeyPolicy.IsWellFormed(f))
+                    ThrowBadParameter(nameof(HostKeyFingerprint), f, "not an SSH SHA256 fingerprint.",
+                        "Pass it as ssh-keygen -lf prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s.");
+            if (HostKeyFingerprint.Length == 0 && !TrustHostKey)
+                ThrowEngineError(new OpenBsdBuildException("HostKeyRequired", FailureKind.SecurityError,
+                    $"No host key fingerprint was given for {HostName}, and keys are never trusted on first use.", HostName,
+                    "Pass -HostKeyFingerprint SHA256:... (on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), or -TrustHostKey to accept any key explicitly."));
+            string keyFile = ResolveExistingFile(nameof(KeyFile), KeyFile);
+            var policy = TrustHostKey && HostKeyFingerprint.Length == 0 ? HostKeyPolicy.TrustAnyKey() : HostKeyPolicy.Pinned(HostKeyFingerprint);
+            var target = new SshTarget(HostName, Port, User, keyFile, policy) { ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeoutSeconds) };
+            return RunEngine((r, ct) => HostConnector.ConnectSshAsync(target, StateDirectory, r, ct));
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using OpenBsdBuild.Common;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Guest;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
+
+namespace OpenBsdBuild.Commands
+{
+    /// <summary>Boots a guest from an image on a host and waits until its SSH answers with the expected host key.</summary>
+    [Cmdlet(VerbsLifecycle.Start, "OpenBsdGuest", SupportsShouldProcess = true)]
+    [OutputType(typeof(OpenBsdGuest))]
+    public sealed class StartOpenBsdGuestCommand : OpenBsdBuildCmdlet
+    {
+        [Parameter(Mandatory = true, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public MetalHost MetalHost { get; set; } = null!;
+
+        /// <summary>Path of a qcow2 or raw image on the host.</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string Image { get; set; } = "";
+
+        [Parameter]
+        [ValidatePattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+        public string? Name { get; set; }
+
+        [Parameter]
+        [ValidateSet("arm64", "amd64")]
+        public string? Architecture { get; set; }
+
+        /// <summary>Guest memory in bytes (e.g. 4GB).</summary>
+        [Parameter]
+        [ValidateRange(256L * 1024 * 1024, 1024L * 1024 * 1024 * 1024)]
+        public long Memory { get; set; } = 2L * 1024 * 1024 * 1024;
+
+        [Parameter]
+        [ValidateRange(1, 256)]
+        public int CpuCount { get; set; } = 2;
+
+        [Parameter]
+        public TimeSpan BootTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+        /// <summary>Port on the host's loopback for the guest's SSH; a free one by default.</summary>
+        [Parameter]
+        [ValidateRange(1024, 65535)]
+        public int SshPort { get; set; }
+
+        /// <summary>Guest user to log in as; default the image's build user, else root.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? User { get; set; }
+
+        /// <summary>Private key for the guest; default ~/.ssh/id_ed25519.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFile { get; set; }
+
+        /// <summary>The guest's SSH host key fingerprint(s); default those in the image's metadata.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] HostKeyFingerprint { get; set; } = new string[0];
+
+        [Parameter]
+        public SwitchParameter TrustHostKey { get; set; }
+
+        /// <summary>Keep MSI-X interrupts on the virtio devices (off by default: they get lost on a1.metal under KVM).</summary>
+        [Parameter]
+        public SwitchParameter EnableMsiX { get; set; }
+
+        [Parameter]
+        [ValidateSet("kvm", "hvf", "tcg")]
+        public string? Accelerator { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? FirmwareCode { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? FirmwareVars { get; set; }
+
+        protected override void BeginProcessing()
+        {
+            if (BootTimeout <= TimeSpan.Zero || BootTimeout > TimeSpan.FromHours(6))
+                ThrowBadParameter(nameof(BootTimeout), BootTimeout, "must be between 1 second and 6 hours.", "Pass e.g. -BootTimeout (New-TimeSpan -Minutes 10).");
+            foreach (string f in HostKeyFingerprint)
+                if (!HostKeyPolicy.IsWellFormed(f))
+                    ThrowBadParameter(nameof(HostKeyFingerprint), f, "not an SSH SHA256 fingerprint.", "Pass it as ssh-keygen -lf prints it (SHA256:...).");
+            if ((FirmwareCode == null) != (FirmwareVars == null))
+                ThrowBadParameter(FirmwareCode == null ? nameof(FirmwareCode) : nameof(FirmwareVars), null, "firmware code and vars go together.",
+                    "Pass both -FirmwareCode and -FirmwareVars, or neither.");
+        }
+
+        protected override void ProcessRecord()
+        {
+            if (MetalHost.State == "Removed")
+            {
+                WriteEngineError(new OpenBsdBuildException("HostRemoved", FailureKind.InvalidOperation,
+                    $"Host {MetalHost.Name} was removed; it cannot start guests.", MetalHost, "Attach or create a host again."));
+                return;
+            }
+            var options = new GuestOptions
+            {
+                Name = Name,
+                Image = Image,
+                Architecture = Architecture,
+                MemoryMB = (int)(Memory / (1024 * 1024)),
+                CpuCount = CpuCount,
+                BootTimeout = BootTimeout,
+                SshPort = SshPort,
+                User = User,
+                KeyFile = ResolveGuestKey(),
+                HostKeyFingerprints = HostKeyFingerprint,
+                TrustHostKey = TrustHostKey,
+                MsiX = EnableMsiX,
+                Accelerator = Accelerator,
+                FirmwareCode = FirmwareCode,
+                FirmwareVars = FirmwareVars,
+            };
+            if (!ShouldProcess(MetalHost.Name, $"Start guest '{Name ?? "(generated name)"}' from image {Image}")) return;
+            try
+            {
+                WriteObject(RunEngine((r, ct) => GuestLauncher.StartAsync(MetalHost, options, r, ct)));
+            }
+            catch (OpenBsdBuildException ex)
+            {
+                WriteEngineError(ex);
+            }
+        }
+
+        private string ResolveGuestKey()
+        {
+            if (KeyFile != null) return ResolveExistingFile(nameof(KeyFile), KeyFile);
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            string? found = new[] { "id_ed25519", "id_ecdsa", "id_rsa" }.Select(n => Path.Combine(home, ".ssh", n)).FirstOrDefault(File.Exists);
+            if (found == null)
+                ThrowBadParameter(nameof(KeyFile), null, "no key was given and none was found in ~/.ssh.",
+                    "Pass -KeyFile with the private key whose public half the image authorizes.");
+            return found!;
+        }
+    }
+}

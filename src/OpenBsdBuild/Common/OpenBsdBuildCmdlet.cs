@@ -1,0 +1,69 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Reporting;
+
+namespace OpenBsdBuild.Common
+{
+    /// <summary>
+    /// What every cmdlet shares: running engine work with Ctrl+C wired to cancellation, and
+    /// turning engine failures into ErrorRecords with an id, a category, a target and a fix.
+    /// </summary>
+    public abstract class OpenBsdBuildCmdlet : PSCmdlet
+    {
+        private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
+
+        protected CancellationToken Stopping => _stopping.Token;
+
+        protected override void StopProcessing() => _stopping.Cancel();
+
+        /// <summary>Runs engine work off the pipeline thread while its records are written on it.</summary>
+        protected T RunEngine<T>(Func<IOperationReporter, CancellationToken, Task<T>> work)
+        {
+            var reporter = new PipelineReporter();
+            Task<T> task = Task.Run(() => work(reporter, _stopping.Token));
+            reporter.PumpUntil(task, this);
+            try
+            {
+                return task.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+
+        protected void RunEngine(Func<IOperationReporter, CancellationToken, Task> work) =>
+            RunEngine<bool>(async (r, ct) => { await work(r, ct).ConfigureAwait(false); return true; });
+
+        protected ErrorRecord ToErrorRecord(OpenBsdBuildException ex, object? target = null)
+        {
+            var category = (ErrorCategory)Enum.Parse(typeof(ErrorCategory), ex.Kind.ToString());
+            var record = new ErrorRecord(ex, "OpenBsdBuild." + ex.ErrorId, category, target ?? ex.Target);
+            record.ErrorDetails = new ErrorDetails(ex.Message) { RecommendedAction = ex.RecommendedAction };
+            return record;
+        }
+
+        protected void WriteEngineError(OpenBsdBuildException ex, object? target = null) => WriteError(ToErrorRecord(ex, target));
+
+        protected void ThrowEngineError(OpenBsdBuildException ex, object? target = null) => ThrowTerminatingError(ToErrorRecord(ex, target));
+
+        /// <summary>A bad parameter value, reported before anything is created.</summary>
+        protected void ThrowBadParameter(string parameter, object? value, string problem, string fix) =>
+            ThrowEngineError(OpenBsdBuildException.BadParameter(parameter, value, problem, fix));
+
+        /// <summary>Resolves a PowerShell path (relative, ~, PSDrive) to a file system path without requiring it to exist.</summary>
+        protected string ResolveLocalPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
+
+        protected string ResolveExistingFile(string parameter, string path)
+        {
+            string full = ResolveLocalPath(path);
+            if (!File.Exists(full))
+                ThrowBadParameter(parameter, path, "no such file.", $"Pass -{parameter} with the path of an existing file.");
+            return full;
+        }
+    }
+}
