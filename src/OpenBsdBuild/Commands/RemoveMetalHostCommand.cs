@@ -23,6 +23,10 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         public TimeSpan GuestGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+        /// <summary>Pass the input object on after the host is gone (e.g. the build result at the end of a pipeline).</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
         protected override void ProcessRecord()
         {
             MetalHost? host = Resolve(InputObject);
@@ -33,7 +37,11 @@ namespace OpenBsdBuild.Commands
                     InputObject, "Pipe the output of Connect-MetalHost, Start-OpenBsdGuest or Invoke-GuestBuild."));
                 return;
             }
-            if (host.State == "Removed") return; // several results of one host in the same pipeline
+            if (host.State == "Removed") // several results of one host in the same pipeline
+            {
+                if (PassThru) WriteObject(InputObject);
+                return;
+            }
             string action = host.Provider == HostProvider.Ec2 ? "Terminate host and delete what was created for it" : "Stop its guests and disconnect (the machine itself is kept)";
             if (!ShouldProcess(host.Name, action)) return;
 
@@ -53,6 +61,7 @@ namespace OpenBsdBuild.Commands
             host.State = "Removed";
             HostRegistry.Remove(host);
             WriteVerbose($"Released host {host.Name} after {host.Age:hh\\:mm\\:ss}.");
+            if (PassThru) WriteObject(InputObject);
         }
 
         private static MetalHost? Resolve(object input) => (input is PSObject ps ? ps.BaseObject : input) switch

@@ -1,0 +1,92 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using OpenBsdBuild.Images;
+using OpenBsdBuild.Tests.Harness;
+
+namespace OpenBsdBuild.Tests.Fixtures
+{
+    /// <summary>
+    /// The arm64 test guest (tests/fixtures/guest-image), built once and cached by a hash of its
+    /// recipe, with a metadata sidecar like a golden image's: build user and pinned host key.
+    /// </summary>
+    public static class TestGuestImage
+    {
+        private static readonly Lazy<Built> Image = new Lazy<Built>(Build);
+
+        public sealed class Built
+        {
+            public string Directory = "";
+            /// <summary>The image with its sidecar (host key pinned by metadata).</summary>
+            public string Path = "";
+            /// <summary>The same image reached through a folder without the sidecar.</summary>
+            public string PathWithoutMetadata = "";
+            public string KeyFile = "";
+            public string HostKeyFingerprint = "";
+        }
+
+        public static Built Get() => Image.Value;
+
+        private static Built Build()
+        {
+            Tools.Require("qemu-system-aarch64", "qemu-img", "sfdisk", "mkfs.vfat", "mcopy", "cpio", "dropbearconvert", "ssh-keygen");
+            string recipe = System.IO.Path.Combine(Repo.Root, "tests", "fixtures", "guest-image");
+            string hash = RecipeHash(recipe);
+            string cacheRoot = Environment.GetEnvironmentVariable("OPENBSDBUILD_TEST_CACHE")
+                               ?? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "openbsdbuild-tests");
+            string dir = System.IO.Path.Combine(cacheRoot, "guest-" + hash);
+            if (!File.Exists(System.IO.Path.Combine(dir, ".complete")))
+            {
+                string work = dir + ".tmp-" + Environment.ProcessId;
+                System.IO.Directory.CreateDirectory(work);
+                // Reuse downloaded packages from any earlier recipe.
+                Tools.Sh($"bash {recipe}/build-guest-image.sh {work} > {work}/build.log 2>&1 || {{ tail -n 40 {work}/build.log; exit 1; }}", timeoutMs: 1_200_000);
+                File.WriteAllText(System.IO.Path.Combine(work, ".complete"), DateTime.UtcNow.ToString("o"));
+                if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, true);
+                System.IO.Directory.Move(work, dir);
+            }
+
+            var built = new Built
+            {
+                Directory = dir,
+                Path = System.IO.Path.Combine(dir, "guest.qcow2"),
+                KeyFile = System.IO.Path.Combine(dir, "id_ed25519"),
+                HostKeyFingerprint = File.ReadAllText(System.IO.Path.Combine(dir, "host_key.fingerprint")).Trim(),
+            };
+            var meta = new ImageMetadata
+            {
+                Name = "openbsdbuild-test-guest",
+                OperatingSystem = "TestGuest",
+                Version = hash.Substring(0, 8),
+                Architecture = "arm64",
+                BuildUser = "build",
+                HostKeyFingerprints = { built.HostKeyFingerprint },
+                Created = File.GetLastWriteTimeUtc(built.Path),
+                Size = new FileInfo(built.Path).Length,
+                Sha256 = OpenBsdBuild.Build.Checksums.Sha256File(built.Path),
+            };
+            File.WriteAllText(built.Path + ImageMetadata.SidecarSuffix, meta.ToJson());
+            string bare = System.IO.Path.Combine(dir, "no-metadata");
+            System.IO.Directory.CreateDirectory(bare);
+            built.PathWithoutMetadata = System.IO.Path.Combine(bare, "guest.qcow2");
+            if (!File.Exists(built.PathWithoutMetadata)) File.CreateSymbolicLink(built.PathWithoutMetadata, built.Path);
+            return built;
+        }
+
+        private static string RecipeHash(string recipe)
+        {
+            using var sha = SHA256.Create();
+            foreach (string f in System.IO.Directory.GetFiles(recipe, "*", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal))
+            {
+                if (f.EndsWith(".md", StringComparison.Ordinal)) continue;
+                byte[] name = System.Text.Encoding.UTF8.GetBytes(System.IO.Path.GetRelativePath(recipe, f));
+                sha.TransformBlock(name, 0, name.Length, null, 0);
+                byte[] body = File.ReadAllBytes(f);
+                sha.TransformBlock(body, 0, body.Length, null, 0);
+            }
+            sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
+            return Convert.ToHexString(sha.Hash!).ToLowerInvariant().Substring(0, 16);
+        }
+    }
+}
