@@ -34,7 +34,7 @@ namespace OpenBsdBuild.Guest
             using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var ready = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             var probes = new List<Task>();
-            var lastLiveness = TimeSpan.MinValue;
+            var lastLiveness = -LivenessInterval;
             try
             {
                 while (!ready.Task.IsCompleted)

@@ -34,6 +34,12 @@ namespace OpenBsdBuild.Common
             {
                 throw new PipelineStoppedException();
             }
+            catch (Exception ex) when (!(ex is OpenBsdBuildException || ex is PipelineStoppedException || ex is OperationCanceledException))
+            {
+                throw new OpenBsdBuildException("UnexpectedError", FailureKind.InvalidOperation,
+                    $"{ex.GetType().Name}: {ex.Message}", null,
+                    "This is a bug in OpenBsdBuild; please report it with the output of -Verbose and $Error[0].Exception.InnerException.", ex);
+            }
         }
 
         protected void RunEngine(Func<IOperationReporter, CancellationToken, Task> work) =>
