@@ -1,0 +1,55 @@
+using System;
+using System.IO;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Tests.Harness;
+using Xunit;
+
+namespace OpenBsdBuild.Tests.Fixtures
+{
+    /// <summary>
+    /// One test guest on this machine, booted once through the cmdlets and shared by the tests
+    /// of a collection (a TCG boot costs ~15 s). Tests get it as $guest in their own runspace.
+    /// </summary>
+    public sealed class SharedGuest : IDisposable
+    {
+        private readonly PsSession _session = new PsSession();
+
+        public SharedGuest()
+        {
+            Image = TestGuestImage.Get();
+            StateDirectory = Directory.CreateTempSubdirectory("obb-shared-").FullName;
+            var r = _session.Run($"Connect-MetalHost -Local -StateDirectory '{StateDirectory}' | " +
+                                 $"Start-OpenBsdGuest -Name shared -Image '{Image.Path}' -KeyFile '{Image.KeyFile}' -Memory 512MB -CpuCount 1");
+            if (r.HadErrors) throw new InvalidOperationException("The shared guest did not start: " + r.Describe());
+            Guest = r.Single<OpenBsdGuest>();
+        }
+
+        public TestGuestImage.Built Image { get; }
+        public string StateDirectory { get; }
+        public OpenBsdGuest Guest { get; }
+        public MetalHost Host => Guest.Host;
+
+        /// <summary>A runspace with $guest and $h (its host) set.</summary>
+        public PsSession NewSession(TestPsHost? host = null)
+        {
+            var ps = new PsSession(host);
+            ps.Set("guest", Guest);
+            ps.Set("h", Host);
+            return ps;
+        }
+
+        public void Dispose()
+        {
+            _session.Set("h", Host);
+            _session.Run("$h | Remove-MetalHost");
+            _session.Dispose();
+            Directory.Delete(StateDirectory, true);
+        }
+    }
+
+    [CollectionDefinition(Name)]
+    public sealed class SharedGuestCollection : ICollectionFixture<SharedGuest>
+    {
+        public const string Name = "Shared local guest";
+    }
+}
