@@ -1,0 +1,141 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Tests.Fixtures;
+using OpenBsdBuild.Tests.Harness;
+using Xunit;
+
+namespace OpenBsdBuild.Tests.Build
+{
+    /// <summary>Invoke-GuestBuild against the real test guest: failures, diagnosis, artifacts, secrets, timeouts.</summary>
+    [Collection(SharedGuestCollection.Name)]
+    public class GuestBuildTests : IDisposable
+    {
+        private readonly SharedGuest _shared;
+        private readonly PsSession _ps;
+        private readonly string _dest = Directory.CreateTempSubdirectory("obb-build-").FullName;
+
+        public GuestBuildTests(SharedGuest shared)
+        {
+            _shared = shared;
+            _ps = shared.NewSession();
+        }
+
+        private PsResult Build(string args) => _ps.Run($"$guest | Invoke-GuestBuild -Destination '{_dest}' {args}");
+
+        private static ErrorRecord Error(PsResult r, string id, ErrorCategory category)
+        {
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith($"OpenBsdBuild.{id},", e!.FullyQualifiedErrorId);
+            Assert.Equal(category, e.CategoryInfo.Category);
+            return e;
+        }
+
+        [Fact]
+        public void A_failing_command_is_a_terminating_error_carrying_the_last_lines()
+        {
+            var r = Build("-Command 'echo compiling; echo \"error: widget.c:3: expected ;\" >&2; exit 3'");
+            Assert.True(r.FirstError?.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.BuildFailed") == true, r.FirstError?.Exception.InnerException?.ToString());
+            var e = Error(r, "BuildFailed", ErrorCategory.InvalidResult);
+            var result = Assert.IsType<GuestBuildResult>(e.TargetObject);
+            Assert.Equal(3, result.ExitCode);
+            Assert.False(result.Succeeded);
+            Assert.Contains("exited with code 3", e.Exception.Message);
+            Assert.Contains("error: widget.c:3: expected ;", e.Exception.Message);
+            Assert.Contains("compiling", File.ReadAllText(result.LogPath!));
+        }
+
+        [Fact]
+        public void A_full_file_system_is_diagnosed_first_and_names_the_mount()
+        {
+            // The guest's /tmp is a 32 MB tmpfs, like OpenBSD's small /tmp that fooled compilers.
+            var r = Build("-Command 'dd if=/dev/zero of=/tmp/fill bs=1M count=64; s=$?; rm -f /tmp/fill; exit $s' -WorkingDirectory /usr/obj/fulltest");
+            var e = Error(r, "BuildFailed", ErrorCategory.InvalidResult);
+            var result = (GuestBuildResult)e.TargetObject;
+            Assert.StartsWith("The build reported a full disk", result.Diagnosis);
+            Assert.StartsWith(result.Diagnosis!, e.Exception.Message);
+            Assert.Contains("No space left on device", result.Diagnosis);
+
+            // Still full when diagnosed: df confirms and the message names the mount.
+            var r2 = Build("-Command 'dd if=/dev/zero of=/tmp/fill2 bs=1M count=64' -WorkingDirectory /usr/obj/fulltest");
+            var d2 = ((GuestBuildResult)Error(r2, "BuildFailed", ErrorCategory.InvalidResult).TargetObject).Diagnosis!;
+            _ps.Run("$guest | Invoke-GuestBuild -Command 'rm -f /tmp/fill2' -Destination '" + _dest + "'");
+            Assert.StartsWith("The file system /tmp (100% used", d2);
+        }
+
+        [Fact]
+        public void A_missing_command_is_diagnosed()
+        {
+            var r = Build("-Command 'cargo build --release'");
+            var result = (GuestBuildResult)Error(r, "BuildFailed", ErrorCategory.InvalidResult).TargetObject;
+            Assert.StartsWith("A command was not found in the guest", result.Diagnosis);
+            Assert.Equal(127, result.ExitCode);
+        }
+
+        [Fact]
+        public void An_artifact_pattern_that_matches_nothing_names_it_and_lists_the_directory()
+        {
+            var r = Build("-Command 'mkdir -p target; echo x > target/app; echo y > README' -Artifact 'target/release/*' -WorkingDirectory /usr/obj/nomatch");
+            var e = Error(r, "ArtifactNotFound", ErrorCategory.ObjectNotFound);
+            Assert.Equal("target/release/*", e.TargetObject);
+            Assert.Contains("README", e.Exception.Message);
+            Assert.Contains("target", e.Exception.Message);
+        }
+
+        [Fact]
+        public void A_file_that_changes_between_hash_and_download_is_rejected_and_deleted()
+        {
+            // Something keeps appending after the build "finished": the guest's hash and the bytes that arrive disagree.
+            var r = Build("-Command 'mkdir -p out; : > out/grow.log; (i=0; while [ $i -lt 400 ]; do echo line$i >> out/grow.log; i=$((i+1)); sleep 0.02; done) >/dev/null 2>&1 &' " +
+                          "-Artifact out/grow.log -WorkingDirectory /usr/obj/growing");
+            var e = Error(r, "ArtifactChecksumMismatch", ErrorCategory.InvalidData);
+            Assert.Contains("was deleted", e.Exception.Message);
+            Assert.False(File.Exists(Path.Combine(_dest, "grow.log")));
+            Assert.Empty(Directory.GetFiles(_dest, "*.partial", SearchOption.AllDirectories));
+        }
+
+        [Fact]
+        public void Secrets_reach_the_build_but_never_the_output_or_log()
+        {
+            var r = _ps.Run("$s = [System.Net.NetworkCredential]::new('', 'hunter2-s3cr3t').SecurePassword; " +
+                            $"$guest | Invoke-GuestBuild -Destination '{_dest}' -Secret @{{ API_TOKEN = $s }} -Environment @{{ GREETING = 'hi there' }} " +
+                            "-Command 'echo \"token=$API_TOKEN greeting=$GREETING\"; [ \"$API_TOKEN\" = hunter2-s3cr3t ]' -Verbose");
+            Assert.False(r.HadErrors, r.Describe());
+            var result = r.Single<GuestBuildResult>();
+            Assert.Contains(r.Information, i => i.MessageData.ToString() == "token=*** greeting=hi there");
+            Assert.DoesNotContain("hunter2", File.ReadAllText(result.LogPath!));
+            Assert.DoesNotContain(r.Information, i => i.MessageData.ToString()!.Contains("hunter2"));
+            Assert.DoesNotContain(r.Verbose, v => v.Message.Contains("hunter2"));
+        }
+
+        [Fact]
+        public void A_timeout_kills_the_whole_remote_process_group()
+        {
+            var r = Build("-Command 'sleep 300 & sleep 301; echo never' -Timeout 00:00:03 -WorkingDirectory /usr/obj/timeout");
+            var e = Error(r, "BuildTimedOut", ErrorCategory.OperationTimeout);
+            Assert.Contains("timeout and was killed", e.Exception.Message);
+            var ps = _ps.Run($"$guest | Invoke-GuestBuild -Destination '{_dest}' -Command 'ps | grep -c \"[s]leep 30\" || true'");
+            Assert.Contains(ps.Information, i => i.MessageData.ToString() == "0");
+        }
+
+        [Fact]
+        public void Bad_parameters_are_rejected_before_anything_runs()
+        {
+            var r = Build("-Command true -WorkingDirectory relative/dir");
+            Error(r, "InvalidParameter.WorkingDirectory", ErrorCategory.InvalidArgument);
+            var r2 = Build("-Command true -Path /nonexistent/src");
+            Error(r2, "InvalidParameter.Path", ErrorCategory.InvalidArgument);
+            var r3 = Build("-Command true -Environment @{ 'BAD-NAME' = 1 }");
+            Error(r3, "InvalidParameter.Environment", ErrorCategory.InvalidArgument);
+        }
+
+        public void Dispose()
+        {
+            _ps.Dispose();
+            Directory.Delete(_dest, true);
+        }
+    }
+}
