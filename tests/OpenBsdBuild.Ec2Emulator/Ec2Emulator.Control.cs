@@ -160,7 +160,7 @@ public sealed partial class Ec2Emulator
     public void TerminateUnderneath(string instanceId, string reasonCode = "Server.SpotInstanceTermination") => Write(() =>
     {
         var instance = FindInstance(instanceId);
-        if (instance.State is InstanceStateName.ShuttingDown or InstanceStateName.Terminated) return;
+        if (instance.State is EmulatedInstanceState.ShuttingDown or EmulatedInstanceState.Terminated) return;
         _state.BeginTermination(instance, reasonCode, $"{reasonCode}: Instance terminated by the service",
             $"Service initiated ({_state.Now.UtcDateTime:yyyy-MM-dd HH:mm:ss} GMT)");
         instance.TerminatedUnderneath = true;
@@ -174,7 +174,7 @@ public sealed partial class Ec2Emulator
     public void ShutdownFromInstance(string instanceId) => Write(() =>
     {
         var instance = FindInstance(instanceId);
-        if (instance.State != InstanceStateName.Running) return;
+        if (instance.State != EmulatedInstanceState.Running) return;
         if (instance.ShutdownBehavior == "terminate")
         {
             _state.BeginTermination(instance, "Client.InstanceInitiatedShutdown",

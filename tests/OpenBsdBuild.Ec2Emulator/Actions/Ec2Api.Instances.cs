@@ -462,7 +462,7 @@ internal sealed partial class Ec2Api
         }
         using (x.Open("metadataOptions"))
         {
-            x.Leaf("state", i.State == InstanceStateName.Pending ? "pending" : "applied");
+            x.Leaf("state", i.State == EmulatedInstanceState.Pending ? "pending" : "applied");
             x.Leaf("httpTokens", i.HttpTokens);
             x.Leaf("httpPutResponseHopLimit", i.HopLimit);
             x.Leaf("httpEndpoint", i.HttpEndpoint);

@@ -12,10 +12,15 @@ internal sealed partial class Ec2Api
         var name = q.Required("KeyName");
         if (name.Length > 255) throw Ec2Error.InvalidParameterValue("Key name exceeds 255 characters");
 
-        // PublicKeyMaterial is a blob: the SDK base64-encodes the bytes the caller gave it.
+        // On the wire PublicKeyMaterial is base64 of the key text. The .NET SDK models it as a
+        // string and sends it unchanged, so the caller must encode it; say so when it didn't.
         byte[] material;
         try { material = Convert.FromBase64String(q.Required("PublicKeyMaterial")); }
-        catch (FormatException) { throw new Ec2Error("InvalidKey.Format", "Key is not in valid OpenSSH public key format"); }
+        catch (FormatException)
+        {
+            throw new Ec2Error("InvalidKey.Format",
+                "Key is not in valid OpenSSH public key format (PublicKeyMaterial must be base64 of the public key text)");
+        }
         var parsed = KeyMaterial.Parse(material);
 
         if (_state.KeyPairs.Values.Any(k => k.Region == c.Region.Name && k.Name == name))

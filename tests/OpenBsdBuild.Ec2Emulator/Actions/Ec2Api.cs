@@ -125,7 +125,7 @@ internal sealed partial class Ec2Api
             : throw new Ec2Error("InvalidGroup.NotFound", $"The security group '{id}' does not exist");
     }
 
-    private static void WriteStateItem(Ec2Xml x, string element, InstanceStateName state)
+    private static void WriteStateItem(Ec2Xml x, string element, EmulatedInstanceState state)
     {
         using (x.Open(element))
         {

@@ -91,26 +91,26 @@ internal sealed class Ec2State
             if (now < i.TransitionDue) continue;
             switch (i.State)
             {
-                case InstanceStateName.Pending when !Faults.StuckPending:
-                    i.State = InstanceStateName.Running;
+                case EmulatedInstanceState.Pending when !Faults.StuckPending:
+                    i.State = EmulatedInstanceState.Running;
                     i.RunningSince = now;
                     break;
-                case InstanceStateName.ShuttingDown:
+                case EmulatedInstanceState.ShuttingDown:
                     FinishTermination(i);
                     break;
-                case InstanceStateName.Stopping:
-                    i.State = InstanceStateName.Stopped;
+                case EmulatedInstanceState.Stopping:
+                    i.State = EmulatedInstanceState.Stopped;
                     break;
             }
         }
     }
 
     /// <summary>Starts shutting an instance down; returns the state it was in.</summary>
-    public InstanceStateName BeginTermination(InstanceRecord i, string reasonCode, string reasonMessage, string transitionReason)
+    public EmulatedInstanceState BeginTermination(InstanceRecord i, string reasonCode, string reasonMessage, string transitionReason)
     {
         var previous = i.State;
-        if (previous is InstanceStateName.Terminated or InstanceStateName.ShuttingDown) return previous;
-        i.State = InstanceStateName.ShuttingDown;
+        if (previous is EmulatedInstanceState.Terminated or EmulatedInstanceState.ShuttingDown) return previous;
+        i.State = EmulatedInstanceState.ShuttingDown;
         i.TransitionDue = Now + ShuttingDownDelay;
         i.StateReasonCode = reasonCode;
         i.StateReasonMessage = reasonMessage;
@@ -120,7 +120,7 @@ internal sealed class Ec2State
 
     private void FinishTermination(InstanceRecord i)
     {
-        i.State = InstanceStateName.Terminated;
+        i.State = EmulatedInstanceState.Terminated;
         i.PublicIp = null; // EC2 releases the public address; the private one stays on the record
         foreach (var (_, volumeId) in i.Volumes)
         {
@@ -134,7 +134,7 @@ internal sealed class Ec2State
 
     public void BeginStop(InstanceRecord i, string reasonCode, string reasonMessage)
     {
-        i.State = InstanceStateName.Stopping;
+        i.State = EmulatedInstanceState.Stopping;
         i.TransitionDue = Now + ShuttingDownDelay;
         i.StateReasonCode = reasonCode;
         i.StateReasonMessage = reasonMessage;

@@ -32,7 +32,7 @@ internal sealed class InstanceRecord
     public string? PrivateIp { get; set; }
     public string? PublicIp { get; set; }
 
-    public InstanceStateName State { get; set; } = InstanceStateName.Pending;
+    public EmulatedInstanceState State { get; set; } = EmulatedInstanceState.Pending;
 
     /// <summary>When the current transitional state (pending, shutting-down, stopping) may end.</summary>
     public DateTimeOffset TransitionDue { get; set; }
@@ -49,7 +49,7 @@ internal sealed class InstanceRecord
     /// <summary>Device name → volume id, in attach order.</summary>
     public List<(string Device, string VolumeId)> Volumes { get; } = [];
 
-    public bool IsGone => State == InstanceStateName.Terminated;
+    public bool IsGone => State == EmulatedInstanceState.Terminated;
 
     public EmulatedInstance ToSnapshot() => new()
     {

@@ -4,7 +4,7 @@ namespace OpenBsdBuild.Emulation;
 // emulator's lock, so a test can hold one while the emulator keeps changing.
 
 /// <summary>EC2 instance states with their wire codes.</summary>
-public enum InstanceStateName
+public enum EmulatedInstanceState
 {
     Pending = 0,
     Running = 16,
@@ -14,12 +14,12 @@ public enum InstanceStateName
     Stopped = 80,
 }
 
-public static class InstanceStateNameExtensions
+public static class EmulatedInstanceStateExtensions
 {
     /// <summary>The name EC2 puts on the wire: pending, running, shutting-down, …</summary>
-    public static string ToWire(this InstanceStateName state) => state switch
+    public static string ToWire(this EmulatedInstanceState state) => state switch
     {
-        InstanceStateName.ShuttingDown => "shutting-down",
+        EmulatedInstanceState.ShuttingDown => "shutting-down",
         _ => state.ToString().ToLowerInvariant(),
     };
 }
@@ -37,7 +37,7 @@ public sealed record EmulatedInstance
     public required string VpcId { get; init; }
     public string? KeyName { get; init; }
     public required IReadOnlyList<string> SecurityGroupIds { get; init; }
-    public required InstanceStateName State { get; init; }
+    public required EmulatedInstanceState State { get; init; }
     public required DateTimeOffset LaunchTime { get; init; }
     public string? PrivateIpAddress { get; init; }
     public string? PublicIpAddress { get; init; }
