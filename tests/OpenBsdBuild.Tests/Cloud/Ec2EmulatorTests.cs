@@ -120,6 +120,22 @@ public sealed class Ec2EmulatorTests : IAsyncLifetime
         Assert.Equal(Region, _emulator.Instances[instance.InstanceId].Region);
     }
 
+    /// <summary>
+    /// SDK v4 leaves collections null unless AWSConfigs.InitializeCollections is set — even when
+    /// the response carries the list element empty. Module code must null-check every list.
+    /// </summary>
+    [Fact]
+    public async Task Sdk_v4_gives_null_for_empty_lists()
+    {
+        using var ec2 = Ec2();
+        var none = await ec2.DescribeInstancesAsync(new DescribeInstancesRequest());
+        Assert.Null(none.Reservations);
+
+        var instance = await LaunchAsync(ec2);
+        Assert.Null(instance.Tags);
+        Assert.Null(instance.ProductCodes);
+    }
+
     [Fact]
     public async Task Unknown_action_is_InvalidAction_with_the_ec2_error_document()
     {
