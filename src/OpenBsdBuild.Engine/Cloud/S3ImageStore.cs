@@ -99,19 +99,35 @@ namespace OpenBsdBuild.Cloud
             string activity = $"Publishing {file.Name}";
             var clock = Stopwatch.StartNew();
             reporter.Progress(activity, $"Starting the upload to {target}", 0);
+            try
+            {
+                stored.Sha256 = await UploadImageAsync(file, target, metadata.Sha256, overwrite, activity, reporter, cancellationToken).ConfigureAwait(false);
+                var lastModified = await CheckImageAndWriteSidecarAsync(file, target, sidecar, stored, activity, reporter, cancellationToken).ConfigureAwait(false);
+                double seconds = Math.Max(clock.Elapsed.TotalSeconds, 0.001);
+                reporter.Verbose($"Published {target} ({file.Length / 1e6:F1} MB in {seconds:F1} s, {file.Length / 1e6 / seconds:F1} MB/s) with {sidecar.Name}.");
+                return new StoredImage(target.ToString(), sidecar.ToString(), stored, file.Length, lastModified, target);
+            }
+            finally
+            {
+                reporter.ProgressDone(activity);
+            }
+        }
+
+        /// <summary>The multipart upload, aborted on any failure. Returns the file's SHA-256.</summary>
+        private async Task<string> UploadImageAsync(FileInfo file, S3Location target, string expectedSha256, bool overwrite,
+            string activity, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
             var initiated = await Call("starting the upload", target, () => _s3.InitiateMultipartUploadAsync(
                 new InitiateMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, ContentType = "application/octet-stream" },
                 cancellationToken)).ConfigureAwait(false);
             string uploadId = initiated.UploadId;
-
             try
             {
                 var (parts, sha256) = await UploadPartsAsync(file, target, uploadId, activity, reporter, cancellationToken).ConfigureAwait(false);
-                if (!string.IsNullOrEmpty(metadata.Sha256) && !string.Equals(metadata.Sha256, sha256, StringComparison.OrdinalIgnoreCase))
+                if (!string.IsNullOrEmpty(expectedSha256) && !string.Equals(expectedSha256, sha256, StringComparison.OrdinalIgnoreCase))
                     throw new OpenBsdBuildException("ImageChecksumMismatch", FailureKind.InvalidData,
-                        $"'{file.FullName}' has SHA-256 {sha256}, but its metadata says {metadata.Sha256}.", file.FullName,
+                        $"'{file.FullName}' has SHA-256 {sha256}, but its metadata says {expectedSha256}.", file.FullName,
                         "Publish the file the metadata was made for, or regenerate the metadata.");
-                stored.Sha256 = sha256;
 
                 reporter.Progress(activity, "Assembling the parts", 100);
                 await Call("completing the upload", target, () => _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
@@ -125,6 +141,7 @@ namespace OpenBsdBuild.Cloud
                     MpuObjectSize = file.Length,
                     IfNoneMatch = overwrite ? null : "*",
                 }, cancellationToken)).ConfigureAwait(false);
+                return sha256;
             }
             catch (Exception ex)
             {
@@ -132,7 +149,12 @@ namespace OpenBsdBuild.Cloud
                 if (ex.InnerException is AmazonS3Exception { ErrorCode: "PreconditionFailed" }) throw AlreadyExists(target);
                 throw;
             }
+        }
 
+        /// <summary>Checks the assembled object's size and writes the sidecar; on failure removes both. Returns the image's LastModified.</summary>
+        private async Task<DateTime> CheckImageAndWriteSidecarAsync(FileInfo file, S3Location target, S3Location sidecar, ImageMetadata stored,
+            string activity, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
             try
             {
                 var head = await Call("checking the uploaded image", target,
@@ -152,12 +174,7 @@ namespace OpenBsdBuild.Cloud
                     // Tiny body: signing it whole costs nothing and is safe on every store.
                     UseChunkEncoding = false,
                 }, cancellationToken)).ConfigureAwait(false);
-
-                double seconds = Math.Max(clock.Elapsed.TotalSeconds, 0.001);
-                reporter.ProgressDone(activity);
-                reporter.Verbose($"Published {target} ({file.Length / 1e6:F1} MB in {seconds:F1} s, {file.Length / 1e6 / seconds:F1} MB/s) with {sidecar.Name}.");
-                return new StoredImage(target.ToString(), sidecar.ToString(), stored, file.Length,
-                    head.LastModified?.ToUniversalTime() ?? DateTime.UtcNow, target);
+                return head.LastModified?.ToUniversalTime() ?? DateTime.UtcNow;
             }
             catch (Exception)
             {

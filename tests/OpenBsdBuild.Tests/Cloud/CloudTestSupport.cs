@@ -12,9 +12,9 @@ namespace OpenBsdBuild.Tests.Cloud
     internal sealed class RecordingReporter : IOperationReporter
     {
         private readonly object _gate = new object();
-        private readonly Action<int>? _onProgress;
+        private readonly Action<string, int>? _onProgress;
 
-        public RecordingReporter(Action<int>? onProgress = null) => _onProgress = onProgress;
+        public RecordingReporter(Action<string, int>? onProgress = null) => _onProgress = onProgress;
 
         public List<(string Status, int Percent)> ProgressUpdates { get; } = new List<(string, int)>();
         public List<string> Warnings { get; } = new List<string>();
@@ -24,7 +24,7 @@ namespace OpenBsdBuild.Tests.Cloud
         public void Progress(string activity, string status, int percent = -1, int id = 0)
         {
             lock (_gate) ProgressUpdates.Add((status, percent));
-            _onProgress?.Invoke(percent);
+            _onProgress?.Invoke(status, percent);
         }
 
         public void ProgressDone(string activity, int id = 0)

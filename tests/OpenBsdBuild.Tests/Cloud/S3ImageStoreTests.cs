@@ -30,15 +30,28 @@ namespace OpenBsdBuild.Tests.Cloud
         private readonly S3Location _prefix;
         private readonly ConcurrentQueue<AmazonWebServiceRequest> _sent = new ConcurrentQueue<AmazonWebServiceRequest>();
         private readonly ConcurrentQueue<string> _uploadIds = new ConcurrentQueue<string>();
+        private int _partsInFlight;
+        private int _mostPartsInFlight;
 
         public S3ImageStoreTests(S3rverFixture s3rver)
         {
             _s3rver = s3rver;
             _client = s3rver.CreateClient();
-            _client.BeforeRequestEvent += (_, e) => _sent.Enqueue(((WebServiceRequestEventArgs)e).Request);
+            _client.BeforeRequestEvent += (_, e) =>
+            {
+                var request = ((WebServiceRequestEventArgs)e).Request;
+                _sent.Enqueue(request);
+                if (request is UploadPartRequest)
+                {
+                    int now = Interlocked.Increment(ref _partsInFlight);
+                    lock (_sent) _mostPartsInFlight = Math.Max(_mostPartsInFlight, now);
+                }
+            };
             _client.AfterResponseEvent += (_, e) =>
             {
-                if (((WebServiceResponseEventArgs)e).Response is InitiateMultipartUploadResponse r) _uploadIds.Enqueue(r.UploadId);
+                var response = ((WebServiceResponseEventArgs)e).Response;
+                if (response is InitiateMultipartUploadResponse initiated) _uploadIds.Enqueue(initiated.UploadId);
+                if (response is UploadPartResponse) Interlocked.Decrement(ref _partsInFlight);
             };
             // Each test gets its own folder in the shared bucket.
             _prefix = new S3Location(S3rverFixture.Bucket, "golden/" + Guid.NewGuid().ToString("N") + "/");
@@ -65,6 +78,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Equal(target.ToString(), published.Location);
             Assert.Equal(target.ToString() + ".json", published.MetadataLocation);
             Assert.Equal(Enumerable.Range(1, 6), _sent.OfType<UploadPartRequest>().Select(p => p.PartNumber!.Value).OrderBy(n => n));
+            Assert.InRange(_mostPartsInFlight, 2, 4);
             Assert.Equal(localSha, published.Metadata.Sha256);
             Assert.Equal(40 * MiB + 12345, published.Metadata.Size);
 
@@ -170,7 +184,7 @@ namespace OpenBsdBuild.Tests.Cloud
             string path = _scratch.WriteRandomFile("openbsd-7.9-arm64.qcow2", 64 * MiB);
             using var cancel = new CancellationTokenSource();
             // Cancel as soon as the first part is acknowledged, while others are in flight.
-            var reporter = new RecordingReporter(percent => { if (percent > 0) cancel.Cancel(); });
+            var reporter = new RecordingReporter((_, percent) => { if (percent > 0) cancel.Cancel(); });
             var store = new S3ImageStore(_client, partSize: 8 * MiB, partsInFlight: 2);
 
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
@@ -194,6 +208,24 @@ namespace OpenBsdBuild.Tests.Cloud
             var warning = Assert.Single(reporter.Warnings);
             Assert.Contains(uploadId, warning);
             Assert.Contains("abort-multipart-upload", warning);
+        }
+
+        [Fact]
+        public async Task Cancelling_while_the_sidecar_is_written_removes_the_image_and_the_sidecar()
+        {
+            string path = _scratch.WriteRandomFile("openbsd-7.9-arm64.qcow2", 9 * MiB);
+            using var cancel = new CancellationTokenSource();
+            var reporter = new RecordingReporter((status, _) => { if (status.StartsWith("Writing")) cancel.Cancel(); });
+            var store = new S3ImageStore(_client);
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                store.PublishAsync(path, TestImages.Metadata(), _prefix, reporter, cancel.Token));
+
+            // The image was complete at that point; without its sidecar it must not stay.
+            Assert.Single(Sent<CompleteMultipartUploadRequest>());
+            Assert.Empty(await KeysUnder(_prefix));
+            Assert.Empty(reporter.Warnings);
+            Assert.Equal(1, reporter.DoneCount);
         }
 
         [Fact]
