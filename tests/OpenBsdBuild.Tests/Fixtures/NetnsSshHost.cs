@@ -39,7 +39,7 @@ namespace OpenBsdBuild.Tests.Fixtures
             string sftp = File.Exists("/usr/lib/openssh/sftp-server") ? "/usr/lib/openssh/sftp-server" : "internal-sftp";
             File.WriteAllText(Path.Combine(d, "sshd_config"),
                 $"ListenAddress {Address}\nPort 22\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\n" +
-                "UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nAllowTcpForwarding yes\n" +
+                "UsePAM no\nStrictModes no\nPermitUserEnvironment yes\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nAllowTcpForwarding yes\n" +
                 $"MaxSessions 64\nMaxStartups 64\nSubsystem sftp {sftp}\n");
             Tools.Sh($"ip netns exec {Namespace} $(command -v sshd || echo /usr/sbin/sshd) -f {d}/sshd_config -E {d}/sshd.log");
             HostKeyFingerprint = Tools.Sh($"ssh-keygen -lf {d}/host_key.pub").Split(' ')[1];
@@ -61,6 +61,22 @@ namespace OpenBsdBuild.Tests.Fixtures
         /// <summary>Runs a command inside the namespace.</summary>
         public string Exec(string command, bool allowFailure = false) =>
             Tools.Sh($"ip netns exec {Namespace} sh -c '{command.Replace("'", "'\\''")}'", allowFailure);
+
+        /// <summary>
+        /// A second client key whose sessions get a PATH holding only <paramref name="tools"/>:
+        /// a host that lacks, say, QEMU, without touching this machine.
+        /// </summary>
+        public string AddKeyWithOnlyTools(string name, params string[] tools)
+        {
+            string bin = Path.Combine(Directory, name + "-bin");
+            string key = Path.Combine(Directory, name + "_key");
+            System.IO.Directory.CreateDirectory(bin);
+            foreach (string tool in tools)
+                File.CreateSymbolicLink(Path.Combine(bin, tool), Tools.Which(tool) ?? throw new InvalidOperationException(tool + " not found"));
+            Tools.Sh($"ssh-keygen -q -t ed25519 -N '' -f {key}");
+            File.AppendAllText(Path.Combine(Directory, "authorized_keys"), $"environment=\"PATH={bin}\" " + File.ReadAllText(key + ".pub"));
+            return key;
+        }
 
         public void LinkDown() => Tools.Sh($"ip link set {_outerLink} down");
         public void LinkUp() => Tools.Sh($"ip link set {_outerLink} up");

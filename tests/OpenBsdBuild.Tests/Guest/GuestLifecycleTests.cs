@@ -64,6 +64,25 @@ namespace OpenBsdBuild.Tests.Guest
         }
 
         [Fact]
+        public void A_directory_given_as_image_is_unreadable()
+        {
+            FailsCleanly(_ps.Run($"$local | Start-OpenBsdGuest -Image '{_state}' -TrustHostKey -KeyFile '{_shared.Image.KeyFile}'"),
+                "ImageUnreadable", ErrorCategory.InvalidData);
+        }
+
+        [Fact]
+        public void A_host_without_qemu_is_not_installed_and_says_what_to_install()
+        {
+            using var remote = new NetnsSshHost();
+            string key = remote.AddKeyWithOnlyTools("noqemu", "sh", "uname", "grep", "head", "cat", "dirname", "basename", "qemu-img", "rm", "mkdir");
+            var r = _ps.Run($"Connect-MetalHost -HostName {remote.Address} -User root -KeyFile '{key}' -HostKeyFingerprint {remote.HostKeyFingerprint} -StateDirectory '{_state}' | " +
+                            $"Start-OpenBsdGuest -Image '{_shared.Image.Path}' -KeyFile '{_shared.Image.KeyFile}'");
+            var e = FailsCleanly(r, "QemuNotInstalled", ErrorCategory.NotInstalled);
+            Assert.Contains("qemu-system-aarch64", e.Exception.Message);
+            Assert.Contains("apt-get install qemu-system-arm", e.ErrorDetails.RecommendedAction);
+        }
+
+        [Fact]
         public void No_firmware_is_not_installed()
         {
             FailsCleanly(_ps.Run(Start($"-FirmwareCode /nonexistent/CODE.fd -FirmwareVars /nonexistent/VARS.fd")),
@@ -156,24 +175,31 @@ namespace OpenBsdBuild.Tests.Guest
         }
 
         [Fact]
-        public void Stop_powers_the_guest_off_and_deletes_its_files_but_WhatIf_does_not()
+        public void Two_guests_share_a_host_and_Stop_powers_them_off_and_deletes_their_files()
         {
-            var started = _ps.Run("$g = " + Start("-Name tostop") + "; $g");
+            var started = _ps.Run("$a = " + Start("-Name one") + "; $b = " + Start("-Name two") + "; $a; $b");
             Assert.False(started.HadErrors, started.Describe());
-            var guest = started.Single<OpenBsdGuest>();
-            Assert.Single(Tools.QemuProcesses(_state));
+            var guests = started.All<OpenBsdGuest>().ToList();
+            Assert.Equal(2, guests.Count);
+            Assert.NotEqual(guests[0].SshPort, guests[1].SshPort);
+            Assert.Equal(2, Tools.QemuProcesses(_state).Length);
+            var both = _ps.Run("$a, $b | Invoke-GuestBuild -Command 'hostname' -Destination '" + _state + "/out'");
+            Assert.False(both.HadErrors, both.Describe());
+            Assert.Equal(2, both.All<GuestBuildResult>().Count());
 
-            _ps.Run("$g | Stop-OpenBsdGuest -WhatIf");
-            Assert.Contains("What if: Performing the operation \"Stop guest and delete its overlay\" on target \"tostop on local\".", _ps.Host.Text);
-            Assert.Single(Tools.QemuProcesses(_state));
+            _ps.Run("$a | Stop-OpenBsdGuest -WhatIf; $local | Remove-MetalHost -WhatIf");
+            Assert.Contains("What if: Performing the operation \"Stop guest and delete its overlay\" on target \"one on local\".", _ps.Host.Text);
+            Assert.Contains("What if: Performing the operation \"Stop its guests and disconnect (the machine itself is kept)\" on target \"local\".", _ps.Host.Text);
+            Assert.Equal(2, Tools.QemuProcesses(_state).Length);
 
-            var stopped = _ps.Run("$g | Stop-OpenBsdGuest -GracePeriod 00:00:20 -PassThru -Verbose");
+            var stopped = _ps.Run("$local | Get-OpenBsdGuest | Stop-OpenBsdGuest -GracePeriod 00:00:20 -PassThru -Verbose");
             Assert.False(stopped.HadErrors, stopped.Describe());
-            Assert.Same(guest, stopped.Single<OpenBsdGuest>());
-            Assert.Equal("Stopped", guest.State);
-            Assert.Contains(stopped.Verbose, v => v.Message == "Guest tostop: PoweredOff");
+            Assert.Equal(2, stopped.All<OpenBsdGuest>().Count());
+            Assert.All(guests, g => Assert.Equal("Stopped", g.State));
+            Assert.Contains(stopped.Verbose, v => v.Message == "Guest one: PoweredOff");
+            Assert.Contains(stopped.Verbose, v => v.Message == "Guest two: PoweredOff");
             Assert.Empty(Tools.QemuProcesses(_state));
-            Assert.False(Directory.Exists(guest.StateDirectory));
+            Assert.All(guests, g => Assert.False(Directory.Exists(g.StateDirectory)));
             Assert.Empty(_ps.Run("$local | Get-OpenBsdGuest").Output);
         }
 
