@@ -29,16 +29,44 @@ namespace OpenBsdBuild.Build
 
         public static async Task<GuestBuildResult> RunAsync(OpenBsdGuest guest, BuildSpec spec, IOperationReporter reporter, CancellationToken cancellationToken)
         {
-            IHostShell shell = guest.Shell ?? throw new OpenBsdBuildException("GuestNotConnected", FailureKind.InvalidOperation,
+            IHostShell session = guest.Shell ?? throw new OpenBsdBuildException("GuestNotConnected", FailureKind.InvalidOperation,
                 $"Guest {guest.Name} has no open SSH session (it was stopped, or it was listed from another session).", guest.Name,
                 "Start a new guest with Start-OpenBsdGuest and pipe it to Invoke-GuestBuild.");
+            IHostShell? other = null;
+            try
+            {
+                if (spec.User != null && spec.User != guest.User)
+                    other = await ConnectAsUserAsync(guest, spec.User, reporter, cancellationToken).ConfigureAwait(false);
+                return await RunInSessionAsync(guest, other ?? session, spec, reporter, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                other?.Dispose();
+            }
+        }
+
+        /// <summary>A second session to the same guest as another user, with the same key and the same pinned host key.</summary>
+        private static async Task<IHostShell> ConnectAsUserAsync(OpenBsdGuest guest, string user, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            reporter.Verbose($"Connecting to {guest.Name} as {user}");
+            var target = new SshTarget("127.0.0.1", guest.SshPort, user, guest.KeyFile!, HostKeyPolicy.Pinned(new[] { guest.HostKeyFingerprint! }));
+            return await SshShell.ConnectAsync(target, cancellationToken, guest.Host.Shell.IsLocal ? null : guest.Host.Shell).ConfigureAwait(false);
+        }
+
+        private static async Task<GuestBuildResult> RunInSessionAsync(OpenBsdGuest guest, IHostShell shell, BuildSpec spec, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
             var result = new GuestBuildResult { Guest = guest, Command = spec.Command, StartedAt = DateTime.UtcNow };
             string activity = $"Building on {guest.Name}";
 
             result.WorkingDirectory = await CreateWorkingDirectoryAsync(shell, spec.WorkingDirectory, cancellationToken).ConfigureAwait(false);
             reporter.Verbose($"Working directory in {guest.Name}: {result.WorkingDirectory}");
+            var preflight = await Preflight.CheckAsync(shell, result.WorkingDirectory, spec, reporter, cancellationToken).ConfigureAwait(false);
             if (spec.SourcePath != null)
                 await UploadSourcesAsync(shell, guest.Name, spec, result.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
+            else if (spec.ArchivePath != null)
+                await UploadArchiveAsync(shell, guest.Name, spec.ArchivePath, result.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
+            else if (spec.GitUrl != null)
+                await CloneAsync(shell, guest.Name, spec, result.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
 
             Directory.CreateDirectory(spec.Destination);
             result.LogPath = Path.GetFullPath(spec.LogPath ?? Path.Combine(spec.Destination, "build.log"));
@@ -65,6 +93,7 @@ namespace OpenBsdBuild.Build
                     }
                     diagnosis.Observe(line);
                     reporter.Information(line, stream, guest.Name);
+                    reporter.Verbose($"[{clock.Elapsed:hh\\:mm\\:ss\\.fff}] {stream}: {line}");
                     long now = clock.ElapsedMilliseconds;
                     if (now - Interlocked.Read(ref lastProgress) >= 250)
                     {
@@ -75,11 +104,16 @@ namespace OpenBsdBuild.Build
 
                 reporter.Verbose($"Running in {guest.Name}: {masker.Mask(spec.Command)}");
                 reporter.Progress(activity, "Running " + Shorten(masker.Mask(spec.Command)));
+                using var watchdog = new ConnectionWatchdog(shell, timeout, WatchdogInterval, WatchdogAnswerTimeout);
                 try
                 {
                     using var secrets = new MemoryStream(Encoding.UTF8.GetBytes(string.Concat(spec.Secrets.Values.Select(v => v + "\n"))));
-                    result.ExitCode = await shell.StreamAsync(RunScript(spec, result.WorkingDirectory, pidFile), secrets,
+                    result.ExitCode = await shell.StreamAsync(RunScript(spec, result.WorkingDirectory, pidFile, preflight), secrets,
                         l => OnLine(l, "stdout"), l => OnLine(l, "stderr"), timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (watchdog.Lost)
+                {
+                    throw Lost(guest, result, clock, tail, null);
                 }
                 catch (OperationCanceledException)
                 {
@@ -90,12 +124,7 @@ namespace OpenBsdBuild.Build
                 }
                 catch (OpenBsdBuildException ex) when (ex.ErrorId == "ConnectionLost")
                 {
-                    result.Duration = clock.Elapsed;
-                    result.LastLines = tail.ToList();
-                    result.Diagnosis = $"The connection to guest {guest.Name} was lost during the build (the guest or its host went away).";
-                    throw new BuildFailedException("GuestLost", FailureKind.ConnectionError,
-                        result.Diagnosis + LastLinesText(result), result,
-                        "Check that the host and guest are still running (Get-OpenBsdGuest); the serial log is on the host.", ex);
+                    throw Lost(guest, result, clock, tail, ex);
                 }
                 finally
                 {
@@ -124,6 +153,18 @@ namespace OpenBsdBuild.Build
             return result;
         }
 
+        private static readonly TimeSpan WatchdogInterval = TimeSpan.FromSeconds(5);
+        private static readonly TimeSpan WatchdogAnswerTimeout = TimeSpan.FromSeconds(15);
+
+        private static BuildFailedException Lost(OpenBsdGuest guest, GuestBuildResult result, Stopwatch clock, Queue<string> tail, Exception? inner)
+        {
+            result.Duration = clock.Elapsed;
+            lock (tail) result.LastLines = tail.ToList();
+            result.Diagnosis = $"The connection to guest {guest.Name} was lost during the build (the guest, its host or the network went away); whether the build still runs there is unknown.";
+            return new BuildFailedException("GuestLost", FailureKind.ConnectionError, result.Diagnosis + LastLinesText(result), result,
+                "Check that the host and guest are still running (Get-OpenBsdGuest); the guest's serial log is on the host.", inner);
+        }
+
         private static async Task<string> CreateWorkingDirectoryAsync(IHostShell shell, string? requested, CancellationToken cancellationToken)
         {
             string id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + Guid.NewGuid().ToString("N").Substring(0, 4);
@@ -137,6 +178,52 @@ namespace OpenBsdBuild.Build
                     $"Could not create the working directory {requested ?? "/usr/obj/openbsdbuild/" + id} in the guest: {r.Message}",
                     requested, "Pass a -WorkingDirectory the build user can write to.");
             return r.Stdout.Trim();
+        }
+
+        private static async Task UploadArchiveAsync(IHostShell shell, string guestName, string archive, string workingDirectory,
+            IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            string activity = $"Sending {Path.GetFileName(archive)} to {guestName}";
+            long total = new FileInfo(archive).Length;
+            var stderr = new StringBuilder();
+            int code;
+            using (var file = new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+            using (var counting = new ProgressReadStream(file, done => reporter.Progress(activity, $"{done >> 20} of {total >> 20} MB", total == 0 ? 100 : (int)(done * 100 / total))))
+            {
+                try
+                {
+                    code = await shell.StreamAsync($"cd {ShellQuote.Quote(workingDirectory)} && gzip -dc | tar xf -", counting, null,
+                        l => stderr.AppendLine(l), cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    reporter.ProgressDone(activity);
+                }
+            }
+            if (code != 0)
+                throw new OpenBsdBuildException("SourceUploadFailed", FailureKind.WriteError,
+                    $"Unpacking {archive} in {guestName}:{workingDirectory} failed: {stderr.ToString().Trim()}", archive,
+                    "Check that the archive is a tar.gz and that the guest has room for it.");
+        }
+
+        private static async Task CloneAsync(IHostShell shell, string guestName, BuildSpec spec, string workingDirectory,
+            IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            string wd = ShellQuote.Quote(workingDirectory);
+            // A shallow clone of the ref when it is a branch or tag; a full clone and checkout when it is a commit.
+            string script = spec.GitRef == null
+                ? $"git clone --depth 1 -q {ShellQuote.Quote(spec.GitUrl!)} {wd}"
+                : $"git clone --depth 1 -q --branch {ShellQuote.Quote(spec.GitRef)} {ShellQuote.Quote(spec.GitUrl!)} {wd} 2>/dev/null || " +
+                  $"{{ rm -rf {wd} && git clone -q {ShellQuote.Quote(spec.GitUrl!)} {wd} && cd {wd} && git checkout -q {ShellQuote.Quote(spec.GitRef)}; }}";
+            reporter.Verbose($"Cloning {spec.GitUrl}{(spec.GitRef == null ? "" : " at " + spec.GitRef)} in {guestName}");
+            reporter.Progress($"Cloning in {guestName}", spec.GitUrl!);
+            ShellResult r = await shell.RunAsync($"command -v git >/dev/null || {{ echo 'git is not installed in the guest' >&2; exit 127; }}; rmdir {wd} 2>/dev/null; {script}",
+                cancellationToken).ConfigureAwait(false);
+            reporter.ProgressDone($"Cloning in {guestName}");
+            if (!r.Succeeded)
+                throw new OpenBsdBuildException("GitCloneFailed", r.ExitCode == 127 ? FailureKind.NotInstalled : FailureKind.ReadError,
+                    $"The guest could not clone {spec.GitUrl}{(spec.GitRef == null ? "" : " at " + spec.GitRef)}: {r.Message}", spec.GitUrl,
+                    r.ExitCode == 127 ? "Add git to the image (pkg_add git)." : "Check the URL and -Ref, and that the guest can reach the repository.");
         }
 
         private static async Task UploadSourcesAsync(IHostShell shell, string guestName, BuildSpec spec, string workingDirectory,
@@ -184,10 +271,12 @@ namespace OpenBsdBuild.Build
         /// timeout or Ctrl+C can kill the whole tree. Secrets arrive on stdin, one per line, never
         /// on a command line where ps would show them.
         /// </summary>
-        internal static string RunScript(BuildSpec spec, string workingDirectory, string pidFile)
+        internal static string RunScript(BuildSpec spec, string workingDirectory, string pidFile, Preflight.Findings? preflight = null)
         {
             var sb = new StringBuilder();
             sb.Append($"cd {ShellQuote.Quote(workingDirectory)} || exit 97; ");
+            if (preflight?.RaiseDataSize == true) sb.Append("ulimit -d \"$(ulimit -H -d)\" 2>/dev/null; ");
+            if (preflight?.TmpDir != null) sb.Append($"mkdir -p {ShellQuote.Quote(preflight.TmpDir)} && TMPDIR={ShellQuote.Quote(preflight.TmpDir)} && export TMPDIR; ");
             foreach (var kv in spec.Environment) sb.Append($"{kv.Key}={ShellQuote.Quote(kv.Value)}; export {kv.Key}; ");
             foreach (string name in spec.Secrets.Keys) sb.Append($"IFS= read -r {name}; export {name}; ");
             sb.Append("if command -v setsid >/dev/null 2>&1; then set -- setsid; ");

@@ -5,7 +5,10 @@ using System.IO;
 using System.Management.Automation;
 using System.Runtime.InteropServices;
 using System.Security;
+using System.Linq;
 using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
 using OpenBsdBuild.Build;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
@@ -14,7 +17,7 @@ using OpenBsdBuild.Model;
 namespace OpenBsdBuild.Commands
 {
     /// <summary>Sends sources to a guest, runs the build with live output, and brings back verified artifacts.</summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "GuestBuild", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [Cmdlet(VerbsLifecycle.Invoke, "GuestBuild", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = "Path")]
     [OutputType(typeof(GuestBuildResult))]
     public sealed class InvokeGuestBuildCommand : OpenBsdBuildCmdlet
     {
@@ -30,17 +33,47 @@ namespace OpenBsdBuild.Commands
         public string Command { get; set; } = "";
 
         /// <summary>Local source directory, sent as one tar.gz stream.</summary>
-        [Parameter]
+        [Parameter(ParameterSetName = "Path")]
         [ValidateNotNullOrEmpty]
         public string? Path { get; set; }
 
         /// <summary>Send files git ignores too (default: tracked plus untracked-but-not-ignored).</summary>
-        [Parameter]
+        [Parameter(ParameterSetName = "Path")]
         public SwitchParameter IncludeIgnored { get; set; }
 
-        [Parameter]
+        [Parameter(ParameterSetName = "Path")]
         [ValidateNotNullOrEmpty]
         public string[] Exclude { get; set; } = new string[0];
+
+        /// <summary>A tar.gz you already made, unpacked in the working directory.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = "Archive")]
+        [ValidateNotNullOrEmpty]
+        public string? Archive { get; set; }
+
+        /// <summary>A git repository the guest clones itself.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = "Git")]
+        [ValidateNotNullOrEmpty]
+        public string? GitUrl { get; set; }
+
+        /// <summary>Branch, tag or commit to build (default: the repository's default branch).</summary>
+        [Parameter(ParameterSetName = "Git")]
+        [ValidateNotNullOrEmpty]
+        public string? Ref { get; set; }
+
+        /// <summary>Guest user to build as (default: the image's build user). Uses the same key.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? User { get; set; }
+
+        /// <summary>Free space the working directory needs before anything is sent (default 4 GB, sized for a Rust release build).</summary>
+        [Parameter]
+        [ValidateRange(0L, long.MaxValue)]
+        public long MinFreeSpace { get; set; } = 4L << 30;
+
+        /// <summary>How many piped guests build at once.</summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = 4;
 
         /// <summary>Files, directories or globs to bring back, relative to the working directory.</summary>
         [Parameter]
@@ -80,6 +113,8 @@ namespace OpenBsdBuild.Commands
                 ThrowBadParameter(nameof(WorkingDirectory), WorkingDirectory, "must be an absolute path in the guest.", "Pass e.g. -WorkingDirectory /usr/obj/myproject.");
         }
 
+        private readonly List<(OpenBsdGuest guest, BuildSpec spec)> _builds = new List<(OpenBsdGuest, BuildSpec)>();
+
         protected override void ProcessRecord()
         {
             var spec = new BuildSpec
@@ -88,6 +123,11 @@ namespace OpenBsdBuild.Commands
                 SourcePath = Path == null ? null : ResolveLocalPath(Path),
                 IncludeIgnored = IncludeIgnored,
                 Exclude = Exclude,
+                ArchivePath = Archive == null ? null : ResolveExistingFile(nameof(Archive), Archive),
+                GitUrl = GitUrl,
+                GitRef = Ref,
+                User = User,
+                MinFreeSpace = MinFreeSpace,
                 WorkingDirectory = WorkingDirectory,
                 Environment = ToStrings(nameof(Environment), Environment, secret: false),
                 Secrets = ToStrings(nameof(Secret), Secret, secret: true),
@@ -96,19 +136,61 @@ namespace OpenBsdBuild.Commands
                 LogPath = LogPath == null ? null : ResolveLocalPath(LogPath),
                 Timeout = Timeout,
             };
-            if (!ShouldProcess($"{Guest.Name} on {Guest.HostName}", $"Run '{new SecretMasker(spec.Secrets.Values).Mask(Command)}'")) return;
-            try
+            if (_builds.Any(b => b.spec.Destination == spec.Destination))
+                ThrowBadParameter(nameof(Destination), Destination, "several guests would write their artifacts to the same folder.",
+                    "Leave -Destination out (each guest gets ./artifacts/<guest>) or build one guest at a time.");
+            if (ShouldProcess($"{Guest.Name} on {Guest.HostName}", $"Run '{new SecretMasker(spec.Secrets.Values).Mask(Command)}'"))
+                _builds.Add((Guest, spec));
+        }
+
+        /// <summary>
+        /// Builds run here, once every guest has arrived, up to -ThrottleLimit at a time. One guest:
+        /// its failure is a terminating error. Several: each failure is reported as it happens,
+        /// the others go on, and a terminating error at the end says how many failed.
+        /// </summary>
+        protected override void EndProcessing()
+        {
+            if (_builds.Count == 0) return;
+            if (_builds.Count == 1)
             {
-                WriteObject(RunEngine((r, ct) => BuildRunner.RunAsync(Guest, spec, r, ct)));
+                try
+                {
+                    WriteObject(RunEngine((r, ct) => BuildRunner.RunAsync(_builds[0].guest, _builds[0].spec, r, ct)));
+                }
+                catch (BuildFailedException ex) { ThrowEngineError(ex, ex.Result); }
+                catch (OpenBsdBuildException ex) { ThrowEngineError(ex, ex.Target ?? _builds[0].guest); }
+                return;
             }
-            catch (BuildFailedException ex)
+
+            int failed = RunEngine(async (reporter, ct) =>
             {
-                ThrowEngineError(ex, ex.Result);
-            }
-            catch (OpenBsdBuildException ex)
-            {
-                ThrowEngineError(ex);
-            }
+                var emit = (PipelineReporter)reporter;
+                using var slots = new SemaphoreSlim(ThrottleLimit);
+                int failures = 0;
+                await Task.WhenAll(_builds.Select(async b =>
+                {
+                    await slots.WaitAsync(ct).ConfigureAwait(false);
+                    try
+                    {
+                        var result = await BuildRunner.RunAsync(b.guest, b.spec, reporter, ct).ConfigureAwait(false);
+                        emit.Emit(c => c.WriteObject(result));
+                    }
+                    catch (OpenBsdBuildException ex)
+                    {
+                        Interlocked.Increment(ref failures);
+                        object target = ex is BuildFailedException bf ? bf.Result : ex.Target ?? b.guest;
+                        emit.Emit(c => c.WriteError(ToErrorRecord(ex, target)));
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                })).ConfigureAwait(false);
+                return failures;
+            });
+            if (failed > 0)
+                ThrowEngineError(new OpenBsdBuildException("BuildsFailed", FailureKind.InvalidResult,
+                    $"{failed} of {_builds.Count} builds failed; their errors are above.", null, "Read each guest's diagnosis above and its build.log."));
         }
 
         private Dictionary<string, string> ToStrings(string parameter, Hashtable? table, bool secret)

@@ -37,6 +37,9 @@ namespace OpenBsdBuild.Common
         public void Warning(string message) => _queue.Add(c => c.WriteWarning(message));
         public void Information(string message, params string[] tags) => _queue.Add(c => c.WriteInformation(message, tags));
 
+        /// <summary>Queues an object or error for the pipeline, so results of parallel work appear as each finishes.</summary>
+        public void Emit(Action<Cmdlet> write) => _queue.Add(write);
+
         /// <summary>
         /// Writes queued records until <paramref name="work"/> has finished. If the pipeline is
         /// stopped meanwhile (Ctrl+C), it keeps waiting for the work to clean up, silently.

@@ -67,13 +67,99 @@ namespace OpenBsdBuild.Tests.Build
         }
 
         [Fact]
-        public void A_missing_command_is_diagnosed()
+        public void A_missing_first_command_fails_preflight_before_anything_is_sent()
         {
-            var r = Build("-Command 'cargo build --release'");
+            var r = Build("-Command 'cargo build --release' -Path '" + Repo.Root + "/docs' -WorkingDirectory /usr/obj/preflight-cmd");
+            var e = Error(r, "PreflightCommandNotFound", ErrorCategory.ObjectNotFound);
+            Assert.Equal("cargo", e.TargetObject);
+            Assert.Contains("pkg_add cargo", e.ErrorDetails.RecommendedAction);
+            Assert.Empty(Ls("/usr/obj/preflight-cmd"));
+        }
+
+        [Fact]
+        public void A_command_missing_later_in_the_script_is_diagnosed_after_the_run()
+        {
+            var r = Build("-Command 'echo starting; cargo build --release'");
             var result = (GuestBuildResult)Error(r, "BuildFailed", ErrorCategory.InvalidResult).TargetObject;
             Assert.StartsWith("A command was not found in the guest", result.Diagnosis);
             Assert.Equal(127, result.ExitCode);
         }
+
+        [Fact]
+        public void Too_little_free_space_fails_preflight_before_anything_is_sent()
+        {
+            var r = Build("-Command true -Path '" + Repo.Root + "/docs' -MinFreeSpace 2GB -WorkingDirectory /usr/obj/preflight-space");
+            var e = Error(r, "PreflightFreeSpace", ErrorCategory.LimitsExceeded);
+            Assert.Contains("-MinFreeSpace", e.Exception.Message);
+            Assert.Empty(Ls("/usr/obj/preflight-space"));
+        }
+
+        [Fact]
+        public void A_small_tmp_gets_a_warning_and_a_roomy_TMPDIR()
+        {
+            var r = Build("-Command 'echo \"tmp=$TMPDIR\"' -MinFreeSpace 100MB -WorkingDirectory /usr/obj/tmpdir");
+            Assert.False(r.HadErrors, r.Describe());
+            Assert.Contains(r.Warnings, w => w.Message.StartsWith("/tmp has only"));
+            Assert.Contains(r.Information, i => i.MessageData.ToString() == "tmp=/usr/obj/tmpdir.tmp");
+        }
+
+        [Fact]
+        public void Out_of_memory_is_diagnosed()
+        {
+            var r = Build("-Command 'ulimit -v 30000; dd if=/dev/zero of=/dev/null bs=200M count=1'");
+            var result = (GuestBuildResult)Error(r, "BuildFailed", ErrorCategory.InvalidResult).TargetObject;
+            Assert.StartsWith("The build ran out of memory or hit the data-size limit", result.Diagnosis);
+        }
+
+        [Fact]
+        public void User_root_builds_as_root_and_verbose_lines_carry_timing()
+        {
+            var r = Build("-Command 'id -un' -User root -Verbose");
+            Assert.False(r.HadErrors, r.Describe());
+            Assert.Contains(r.Information, i => i.MessageData.ToString() == "root");
+            Assert.Contains(r.Verbose, v => System.Text.RegularExpressions.Regex.IsMatch(v.Message, @"^\[\d\d:\d\d:\d\d\.\d{3}\] stdout: root$"));
+        }
+
+        [Fact]
+        public void An_archive_is_unpacked_in_the_working_directory()
+        {
+            string dir = Path.Combine(_dest, "tree");
+            Directory.CreateDirectory(Path.Combine(dir, "sub"));
+            File.WriteAllText(Path.Combine(dir, "sub", "data.txt"), "from the archive\n");
+            Tools.Sh($"tar czf {_dest}/src.tar.gz -C {dir} .");
+            var r = Build($"-Archive '{_dest}/src.tar.gz' -Command 'cat sub/data.txt'");
+            Assert.False(r.HadErrors, r.Describe());
+            Assert.Contains(r.Information, i => i.MessageData.ToString() == "from the archive");
+        }
+
+        [Fact]
+        public void GitUrl_needs_git_in_the_guest_and_says_so()
+        {
+            var r = Build("-GitUrl https://example.invalid/repo.git -Command true");
+            var e = Error(r, "GitCloneFailed", ErrorCategory.NotInstalled);
+            Assert.Contains("pkg_add git", e.ErrorDetails.RecommendedAction);
+        }
+
+        [Fact]
+        public void CtrlC_kills_the_remote_build_before_the_cmdlet_returns()
+        {
+            var running = _ps.RunAsync($"$guest | Invoke-GuestBuild -Destination '{_dest}' -Command 'echo started; sleep 120; echo never' -WorkingDirectory /usr/obj/ctrlc");
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!Ls("/usr/obj").Contains("ctrlc.pid") && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(200);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            _ps.Stop();
+            var r = running.Result;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"stop took {clock.Elapsed}");
+            Assert.True(r.Stopped, r.Describe());
+            Assert.Empty(r.All<GuestBuildResult>());
+            Assert.DoesNotContain("sleep 120", GuestSh("ps"));
+        }
+
+        private string[] Ls(string dir) => GuestSh($"ls -A {dir} 2>/dev/null").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        /// <summary>Runs a command in the shared guest with plain ssh, independent of the module.</summary>
+        private string GuestSh(string command) =>
+            Tools.Sh($"ssh -q -i {_shared.Image.KeyFile} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p {_shared.Guest.SshPort} root@127.0.0.1 '{command}'", allowFailure: true);
 
         [Fact]
         public void An_artifact_pattern_that_matches_nothing_names_it_and_lists_the_directory()

@@ -183,9 +183,16 @@ namespace OpenBsdBuild.Tests.Guest
             Assert.Equal(2, guests.Count);
             Assert.NotEqual(guests[0].SshPort, guests[1].SshPort);
             Assert.Equal(2, Tools.QemuProcesses(_state).Length);
-            var both = _ps.Run("$a, $b | Invoke-GuestBuild -Command 'hostname' -Destination '" + _state + "/out'");
+            // Both build at once; each result and each line is tagged with its guest; logs land in ./artifacts/<guest>.
+            var both = _ps.Run($"$ExecutionContext.SessionState.Path.SetLocation('{_state}'); $a, $b | Invoke-GuestBuild -Command 'echo \"I am $(hostname)\"; sleep 2' -ThrottleLimit 2");
             Assert.False(both.HadErrors, both.Describe());
-            Assert.Equal(2, both.All<GuestBuildResult>().Count());
+            Assert.Equal(new[] { "one", "two" }, both.All<GuestBuildResult>().Select(x => x.GuestName).OrderBy(n => n));
+            Assert.Contains(both.Information, i => i.Tags.Contains("one"));
+            Assert.Contains(both.Information, i => i.Tags.Contains("two"));
+            var durations = both.All<GuestBuildResult>().Select(x => x.StartedAt).ToList();
+            Assert.True(Math.Abs((durations[0] - durations[1]).TotalSeconds) < 2, "the two builds should overlap");
+            Assert.True(File.Exists(Path.Combine(_state, "artifacts", "one", "build.log")));
+            Assert.True(File.Exists(Path.Combine(_state, "artifacts", "two", "build.log")));
 
             _ps.Run("$a | Stop-OpenBsdGuest -WhatIf; $local | Remove-MetalHost -WhatIf");
             Assert.Contains("What if: Performing the operation \"Stop guest and delete its overlay\" on target \"one on local\".", _ps.Host.Text);

@@ -25,6 +25,8 @@ namespace OpenBsdBuild.Tests.Harness
             var import = Run($"Import-Module '{Repo.ModuleManifest}' -ErrorAction Stop");
             if (import.Exception != null || import.HadErrors)
                 throw new InvalidOperationException("Import-Module failed: " + (import.Exception?.Message ?? string.Join("; ", import.Errors)));
+            // The test guest's /usr/obj is a 512 MB tmpfs; builds there are small. Set as a user would.
+            Run("$PSDefaultParameterValues['Invoke-GuestBuild:MinFreeSpace'] = 64MB");
         }
 
         public TestPsHost Host { get; }
@@ -59,7 +61,16 @@ namespace OpenBsdBuild.Tests.Harness
         public Task<PsResult> RunAsync(string script) => Task.Run(() => Run(script));
 
         /// <summary>What Ctrl+C does: stops the running pipeline.</summary>
-        public void Stop() => _running?.Stop();
+        public void Stop()
+        {
+            // PowerShell.Stop() on an invocation that has not started yet fails; wait until it runs.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            PowerShell? ps;
+            while (((ps = _running) == null || ps.InvocationStateInfo.State != PSInvocationState.Running) && DateTime.UtcNow < deadline)
+                System.Threading.Thread.Sleep(20);
+            // BeginStop: Stop() throws NullReferenceException for a synchronous Invoke() in SMA 7.6.
+            ps?.BeginStop(null, null);
+        }
 
         public void Dispose() => _runspace.Dispose();
     }
@@ -74,6 +85,8 @@ namespace OpenBsdBuild.Tests.Harness
         public List<InformationRecord> Information { get; } = new List<InformationRecord>();
         public RuntimeException? Exception { get; set; }
         public bool HadErrors { get; private set; }
+        /// <summary>The pipeline was stopped (Ctrl+C).</summary>
+        public bool Stopped { get; private set; }
         public string HostText { get; private set; } = "";
 
         /// <summary>The terminating error if there was one, else the first non-terminating one.</summary>
@@ -90,11 +103,12 @@ namespace OpenBsdBuild.Tests.Harness
             Warnings.AddRange(ps.Streams.Warning);
             Information.AddRange(ps.Streams.Information);
             HadErrors = ps.HadErrors || Exception != null;
+            Stopped = ps.InvocationStateInfo.State == PSInvocationState.Stopped || Exception is PipelineStoppedException;
             HostText = host.Text;
         }
 
         public string Describe() =>
-            $"exception: {Exception?.Message}\nerrors: {string.Join("\n", Errors.Select(e => e.FullyQualifiedErrorId + ": " + e))}\n" +
+            $"exception: {Exception?.GetType().Name}: {Exception?.Message}\nerrors: {string.Join("\n", Errors.Select(e => e.FullyQualifiedErrorId + ": " + e.Exception?.Message))}\n" +
             $"output: {string.Join(", ", Output)}";
     }
 }

@@ -35,6 +35,28 @@ namespace OpenBsdBuild.Tests.Harness
         public override void NotifyEndApplication() { }
         public override void SetShouldExit(int exitCode) { }
 
+        /// <summary>A fixed 120x50 console; the engine asks for one when it stops a pipeline.</summary>
+        private sealed class TestRawUI : PSHostRawUserInterface
+        {
+            public override ConsoleColor BackgroundColor { get; set; } = ConsoleColor.Black;
+            public override ConsoleColor ForegroundColor { get; set; } = ConsoleColor.Gray;
+            public override Size BufferSize { get; set; } = new Size(120, 50);
+            public override Coordinates CursorPosition { get; set; }
+            public override int CursorSize { get; set; } = 1;
+            public override bool KeyAvailable => false;
+            public override Size MaxPhysicalWindowSize => new Size(120, 50);
+            public override Size MaxWindowSize => new Size(120, 50);
+            public override Coordinates WindowPosition { get; set; }
+            public override Size WindowSize { get; set; } = new Size(120, 50);
+            public override string WindowTitle { get; set; } = "";
+            public override void FlushInputBuffer() { }
+            public override BufferCell[,] GetBufferContents(Rectangle rectangle) => new BufferCell[0, 0];
+            public override KeyInfo ReadKey(ReadKeyOptions options) => throw new NotSupportedException();
+            public override void ScrollBufferContents(Rectangle source, Coordinates destination, Rectangle clip, BufferCell fill) { }
+            public override void SetBufferContents(Coordinates origin, BufferCell[,] contents) { }
+            public override void SetBufferContents(Rectangle rectangle, BufferCell fill) { }
+        }
+
         private sealed class TestHostUI : PSHostUserInterface
         {
             private readonly StringBuilder _text = new StringBuilder();
@@ -44,7 +66,7 @@ namespace OpenBsdBuild.Tests.Harness
             public string Text { get { lock (_text) return _text.ToString(); } }
             private void Append(string s) { lock (_text) _text.Append(s); }
 
-            public override PSHostRawUserInterface? RawUI => null;
+            public override PSHostRawUserInterface RawUI { get; } = new TestRawUI();
             public override string ReadLine() => "";
             public override SecureString ReadLineAsSecureString() => new SecureString();
             public override void Write(string value) => Append(value);
