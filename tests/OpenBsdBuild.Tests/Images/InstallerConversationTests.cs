@@ -1,0 +1,234 @@
+using System;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images;
+using Xunit;
+
+namespace OpenBsdBuild.Tests.Images
+{
+    public class InstallerConversationTests
+    {
+        /// <summary>The system <see cref="InstallTestData.Options"/> describes, as the simulator records it.</summary>
+        private static SimulatedInstall Expected(bool unverified = true, string setsFrom = "disk sd0a:7.6/arm64", string diskTable = "whole") => new SimulatedInstall
+        {
+            Hostname = "obsd-build",
+            Network = "vio0 inet autoconf inet6 none",
+            RootPassword = InstallTestData.RootPassword,
+            RootAuthorizedKeys = InstallTestData.RootKey + "\n",
+            StartSshd = true,
+            RootSshLogin = "prohibit-password",
+            User = "builder (Build User)",
+            UserPassword = InstallPassword.Disabled,
+            UserAuthorizedKeys = InstallTestData.UserKey + "\n",
+            Timezone = "UTC",
+            RootDisk = "sd1",
+            DiskTable = diskTable,
+            Layout = DisklabelTemplate.RustBuild.ToText(),
+            SetsFrom = setsFrom,
+            Sets = "bsd bsd.mp bsd.rd base76.tgz comp76.tgz man76.tgz",
+            AcceptedUnverifiedSets = unverified,
+            Completed = true,
+        };
+
+        public static TheoryData<string> Variants => new TheoryData<string>
+        {
+            "2024", "2023", "dns-asked", "timezone-early+clock", "signed-sets", "arm64-gpt", "amd64", "http",
+        };
+
+        private static (SimulatorScenario, InstallOptions, SimulatedInstall) Variant(string name)
+        {
+            var scenario = InstallTestData.Scenario();
+            var options = InstallTestData.Options();
+            var expected = Expected();
+            switch (name)
+            {
+                case "2023": scenario.Wording = InstallerWording.Release2023; break;
+                case "dns-asked": scenario.SingleDhcpInterface = false; break;
+                case "timezone-early+clock": scenario.TimezoneHint = "Europe/Amsterdam"; scenario.ClockWrong = true; break;
+                case "signed-sets":
+                    scenario.SetsSigned = true;
+                    options.SetsSignatureVerified = true;
+                    expected = Expected(unverified: false);
+                    break;
+                case "arm64-gpt": scenario.DiskStyle = DiskPromptStyle.Arm64Gpt; break;
+                case "amd64":
+                    scenario.DiskStyle = DiskPromptStyle.Amd64;
+                    scenario.Arch = "amd64";
+                    scenario.AskXWindow = true;
+                    options.Sets = new DiskSetsSource { Disk = "sd0", Partition = "a", Pathname = "7.6/amd64" };
+                    expected = Expected(setsFrom: "disk sd0a:7.6/amd64", diskTable: "gpt");
+                    break;
+                case "http":
+                    options.Sets = new HttpSetsSource { Server = "http://10.0.2.2:8000", Directory = "pub/OpenBSD/7.6/arm64" };
+                    expected = Expected(setsFrom: "http http://10.0.2.2:8000/pub/OpenBSD/7.6/arm64");
+                    break;
+            }
+            return (scenario, options, expected);
+        }
+
+        [Theory]
+        [MemberData(nameof(Variants))]
+        public async Task Installs_EachInstallerVariant(string variant)
+        {
+            var (scenario, options, expected) = Variant(variant);
+            using var run = new InstallerRun(scenario, options);
+
+            var result = await run.RunAsync();
+
+            Assert.Empty(run.Simulator.Violations);
+            Assert.Equal(expected, run.Simulator.Result);
+            Assert.Equal("reboot", run.Simulator.FinishedWith);
+            Assert.Equal(InstallerPromptId.ExitInstaller, result.Answered.Last());
+            // DNS questions only when DHCP did not settle them (FACTS §1.5).
+            Assert.Equal(!scenario.SingleDhcpInterface, result.Answered.Contains(InstallerPromptId.DnsDomain));
+            var wording = scenario.Wording == InstallerWording.Release2024 ? "2024" : "2023";
+            Assert.Contains(result.Transcript.Entries, e => e.Direction == TranscriptDirection.Note && e.Text == $"prompt NetworkInterface ({wording})");
+        }
+
+        [Fact]
+        public async Task Transcript_RecordsBothSidesWithTimesAndMasksPasswords()
+        {
+            using var run = new InstallerRun(InstallTestData.Scenario(), InstallTestData.Options());
+            var result = await run.RunAsync();
+            var transcript = result.Transcript;
+            var entries = transcript.Entries;
+
+            Assert.Contains("Welcome to the OpenBSD/arm64 7.6 installation program.", transcript.ReceivedText);
+            Assert.Contains(entries, e => e.Direction == TranscriptDirection.Sent && e.Text == "obsd-build");
+            Assert.Equal(2, entries.Count(e => e.Direction == TranscriptDirection.Sent && e.Text == InstallerTranscript.Mask && IsAfter(entries, e, "Password for root account?")));
+            Assert.DoesNotContain(InstallTestData.RootPassword, transcript.ToString());
+            Assert.True(entries.Zip(entries.Skip(1), (a, b) => a.Time <= b.Time).All(x => x));
+            Assert.Contains("CONGRATULATIONS!", transcript.ReceivedText);
+            // The layout and the keys went in through '!' escapes, each line short enough for the tty.
+            Assert.Contains(run.Simulator.ShellEscapes, e => e.StartsWith("!disklabel -T "));
+            Assert.All(run.Simulator.ShellEscapes, e => Assert.True(e.Length <= InstallerShellEscape.MaxLineLength));
+            Assert.Contains("Exit to (S)hell, (H)alt or (R)eboot? [reboot] ", transcript.ReceivedText);
+        }
+
+        private static bool IsAfter(System.Collections.Generic.IReadOnlyList<TranscriptEntry> entries, TranscriptEntry sent, string promptStart)
+        {
+            var index = entries.ToList().IndexOf(sent);
+            var received = entries.Take(index).LastOrDefault(e => e.Direction == TranscriptDirection.Received);
+            var lastLine = received?.Text.Split('\n').Last() ?? "";
+            return lastLine.StartsWith(promptStart);
+        }
+
+        [Fact]
+        public async Task Halt_WithoutKeysOrLayout()
+        {
+            var options = InstallTestData.Options(o =>
+            {
+                o.RootPublicKey = null;
+                o.User = null;
+                o.DiskLayout = null;
+                o.DiskLayoutUrl = null;
+                o.FinishAction = InstallFinishAction.Halt;
+            });
+            using var run = new InstallerRun(InstallTestData.Scenario(), options);
+            await run.RunAsync();
+
+            Assert.Empty(run.Simulator.Violations);
+            Assert.Empty(run.Simulator.ShellEscapes);
+            Assert.Equal("halt", run.Simulator.FinishedWith);
+            Assert.Equal("auto", run.Simulator.Result.Layout);
+            Assert.Equal("", run.Simulator.Result.User);
+        }
+
+        [Fact]
+        public async Task UnknownPrompt_StopsWithTheTranscriptTail_AndTypesNothing()
+        {
+            var scenario = InstallTestData.Scenario(s =>
+            {
+                s.ExtraPrompt = "Use DUIDs rather than device names in fstab? [yes] ";
+                s.ExtraPromptBefore = "Which disk is the root disk";
+            });
+            using var run = new InstallerRun(scenario, InstallTestData.Options());
+
+            var ex = await Assert.ThrowsAsync<OpenBsdBuildException>(() => run.Conversation.RunAsync(run.Token));
+
+            Assert.Equal("InstallerPromptUnknown", ex.ErrorId);
+            Assert.Contains("Use DUIDs rather than device names in fstab? [yes]", ex.Message);
+            Assert.Contains("End of the installer transcript:", ex.Message);
+            Assert.Contains("Allow root ssh login? (yes, no, prohibit-password) [no]", ex.Message);
+            Assert.DoesNotContain(InstallTestData.RootPassword, ex.Message);
+            var entries = run.Conversation.Transcript.Entries;
+            var lastSent = entries.Last(e => e.Direction == TranscriptDirection.Sent);
+            Assert.Equal("prohibit-password", lastSent.Text);
+            Assert.Empty(run.Simulator.Violations);
+        }
+
+        [Fact]
+        public async Task SilentInstaller_TimesOut()
+        {
+            var scenario = InstallTestData.Scenario(s => s.StallBefore = "Which disk is the root disk");
+            var settings = InstallTestData.FastSettings();
+            settings.PromptTimeout = TimeSpan.FromSeconds(1);
+            using var run = new InstallerRun(scenario, InstallTestData.Options(), settings);
+
+            var ex = await Assert.ThrowsAsync<OpenBsdBuildException>(() => run.Conversation.RunAsync(run.Token));
+
+            Assert.Equal("InstallerPromptTimeout", ex.ErrorId);
+            Assert.Equal(FailureKind.OperationTimeout, ex.Kind);
+            Assert.Contains("Allow root ssh login?", ex.Message);
+            Assert.Contains("Fetching http://10.0.2.2/disklabel.template", ex.Message);
+        }
+
+        [Fact]
+        public async Task UnverifiedSets_WhenSignedSetsWereExpected_AreASecurityError()
+        {
+            var options = InstallTestData.Options(o => o.SetsSignatureVerified = true);
+            var scenario = InstallTestData.Scenario(s => s.VerificationIssue = "Signature check of SHA256.sig failed");
+            using var run = new InstallerRun(scenario, options);
+
+            var ex = await Assert.ThrowsAsync<OpenBsdBuildException>(() => run.Conversation.RunAsync(run.Token));
+
+            Assert.Equal("InstallSetsUnverified", ex.ErrorId);
+            Assert.Equal(FailureKind.SecurityError, ex.Kind);
+            Assert.Contains("Signature check of SHA256.sig failed", ex.Message);
+        }
+
+        [Fact]
+        public async Task WrongSetsDisk_StopsWhenTheInstallerAsksAgain()
+        {
+            // The media is sd2 but the options say sd0: the simulator stops (no sets there) like a real
+            // installer would loop; either way the conversation must end with an error, not hang or guess.
+            var scenario = InstallTestData.Scenario(s => { s.Disks = new[] { "sd0", "sd1", "sd2" }; s.MediaDisk = "sd2"; });
+            using var run = new InstallerRun(scenario, InstallTestData.Options());
+            await Assert.ThrowsAsync<OpenBsdBuildException>(() => run.Conversation.RunAsync(run.Token));
+            Assert.Contains(run.Simulator.Violations, v => v.Contains("does not hold the install media"));
+        }
+
+        [Fact]
+        public async Task Cancellation_StopsTheConversation()
+        {
+            var scenario = InstallTestData.Scenario(s => s.StallBefore = "System hostname");
+            using var run = new InstallerRun(scenario, InstallTestData.Options());
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Conversation.RunAsync(cts.Token));
+            Assert.Contains(run.Conversation.Transcript.Entries, e => e.Direction == TranscriptDirection.Note && e.Text == "cancelled");
+        }
+
+        [Fact]
+        public void Catalog_RecognisesBothWordingsAndRejectsHalfPrompts()
+        {
+            Assert.Equal(InstallerPromptId.NetworkInterface,
+                InstallerPrompts.Recognize("Network interface to configure? (name, lladdr, '?', or 'done') [vio0] ")!.Id);
+            Assert.Equal(InstallerPromptId.NetworkInterface,
+                InstallerPrompts.Recognize("Which network interface do you wish to configure? (or 'done') [vio0] ")!.Id);
+            Assert.Equal("whole", InstallerPrompts.Recognize("Use (W)hole disk or (E)dit the MBR? [whole] ")!.Default);
+            Assert.Equal(InstallerPromptId.WholeDisk, InstallerPrompts.Recognize("Use (W)hole disk MBR, whole disk (G)PT or (E)dit? [gpt] ")!.Id);
+            Assert.Equal("Unverified sets: base76.tgz",
+                InstallerPrompts.Recognize("Unverified sets: base76.tgz. Continue without verification? [no] ")!.Group("issue"));
+            Assert.Equal("Somewhere on Earth", InstallerPrompts.Recognize("What timezone are you in? ('?' for list) [Somewhere on Earth] ")!.Default);
+            Assert.Null(InstallerPrompts.Recognize("What timezone are you in? ('?' for list) ")!.Default);
+            // Half a prompt, as it may sit in the buffer between two serial reads.
+            Assert.Null(InstallerPrompts.Recognize("Password for root account? "));
+            Assert.Null(InstallerPrompts.Recognize("Which disk is the root disk? "));
+            Assert.True(InstallerPrompts.EndsLikePrompt("Password for root account? "));
+            Assert.True(InstallerPrompts.EndsLikePrompt("sd1> "));
+            Assert.False(InstallerPrompts.EndsLikePrompt("Making all device nodes..."));
+        }
+    }
+}
