@@ -82,6 +82,10 @@ namespace OpenBsdBuild.Images
             _settings = settings ?? new InstallerConversationSettings();
             _reporter = reporter ?? NullReporter.Instance;
             _options.Validate();
+            if (options.DiskLayout == null && options.DiskLayoutUrl != null)
+                throw OpenBsdBuildException.BadParameter("DiskLayout", null,
+                    "is required for an interactive install: only autoinstall can fetch a template from DiskLayoutUrl.",
+                    "Pass the disklabel template itself as well as its URL.");
             _answers = new InstallerAnswers(options);
             Transcript.AddSecret(options.RootPassword);
             Transcript.AddSecret(options.User?.Password);
@@ -147,7 +151,7 @@ namespace OpenBsdBuild.Images
                     var now = clock.Elapsed;
                     var line = pending.ToString();
                     var due = waitStart + waitLimit;
-                    if (InstallerPrompts.EndsLikePrompt(line))
+                    if (InstallerPrompts.EndsLikePrompt(line) && !InstallerPrompts.IsKnownWait(line))
                     {
                         var silent = now - lastData;
                         if (silent >= _settings.QuietPeriod)
@@ -227,14 +231,22 @@ namespace OpenBsdBuild.Images
             await _toConsole.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        /// <summary>Keeps the unfinished last line: newlines and carriage returns (progress bars) start over.</summary>
-        private static void Consume(string text, StringBuilder pending)
+        // 0: plain text, 1: after ESC, 2: inside a CSI sequence ("ESC [ params letter").
+        private int _escapeState;
+
+        /// <summary>
+        /// Keeps the unfinished last line: newlines and carriage returns (progress bars) start over;
+        /// terminal escape sequences and other control characters are not part of a prompt.
+        /// </summary>
+        private void Consume(string text, StringBuilder pending)
         {
             foreach (var ch in text)
             {
-                if (ch == '\n' || ch == '\r') pending.Clear();
+                if (_escapeState == 1) { _escapeState = ch == '[' ? 2 : 0; continue; }
+                if (_escapeState == 2) { if (ch >= '@' && ch <= '~') _escapeState = 0; continue; }
+                if (ch == '\u001b') _escapeState = 1;
+                else if (ch == '\n' || ch == '\r') pending.Clear();
                 else if (ch == '\t' || ch >= ' ') pending.Append(ch);
-                // Other control characters (bell, escape) are not part of a prompt.
             }
             if (pending.Length > MaxPendingLine) pending.Remove(0, pending.Length - MaxPendingLine);
         }

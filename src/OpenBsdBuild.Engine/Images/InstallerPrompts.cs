@@ -189,6 +189,16 @@ namespace OpenBsdBuild.Images
         /// <summary>True when text (the unfinished last line) ends like a prompt waiting for input.</summary>
         public static bool EndsLikePrompt(string text) => text.Trim().Length > 0 && PromptEnding.IsMatch(text);
 
+        // Lines that end like a prompt but wait for nobody: the boot loader counts down and boots the
+        // default kernel (bsd.rd on the install media) by itself; typing there could pick another.
+        private static readonly Regex[] KnownWaits =
+        {
+            new Regex(@"^\s*boot> $", RegexOptions.CultureInvariant),
+        };
+
+        /// <summary>True for a prompt-like line that must be left alone, such as the boot loader's "boot> ".</summary>
+        public static bool IsKnownWait(string text) => KnownWaits.Any(r => r.IsMatch(text));
+
         /// <summary>The known prompt <paramref name="text"/> is, or null.</summary>
         public static InstallerPromptMatch? Recognize(string text)
         {

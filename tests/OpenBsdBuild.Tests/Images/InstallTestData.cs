@@ -30,10 +30,10 @@ namespace OpenBsdBuild.Tests.Images
             return options;
         }
 
-        /// <summary>Fast but safe timings: the quiet period is well above the simulator's pauses inside a prompt.</summary>
+        /// <summary>Fast timings. Safe because the simulator normally cuts prompts inside words, so no piece looks finished.</summary>
         public static InstallerConversationSettings FastSettings() => new InstallerConversationSettings
         {
-            QuietPeriod = TimeSpan.FromMilliseconds(150),
+            QuietPeriod = TimeSpan.FromMilliseconds(60),
             UnknownPromptGrace = TimeSpan.FromMilliseconds(800),
             FirstPromptTimeout = TimeSpan.FromSeconds(20),
             PromptTimeout = TimeSpan.FromSeconds(20),

@@ -51,8 +51,12 @@ namespace OpenBsdBuild.Tests.Images
         public string? ExtraPromptBefore { get; set; }
         /// <summary>Go silent just before the question that starts with this.</summary>
         public string? StallBefore { get; set; }
+        /// <summary>How long the boot loader sits at "boot> " (the real one counts down 5 s).</summary>
+        public TimeSpan BootLoaderWait { get; set; } = TimeSpan.FromMilliseconds(200);
         /// <summary>Pause between the pieces of one prompt, as a serial line delivers them.</summary>
         public TimeSpan ChunkDelay { get; set; } = TimeSpan.FromMilliseconds(15);
+        /// <summary>Cut prompts right after "? " (the hardest case for a driver) instead of inside words.</summary>
+        public bool SplitAtQuestionMark { get; set; }
         /// <summary>Files the guest can fetch over HTTP (autopartitioning templates).</summary>
         public Dictionary<string, string> HttpFiles { get; } = new Dictionary<string, string>();
 
@@ -185,9 +189,11 @@ namespace OpenBsdBuild.Tests.Images
 
         private async Task InstallAsync(CancellationToken ct)
         {
+            // The boot loader waits at "boot> " before booting the default kernel by itself.
+            await Write("\u001b[2J\u001b[H>> OpenBSD/" + _s.Arch + " BOOTAA64 1.19\r\nboot> ", ct);
+            await Task.Delay(_s.BootLoaderWait, ct);
             await Chatter(ct,
-                ">> OpenBSD/" + _s.Arch + " BOOTAA64 1.19",
-                "boot> ",
+                "",
                 "booting sd0a:/bsd.rd: 3171788+1268584+12705160+766864 [233953+109+459624+257157]=0x1310ae0",
                 "[ using 951888 bytes of bsd ELF symbol table ]",
                 "Copyright (c) 1982, 1986, 1989, 1991, 1993",
@@ -804,14 +810,31 @@ namespace OpenBsdBuild.Tests.Images
             }
         }
 
-        /// <summary>Prints a prompt in two or three pieces with pauses, as a slow serial line would.</summary>
+        /// <summary>
+        /// Prints a prompt in three pieces with pauses, as a slow serial line would. Normally the cuts
+        /// fall inside words, so a piece never looks like a finished prompt and scheduler hiccups in
+        /// a busy test run cannot matter; with <see cref="SimulatorScenario.SplitAtQuestionMark"/> a
+        /// piece ends right after "? ", where a driver that does not wait for the whole prompt answers.
+        /// </summary>
         private async Task WritePromptInPieces(string display, CancellationToken ct)
         {
             var cuts = new List<int>();
-            var firstBlank = display.IndexOf(' ');
-            if (firstBlank > 0) cuts.Add(firstBlank + 1);
-            var question = display.IndexOf("? ", StringComparison.Ordinal);
-            if (question > 0 && question + 2 < display.Length && !cuts.Contains(question + 2)) cuts.Add(question + 2);
+            if (_s.SplitAtQuestionMark)
+            {
+                var firstBlank = display.IndexOf(' ');
+                if (firstBlank > 0) cuts.Add(firstBlank + 1);
+                var question = display.IndexOf("? ", StringComparison.Ordinal);
+                if (question > 0 && question + 2 < display.Length && !cuts.Contains(question + 2)) cuts.Add(question + 2);
+            }
+            else
+            {
+                foreach (var third in new[] { display.Length / 3, 2 * display.Length / 3 })
+                {
+                    var cut = Math.Max(1, third);
+                    while (cut < display.Length && !char.IsLetterOrDigit(display[cut - 1])) cut++;
+                    if (cut > 0 && cut < display.Length && !cuts.Contains(cut)) cuts.Add(cut);
+                }
+            }
             cuts.Sort();
             var start = 0;
             foreach (var cut in cuts)

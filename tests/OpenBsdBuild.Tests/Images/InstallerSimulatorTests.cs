@@ -58,7 +58,7 @@ namespace OpenBsdBuild.Tests.Images
         public async Task TypingBeforeThePromptIsComplete_IsAViolation()
         {
             // Answers as soon as "Terminal type?" shows, before " [vt220] " has arrived.
-            var scenario = InstallTestData.Scenario(s => s.ChunkDelay = TimeSpan.FromMilliseconds(100));
+            var scenario = InstallTestData.Scenario(s => { s.ChunkDelay = TimeSpan.FromMilliseconds(100); s.SplitAtQuestionMark = true; });
             var simulator = await RunScriptAsync(scenario, new[] { ("(S)hell? ", "I"), ("Terminal type?", "vt220") }, TimeSpan.Zero);
 
             Assert.Contains(simulator.Violations, v => v.Contains("before the prompt had fully appeared") && v.Contains("Terminal type?"));
