@@ -151,7 +151,7 @@ namespace OpenBsdBuild.Images
                     var now = clock.Elapsed;
                     var line = pending.ToString();
                     var due = waitStart + waitLimit;
-                    if (InstallerPrompts.EndsLikePrompt(line) && !InstallerPrompts.IsKnownWait(line))
+                    if (!_carriageReturn && InstallerPrompts.EndsLikePrompt(line) && !InstallerPrompts.IsKnownWait(line))
                     {
                         var silent = now - lastData;
                         if (silent >= _settings.QuietPeriod)
@@ -233,10 +233,13 @@ namespace OpenBsdBuild.Images
 
         // 0: plain text, 1: after ESC, 2: inside a CSI sequence ("ESC [ params letter").
         private int _escapeState;
+        // A carriage return was the last character: a newline follows, or the line is overwritten (progress bars).
+        private bool _carriageReturn;
 
         /// <summary>
-        /// Keeps the unfinished last line: newlines and carriage returns (progress bars) start over;
-        /// terminal escape sequences and other control characters are not part of a prompt.
+        /// Keeps the unfinished last line. Complete lines go to the reporter; a carriage return that
+        /// is not part of CR LF starts the line over; terminal escape sequences and other control
+        /// characters are not part of a prompt.
         /// </summary>
         private void Consume(string text, StringBuilder pending)
         {
@@ -244,8 +247,19 @@ namespace OpenBsdBuild.Images
             {
                 if (_escapeState == 1) { _escapeState = ch == '[' ? 2 : 0; continue; }
                 if (_escapeState == 2) { if (ch >= '@' && ch <= '~') _escapeState = 0; continue; }
+                if (_carriageReturn)
+                {
+                    _carriageReturn = false;
+                    if (ch != '\n') pending.Clear();
+                }
                 if (ch == '\u001b') _escapeState = 1;
-                else if (ch == '\n' || ch == '\r') pending.Clear();
+                else if (ch == '\r') _carriageReturn = true;
+                else if (ch == '\n')
+                {
+                    // The installer never echoes passwords, so console lines can be shown as they are.
+                    if (pending.Length > 0) _reporter.Information(pending.ToString(), "console");
+                    pending.Clear();
+                }
                 else if (ch == '\t' || ch >= ' ') pending.Append(ch);
             }
             if (pending.Length > MaxPendingLine) pending.Remove(0, pending.Length - MaxPendingLine);

@@ -156,7 +156,8 @@ namespace OpenBsdBuild.Images
             P(InstallerPromptId.UserPasswordAgain, @"Password for user (?<user>[a-z][-a-z0-9_]*)\? \(again\)", secret: true),
             P(InstallerPromptId.RootSshLogin, @"Allow root ssh login\? \(yes, no, prohibit-password\)"),
             // set_timezone(): offline it is asked after the sets, with no default (FACTS §1.11).
-            P(InstallerPromptId.Timezone, @"What timezone are you in\? \('\?' for list\)"),
+            // Long: after the late question the installer relinks the kernel and runs fw_update.
+            P(InstallerPromptId.Timezone, @"What timezone are you in\? \('\?' for list\)", wait: PromptWait.Long),
             P(InstallerPromptId.RootDisk, @"Which disk is the root disk\? \('\?' for details\)"),
             P(InstallerPromptId.EncryptRootDisk, @"Encrypt the root disk with a \(p\)assphrase or \(k\)eydisk\?"),
             // md_prep_fdisk(): arm64 "...or (E)dit the MBR/GPT?", amd64 "...MBR, whole disk (G)PT...".
@@ -164,7 +165,7 @@ namespace OpenBsdBuild.Images
             P(InstallerPromptId.DiskLayout, @"Use \(A\)uto layout, \(E\)dit auto layout, or create \(C\)ustom layout\?", wait: PromptWait.Long),
             P(InstallerPromptId.InitializeDisk, @"Which disk do you wish to initialize\? \(or 'done'\)"),
             // install_sets(): the list shows cd0/nfs only when present.
-            P(InstallerPromptId.SetsLocation, @"Location of sets\? \((?<locs>[^)]*)\)"),
+            P(InstallerPromptId.SetsLocation, @"Location of sets\? \((?<locs>[^)]*)\)", wait: PromptWait.Long),
             // install_disk(): default 'no' for installs since 2024, 'yes' before (FACTS §1.16).
             P(InstallerPromptId.DiskAlreadyMounted, @"Is the disk partition already mounted\?"),
             P(InstallerPromptId.MediaDisk, @"Which disk contains the install media\? \(or 'done'\)"),
@@ -179,7 +180,7 @@ namespace OpenBsdBuild.Images
             P(InstallerPromptId.ContinueWithoutVerification, @"(?<issue>[^\r\n]+)\. Continue without verification\?", wait: PromptWait.Long),
             P(InstallerPromptId.ChecksumFailed, @"Checksum test for (?<set>\S+) failed\. Continue anyway\?"),
             P(InstallerPromptId.SetTransferFailed, @"(?:Fetching|Installation) of (?<set>\S+) failed\. Continue anyway\?"),
-            P(InstallerPromptId.TimeAppearsWrong, @"Time appears wrong\.  Set to '(?<time>[^']*)'\?"),
+            P(InstallerPromptId.TimeAppearsWrong, @"Time appears wrong\.  Set to '(?<time>[^']*)'\?", wait: PromptWait.Long),
             P(InstallerPromptId.ExitInstaller, @"Exit to \(S\)hell, \(H\)alt or \(R\)eboot\?"),
         };
 

@@ -14,9 +14,16 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public async Task Transcript_RecordsBothSidesWithTimesAndMasksPasswords()
         {
-            using var run = new InstallerRun(InstallTestData.Scenario(), InstallTestData.Options());
+            var reporter = new RecordingReporter();
+            using var run = new InstallerRun(InstallTestData.Scenario(), InstallTestData.Options(), reporter: reporter);
             var result = await run.RunAsync();
             var transcript = result.Transcript;
+
+            Assert.Contains("console: Welcome to the OpenBSD/arm64 7.6 installation program.", reporter.Messages);
+            Assert.Contains(reporter.Messages, m => m.StartsWith("console: Installing base76.tgz") && m.Contains(" 100% "));
+            Assert.DoesNotContain(reporter.Messages, m => m.Contains(" 45% "));  // overwritten progress
+            Assert.Contains("verbose: Installer: typed 'obsd-build'", reporter.Messages);
+            Assert.DoesNotContain(reporter.Messages, m => m.Contains(InstallTestData.RootPassword));
             var entries = transcript.Entries;
 
             Assert.Contains("Welcome to the OpenBSD/arm64 7.6 installation program.", transcript.ReceivedText);

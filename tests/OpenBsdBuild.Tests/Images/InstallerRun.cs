@@ -2,9 +2,22 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Images;
+using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Tests.Images
 {
+    /// <summary>Keeps what the engine reports, for assertions.</summary>
+    internal sealed class RecordingReporter : IOperationReporter
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        public System.Collections.Generic.IReadOnlyCollection<string> Messages => _messages.ToArray();
+        public void Progress(string activity, string status, int percent = -1, int id = 0) => _messages.Enqueue($"progress: {activity}: {status}");
+        public void ProgressDone(string activity, int id = 0) { }
+        public void Verbose(string message) => _messages.Enqueue("verbose: " + message);
+        public void Warning(string message) => _messages.Enqueue("warning: " + message);
+        public void Information(string message, params string[] tags) => _messages.Enqueue($"{string.Join(",", tags)}: {message}");
+    }
+
     /// <summary>Wires an <see cref="InstallerConversation"/> to an interactive <see cref="InstallerSimulator"/>.</summary>
     internal sealed class InstallerRun : IDisposable
     {
@@ -13,10 +26,11 @@ namespace OpenBsdBuild.Tests.Images
         private readonly InMemoryPipe _keyboard = new InMemoryPipe();
         private readonly Task _installer;
 
-        public InstallerRun(SimulatorScenario scenario, InstallOptions options, InstallerConversationSettings? settings = null)
+        public InstallerRun(SimulatorScenario scenario, InstallOptions options, InstallerConversationSettings? settings = null,
+            IOperationReporter? reporter = null)
         {
             Simulator = InstallerSimulator.Interactive(scenario, _screen.Writer, _keyboard.Reader);
-            Conversation = new InstallerConversation(_screen.Reader, _keyboard.Writer, options, settings ?? InstallTestData.FastSettings());
+            Conversation = new InstallerConversation(_screen.Reader, _keyboard.Writer, options, settings ?? InstallTestData.FastSettings(), reporter);
             _installer = Simulator.RunAsync(_cts.Token);
         }
 
