@@ -94,15 +94,18 @@ namespace OpenBsdBuild.Images
         /// <summary>Grows while the conversation runs; also available after a failure.</summary>
         public InstallerTranscript Transcript { get; } = new InstallerTranscript();
 
-        /// <summary>Answers prompts until the installer's final question has been answered.</summary>
+        private int _started;
+
+        /// <summary>Answers prompts until the installer's final question has been answered. Runs once.</summary>
         public async Task<InstallerConversationResult> RunAsync(CancellationToken cancellationToken = default)
         {
+            if (Interlocked.Exchange(ref _started, 1) != 0)
+                throw new InvalidOperationException("An installer conversation runs only once.");
             var answered = new List<InstallerPromptId>();
             var buffer = new byte[4096];
             var chars = new char[Encoding.UTF8.GetMaxCharCount(buffer.Length)];
             var decoder = Encoding.UTF8.GetDecoder();
             var pending = new StringBuilder();      // unfinished last line since the last newline or answer
-            var recent = "";                        // tail of the output, to spot the banner across reads
             var clock = Stopwatch.StartNew();
             var lastData = TimeSpan.Zero;
             var waitStart = TimeSpan.Zero;
@@ -137,13 +140,7 @@ namespace OpenBsdBuild.Images
                                 "The installer console closed before the install finished.", waitingFor,
                                 "Check whether the guest stopped or rebooted; see the transcript.");
                         lastData = clock.Elapsed;
-                        var text = new string(chars, 0, decoder.GetChars(buffer, 0, count, chars, 0));
-                        Transcript.Received(text);
-                        Consume(text, pending);
-                        recent += text;
-                        if (recent.IndexOf(InstallerPrompts.CompletionBanner, StringComparison.Ordinal) >= 0)
-                            _answers.InstallCompleted = true;
-                        if (recent.Length > 256) recent = recent.Substring(recent.Length - 64);
+                        OnReceived(new string(chars, 0, decoder.GetChars(buffer, 0, count, chars, 0)), pending);
                         continue;
                     }
 
@@ -207,6 +204,19 @@ namespace OpenBsdBuild.Images
                 // A read still pending belongs to a stream the caller will close; observe its fault.
                 read?.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
             }
+        }
+
+        // The end of the output so far, to spot the completion banner when it spans two reads.
+        private string _recent = "";
+
+        private void OnReceived(string text, StringBuilder pending)
+        {
+            Transcript.Received(text);
+            Consume(text, pending);
+            _recent += text;
+            if (_recent.IndexOf(InstallerPrompts.CompletionBanner, StringComparison.Ordinal) >= 0)
+                _answers.InstallCompleted = true;
+            if (_recent.Length > 256) _recent = _recent.Substring(_recent.Length - 64);
         }
 
         private PromptAnswer Answer(InstallerPromptMatch prompt)
