@@ -132,12 +132,9 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public void RealSignify_FilesVerifyHere_AndOursVerifyThere()
         {
-            var tool = FindSignify();
-            if (tool == null)
-            {
-                _output.WriteLine("signify not installed (Debian/Ubuntu: apt-get install signify-openbsd); cross-check not run.");
-                return;
-            }
+            // Never a silent pass: without the real tool this test fails and says what to install.
+            var tool = FindSignify() ?? throw new InvalidOperationException(
+                "signify is not installed (Debian/Ubuntu: apt-get install signify-openbsd; bash .ci/run installs it).");
             var dir = Directory.CreateTempSubdirectory("signify-").FullName;
             try
             {
