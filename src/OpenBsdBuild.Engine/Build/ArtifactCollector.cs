@@ -24,7 +24,7 @@ namespace OpenBsdBuild.Build
             public string Path = "";
             public string Name = "";
             public long Size;
-            public string Sha256 = "";
+            public string RemotePath = "";
         }
 
         public static async Task<IReadOnlyList<BuildArtifact>> CollectAsync(IHostShell guest, string guestName, string workingDirectory,
@@ -32,10 +32,12 @@ namespace OpenBsdBuild.Build
         {
             if (patterns.Count == 0) return Array.Empty<BuildArtifact>();
             var files = await ResolveAsync(guest, workingDirectory, patterns, cancellationToken).ConfigureAwait(false);
-            await HashAsync(guest, workingDirectory, files, cancellationToken).ConfigureAwait(false);
 
+            // The guest hashes while the bytes travel: the check costs no extra wall time.
+            using var stopHashing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Task<Dictionary<string, string>> guestHashes = HashAsync(guest, workingDirectory, files, stopHashing.Token);
             Directory.CreateDirectory(destination);
-            var artifacts = new List<BuildArtifact>();
+            var downloaded = new List<(RemoteFile file, string partial, string local, string hash, long written)>();
             long total = files.Sum(f => f.Size), before = 0;
             string activity = $"Downloading artifacts from {guestName}";
             try
@@ -43,31 +45,48 @@ namespace OpenBsdBuild.Build
                 foreach (var file in files)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    artifacts.Add(await DownloadAsync(guest, guestName, workingDirectory, file, destination,
+                    downloaded.Add(await DownloadAsync(guest, workingDirectory, file, destination,
                         done => reporter.Progress(activity, $"{file.Name} ({Mb(before + done)} of {Mb(total)} MB)", Percent(before + done, total)),
                         cancellationToken).ConfigureAwait(false));
                     before += file.Size;
                 }
+                var expected = await guestHashes.ConfigureAwait(false);
+                var artifacts = new List<BuildArtifact>();
+                foreach (var d in downloaded)
+                {
+                    string remoteHash = expected[d.file.Path];
+                    if (remoteHash != d.hash || d.written != d.file.Size)
+                        throw new OpenBsdBuildException("ArtifactChecksumMismatch", FailureKind.InvalidData,
+                            $"'{d.file.Path}' arrived damaged: the guest computed SHA-256 {remoteHash} ({d.file.Size} bytes), the download has {d.hash} ({d.written} bytes). The file was deleted.",
+                            d.file.Path, "Run the build again; if it repeats, the file may be changing while it is copied, or the link is corrupting data.");
+                    if (File.Exists(d.local)) File.Delete(d.local);
+                    File.Move(d.partial, d.local);
+                    artifacts.Add(new BuildArtifact(d.file.Name, Path.GetFullPath(d.local), d.written, d.hash, d.file.RemotePath, guestName));
+                }
+                downloaded.Clear();
+                // OpenBSD's own sha256(1) format, so `sha256 -C SHA256` checks the folder there.
+                File.WriteAllText(Path.Combine(destination, "SHA256"),
+                    string.Concat(artifacts.Select(a => Checksums.BsdLine(a.Name, a.Sha256) + "\n")));
+                return artifacts;
             }
             finally
             {
+                stopHashing.Cancel();
+                foreach (var d in downloaded) TryDelete(d.partial); // unverified: nothing may look complete
                 reporter.ProgressDone(activity);
+                try { await guestHashes.ConfigureAwait(false); } catch (Exception) { /* reported above, or moot after a failure */ }
             }
-
-            // OpenBSD's own sha256(1) format, so `sha256 -C SHA256` checks the folder there.
-            File.WriteAllText(Path.Combine(destination, "SHA256"),
-                string.Concat(artifacts.Select(a => Checksums.BsdLine(a.Name, a.Sha256) + "\n")));
-            return artifacts;
         }
 
         private static async Task<List<RemoteFile>> ResolveAsync(IHostShell guest, string workingDirectory, IReadOnlyList<string> patterns, CancellationToken cancellationToken)
         {
-            var script = new StringBuilder($"cd {ShellQuote.Quote(workingDirectory)} || exit 3; ");
+            // stat -c is GNU/busybox, stat -f is OpenBSD.
+            var script = new StringBuilder($"cd {ShellQuote.Quote(workingDirectory)} || exit 3; sz() {{ stat -c %s \"$1\" 2>/dev/null || stat -f %z \"$1\"; }}; ");
             for (int k = 0; k < patterns.Count; k++)
             {
                 script.Append($"n=0; for f in {GlobQuote(patterns[k])}; do [ -e \"$f\" ] || continue; n=1; ")
-                      .Append($"if [ -d \"$f\" ]; then find \"$f\" -type f | while IFS= read -r g; do printf 'D\\t{k}\\t%s\\t%s\\n' \"$f\" \"$g\"; done; ")
-                      .Append($"else printf 'F\\t{k}\\t%s\\n' \"$f\"; fi; done; [ $n = 1 ] || printf 'M\\t{k}\\n'; ");
+                      .Append($"if [ -d \"$f\" ]; then find \"$f\" -type f | while IFS= read -r g; do printf 'D\\t{k}\\t%s\\t%s\\t%s\\n' \"$(sz \"$g\")\" \"$f\" \"$g\"; done; ")
+                      .Append($"else printf 'F\\t{k}\\t%s\\t%s\\n' \"$(sz \"$f\")\" \"$f\"; fi; done; [ $n = 1 ] || printf 'M\\t{k}\\n'; ");
             }
             script.Append("echo '@@top'; ls -A");
             ShellResult result = await guest.RunAsync(script.ToString(), cancellationToken).ConfigureAwait(false);
@@ -84,14 +103,19 @@ namespace OpenBsdBuild.Build
                 string[] f = line.Split('\t');
                 string pattern = patterns[int.Parse(f[1])];
                 if (f[0] == "M") { missing.Add(pattern); continue; }
-                string path = f[0] == "D" ? f[3] : f[2];
+                long size = long.Parse(f[2]);
+                string path = f[0] == "D" ? f[4] : f[3];
                 // A matched file comes back under its own name; a matched directory whole, under its name.
-                string name = f[0] == "D" ? LastSegment(f[2]) + "/" + RelativeTo(f[2], f[3]) : LastSegment(path);
+                string name = f[0] == "D" ? LastSegment(f[3]) + "/" + RelativeTo(f[3], f[4]) : LastSegment(path);
                 if (byName.TryGetValue(name, out var other) && other.Path != path)
                     throw new OpenBsdBuildException("ArtifactNameCollision", FailureKind.InvalidArgument,
                         $"Two artifacts would both be saved as '{name}': '{other.Path}' and '{path}'.", pattern,
                         "Name the directory that holds them instead, so they keep their paths, or narrow the patterns.");
-                byName[name] = new RemoteFile { Path = path, Name = name };
+                byName[name] = new RemoteFile
+                {
+                    Path = path, Name = name, Size = size,
+                    RemotePath = path.StartsWith("/", StringComparison.Ordinal) ? path : workingDirectory.TrimEnd('/') + "/" + path,
+                };
             }
             if (missing.Count > 0)
             {
@@ -104,60 +128,40 @@ namespace OpenBsdBuild.Build
             return byName.Values.ToList();
         }
 
-        private static async Task HashAsync(IHostShell guest, string workingDirectory, List<RemoteFile> files, CancellationToken cancellationToken)
+        private static async Task<Dictionary<string, string>> HashAsync(IHostShell guest, string workingDirectory, List<RemoteFile> files, CancellationToken cancellationToken)
         {
             string list = string.Join(" ", files.Select(f => ShellQuote.Quote(f.Path)));
-            // sha256sum on Linux, sha256(1) on OpenBSD; wc -c for sizes works on both.
+            // sha256sum on Linux, sha256(1) on OpenBSD.
             string script = $"cd {ShellQuote.Quote(workingDirectory)} || exit 3; " +
-                            $"if command -v sha256sum >/dev/null 2>&1; then sha256sum -- {list}; else sha256 -- {list}; fi || exit 4; " +
-                            $"echo '@@sizes'; for f in {list}; do printf '%s\\t%s\\n' \"$(wc -c < \"$f\" | tr -d ' ')\" \"$f\"; done";
+                            $"if command -v sha256sum >/dev/null 2>&1; then sha256sum -- {list}; else sha256 -- {list}; fi";
             ShellResult result = await guest.RunAsync(script, cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded)
+            var hashes = Checksums.ParseListing(result.Stdout);
+            var missing = files.FirstOrDefault(f => !hashes.ContainsKey(f.Path));
+            if (!result.Succeeded || missing != null)
                 throw new OpenBsdBuildException("ArtifactHashFailed", FailureKind.ReadError,
-                    $"Could not checksum the artifacts in the guest: {result.Message}", workingDirectory,
+                    $"The guest could not checksum {(missing == null ? "the artifacts" : "'" + missing.Path + "'")}: {result.Message}", workingDirectory,
                     "Make sure the artifacts are readable by the build user.");
-            string[] parts = result.Stdout.Split(new[] { "@@sizes\n" }, 2, StringSplitOptions.None);
-            var hashes = Checksums.ParseListing(parts[0]);
-            var sizes = parts[1].Split('\n').Where(l => l.Contains("\t"))
-                .Select(l => l.Split(new[] { '\t' }, 2)).ToDictionary(p => p[1], p => long.Parse(p[0]), StringComparer.Ordinal);
-            foreach (var f in files)
-            {
-                if (!hashes.TryGetValue(f.Path, out f.Sha256!) || !sizes.TryGetValue(f.Path, out f.Size))
-                    throw new OpenBsdBuildException("ArtifactHashFailed", FailureKind.ReadError,
-                        $"The guest did not report a checksum for '{f.Path}'.", f.Path, "Check that the file is readable in the guest.");
-            }
+            return hashes;
         }
 
-        private static async Task<BuildArtifact> DownloadAsync(IHostShell guest, string guestName, string workingDirectory, RemoteFile file,
-            string destination, Action<long> progress, CancellationToken cancellationToken)
+        /// <summary>Downloads to "name.partial" while hashing; the caller renames it once the guest's hash agrees.</summary>
+        private static async Task<(RemoteFile file, string partial, string local, string hash, long written)> DownloadAsync(
+            IHostShell guest, string workingDirectory, RemoteFile file, string destination, Action<long> progress, CancellationToken cancellationToken)
         {
             string local = Path.Combine(destination, file.Name.Replace('/', Path.DirectorySeparatorChar));
             string partial = local + ".partial";
             Directory.CreateDirectory(Path.GetDirectoryName(local)!);
-            string remote = file.Path.StartsWith("/", StringComparison.Ordinal) ? file.Path : workingDirectory.TrimEnd('/') + "/" + file.Path;
-            string actual;
-            long written;
             try
             {
-                using (var output = new HashingWriteStream(new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20)))
-                {
-                    await guest.DownloadAsync(remote, output, progress, cancellationToken).ConfigureAwait(false);
-                    actual = output.HexDigest();
-                    written = output.Written;
-                }
-                if (actual != file.Sha256 || written != file.Size)
-                    throw new OpenBsdBuildException("ArtifactChecksumMismatch", FailureKind.InvalidData,
-                        $"'{file.Path}' arrived damaged: the guest computed SHA-256 {file.Sha256} ({file.Size} bytes), the download has {actual} ({written} bytes). The file was deleted.",
-                        file.Path, "Run the build again; if it repeats, the file may be changing while it is copied, or the link is corrupting data.");
-                if (File.Exists(local)) File.Delete(local);
-                File.Move(partial, local);
+                using var output = new HashingWriteStream(new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20));
+                await guest.DownloadAsync(file.RemotePath, output, progress, cancellationToken).ConfigureAwait(false);
+                return (file, partial, local, output.HexDigest(), output.Written);
             }
             catch
             {
                 TryDelete(partial);
                 throw;
             }
-            return new BuildArtifact(file.Name, Path.GetFullPath(local), written, actual, remote, guestName);
         }
 
         /// <summary>Quotes everything but the glob characters, so the guest's shell expands * ? [..] and nothing else.</summary>
