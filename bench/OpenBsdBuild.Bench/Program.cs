@@ -17,9 +17,12 @@ using OpenBsdBuild.Tests.Harness;
 string which = args.FirstOrDefault() ?? "all";
 int rounds = args.Length > 1 ? int.Parse(args[1]) : 3;
 if (which is "readiness" or "all") Readiness(rounds);
-if (which is "download" or "all") await DownloadAsync(rounds);
+if (which is "download" or "all") await DownloadAsync(rounds, 200);
+if (which is "download500" or "all") await DownloadAsync(rounds, 500);
+if (which is "upload" or "all") await UploadAsync(rounds);
+if (which is "latency" or "all") Latency();
 
-static double Median(List<double> xs) { xs.Sort(); return xs[xs.Count / 2]; }
+static double Median(List<double> xs) { var c = xs.OrderBy(x => x).ToList(); return c[c.Count / 2]; }
 
 // Guest readiness: Start-OpenBsdGuest until its object returns, versus QEMU started by hand
 // with the same flags and ssh-keyscan polled every 50 ms.
@@ -67,23 +70,14 @@ static double ShellBaseline(TestGuestImage.Built image, string state, int port)
     return t;
 }
 
-// Artifact download through a jump host: a netns sshd is the host, a second sshd on its
-// loopback plays the guest. Ours (SSH.NET SFTP through a forwarded port) versus scp -J.
-static async Task DownloadAsync(int rounds)
+// Artifact download through the jump: our SFTP download, our full verified artifact fetch
+// (hash in the guest while downloading, hash here), and scp -J.
+static async Task DownloadAsync(int rounds, int megabytes)
 {
-    using var host = new NetnsSshHost();
-    string d = host.Directory;
-    File.WriteAllText(Path.Combine(d, "guest_sshd_config"), File.ReadAllText(Path.Combine(d, "sshd_config"))
-        .Replace($"ListenAddress {host.Address}", "ListenAddress 127.0.0.1").Replace("Port 22", "Port 2222").Replace("sshd.pid", "guest_sshd.pid"));
-    host.Exec($"$(command -v sshd || echo /usr/sbin/sshd) -f {d}/guest_sshd_config -E {d}/guest_sshd.log");
+    using var rig = new JumpRig();
+    string d = rig.Host.Directory;
     string file = Path.Combine(d, "artifact.bin");
-    Tools.Sh($"head -c {200 << 20} /dev/urandom > {file}");
-    File.WriteAllText(Path.Combine(d, "ssh_config"),
-        $"Host *\n  User root\n  IdentityFile {host.KeyFile}\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n");
-    Thread.Sleep(500);
-
-    var jump = await SshShell.ConnectAsync(new SshTarget(host.Address, 22, "root", host.KeyFile, HostKeyPolicy.Pinned(new[] { host.HostKeyFingerprint })), default);
-    var guest = await SshShell.ConnectAsync(new SshTarget("127.0.0.1", 2222, "root", host.KeyFile, HostKeyPolicy.Pinned(new[] { host.HostKeyFingerprint })), default, jump);
+    Tools.Sh($"head -c {megabytes << 20} /dev/urandom > {file}");
     var ours = new List<double>();
     var full = new List<double>();
     var scp = new List<double>();
@@ -92,21 +86,73 @@ static async Task DownloadAsync(int rounds)
     {
         Directory.CreateDirectory(dest);
         var sw = Stopwatch.StartNew();
-        using (var f = new FileStream(Path.Combine(dest, "raw.bin"), FileMode.Create)) await guest.DownloadAsync(file, f, null, default);
-        ours.Add(200 / sw.Elapsed.TotalSeconds);
+        using (var f = new FileStream(Path.Combine(dest, "raw.bin"), FileMode.Create)) await rig.GuestShell.DownloadAsync(file, f, null, default);
+        ours.Add(megabytes / sw.Elapsed.TotalSeconds);
 
         sw.Restart();
-        await ArtifactCollector.CollectAsync(guest, "bench", d, new[] { file }, Path.Combine(dest, "collected"), NullReporter.Instance, default);
-        full.Add(200 / sw.Elapsed.TotalSeconds);
+        await ArtifactCollector.CollectAsync(rig.GuestShell, "bench", d, new[] { file }, Path.Combine(dest, "collected"), NullReporter.Instance, default);
+        full.Add(megabytes / sw.Elapsed.TotalSeconds);
 
         sw.Restart();
-        Tools.Sh($"scp -q -F {d}/ssh_config -J root@{host.Address} -P 2222 root@127.0.0.1:{file} {dest}/scp.bin");
-        scp.Add(200 / sw.Elapsed.TotalSeconds);
+        Tools.Sh($"scp -q {rig.Ssh} -P 2222 root@127.0.0.1:{file} {dest}/scp.bin");
+        scp.Add(megabytes / sw.Elapsed.TotalSeconds);
         Console.WriteLine($"round {i + 1}: SFTP download {ours[^1]:0} MB/s, verified artifact fetch {full[^1]:0} MB/s, scp -J {scp[^1]:0} MB/s");
         Directory.Delete(dest, true);
     }
-    guest.Dispose();
-    jump.Dispose();
     double o = Median(ours), a = Median(full), s = Median(scp);
-    Console.WriteLine($"download 200 MB via jump: ours {o:0} MB/s ({o / s:P0} of scp -J), verified artifact fetch {a:0} MB/s ({a / s:P0}), scp -J {s:0} MB/s (target >= 70%)");
+    Console.WriteLine($"download {megabytes} MB via jump: ours {o:0} MB/s ({o / s:P0} of scp -J), verified artifact fetch {a:0} MB/s ({a / s:P0}), scp -J {s:0} MB/s");
+}
+
+// Source upload through the jump: 20,000 small files (~200 MB) as Invoke-GuestBuild sends them
+// (one tar.gz stream), versus tar c | ssh -J ... tar x.
+static async Task UploadAsync(int rounds)
+{
+    using var rig = new JumpRig();
+    string tree = Path.Combine(rig.Host.Directory, "tree");
+    var rnd = new Random(7);
+    var words = Enumerable.Range(0, 4000).Select(i => "w" + rnd.Next(1_000_000).ToString("x")).ToArray();
+    for (int i = 0; i < 20_000; i++)
+    {
+        string dir = Path.Combine(tree, $"mod{i % 200:000}", $"sub{i % 7}");
+        Directory.CreateDirectory(dir);
+        // Source-like text (~10 KB): what a real tree compresses like.
+        var sb = new System.Text.StringBuilder();
+        while (sb.Length < 10_000) sb.Append(words[rnd.Next(words.Length)]).Append(rnd.Next(8) == 0 ? ";\n" : " ");
+        File.WriteAllText(Path.Combine(dir, $"file{i}.rs"), sb.ToString());
+    }
+    double mb = Directory.EnumerateFiles(tree, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / 1048576.0;
+    var ours = new List<double>();
+    var baseline = new List<double>();
+    for (int i = 0; i < rounds; i++)
+    {
+        var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, MinFreeSpace = 0, WorkingDirectory = $"/tmp/obb-up-{i}", Destination = Path.Combine(rig.Host.Directory, "out") };
+        var sw = Stopwatch.StartNew();
+        await BuildRunner.RunAsync(rig.Guest, spec, NullReporter.Instance, default);
+        ours.Add(mb / sw.Elapsed.TotalSeconds);
+        sw.Restart();
+        Tools.Sh($"tar cf - -C {tree} . | ssh {rig.Ssh} -p 2222 root@127.0.0.1 'mkdir -p /tmp/obb-tar-{i} && tar xf - -C /tmp/obb-tar-{i}'");
+        baseline.Add(mb / sw.Elapsed.TotalSeconds);
+        Console.WriteLine($"round {i + 1}: Invoke-GuestBuild -Path {ours[^1]:0} MB/s, tar | ssh -J tar {baseline[^1]:0} MB/s");
+        Tools.Sh($"rm -rf /tmp/obb-up-{i} /tmp/obb-tar-{i}");
+    }
+    double o = Median(ours), b = Median(baseline);
+    Console.WriteLine($"upload 20,000 files ({mb:0} MB) via jump: ours {o:0} MB/s, tar|ssh -J {b:0} MB/s, ratio {o / b:P0} (target >= 80%)");
+}
+
+// Line latency: the guest prints its clock every 100 ms; each InformationRecord's TimeGenerated
+// is when the line entered the PowerShell stream. Same clock (the namespace shares it).
+static void Latency()
+{
+    using var rig = new JumpRig();
+    using var ps = new PsSession();
+    ps.Set("guest", rig.Guest);
+    for (int run = 1; run <= 2; run++)
+    {
+    var r = ps.Run("$guest | Invoke-GuestBuild -MinFreeSpace 0 -Destination ([IO.Path]::GetTempPath() + 'obb-latency') -Command 'for i in $(seq 1 50); do date +%s%N; sleep 0.1; done'");
+    if (r.HadErrors) throw new Exception(r.Describe());
+    var lat = r.Information.Select(i => (i.TimeGenerated.ToUniversalTime() - DateTime.UnixEpoch).TotalMilliseconds - long.Parse(i.MessageData.ToString()!) / 1e6).ToList();
+    var sorted = lat.OrderBy(x => x).ToList();
+    Console.WriteLine("per line (ms): " + string.Join(" ", lat.Select(x => x.ToString("0"))));
+    Console.WriteLine($"run {run} ({(run == 1 ? "first in a fresh session" : "warm")}): line latency over {lat.Count} lines: median {sorted[sorted.Count / 2]:0.0} ms, p95 {sorted[(int)(sorted.Count * 0.95)]:0.0} ms, max {sorted[^1]:0.0} ms (target <= 100 ms)");
+    }
 }
