@@ -133,6 +133,21 @@ namespace OpenBsdBuild.Tests.Build
         }
 
         [Fact]
+        public void Long_paths_and_modes_survive_the_tar_stream_into_busybox_tar()
+        {
+            string deep = string.Join("/", Enumerable.Range(0, 8).Select(i => "directory-level-" + i));
+            string dir = Path.Combine(_dest, "src", deep);
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "a-file-with-a-rather-long-name-to-pass-one-hundred.txt"), "deep\n");
+            File.WriteAllText(Path.Combine(_dest, "src", "run.sh"), "#!/bin/sh\necho ran\n");
+            File.SetUnixFileMode(Path.Combine(_dest, "src", "run.sh"), (UnixFileMode)0x1ED);
+            var r = Build($"-Path '{_dest}/src' -Command './run.sh && cat {deep}/a-file-with-a-rather-long-name-to-pass-one-hundred.txt'");
+            Assert.False(r.HadErrors, r.Describe());
+            Assert.Contains(r.Information, i => i.MessageData.ToString() == "ran");
+            Assert.Contains(r.Information, i => i.MessageData.ToString() == "deep");
+        }
+
+        [Fact]
         public void GitUrl_needs_git_in_the_guest_and_says_so()
         {
             var r = Build("-GitUrl https://example.invalid/repo.git -Command true");
