@@ -15,12 +15,41 @@ using OpenBsdBuild.Tests.Harness;
 
 // Measures with real parts, same run, against plain-tool baselines. Prints medians.
 string which = args.FirstOrDefault() ?? "all";
-int rounds = args.Length > 1 ? int.Parse(args[1]) : 3;
+int rounds = args.Length > 1 && int.TryParse(args[1], out int n) ? n : 3;
 if (which is "readiness" or "all") Readiness(rounds);
 if (which is "download" or "all") await DownloadAsync(rounds, 200);
 if (which is "download500" or "all") await DownloadAsync(rounds, 500);
 if (which is "upload" or "all") await UploadAsync(rounds);
 if (which is "latency" or "all") Latency();
+if (which == "pack") Pack(args[1]);
+if (which == "stdin") await StdinAsync();
+
+// Raw SSH.NET stdin throughput through the jump, by write size.
+static async Task StdinAsync()
+{
+    using var rig = new JumpRig();
+    var data = new byte[64 << 20];
+    new Random(1).NextBytes(data);
+    foreach (int chunk in new[] { 8 << 10, 64 << 10, 1 << 20 })
+    {
+        var sw = Stopwatch.StartNew();
+        await rig.GuestShell.StreamAsync("cat > /dev/null", new ChunkedStream(data, chunk), null, null, default);
+        Console.WriteLine($"stdin, {chunk >> 10} KB reads: {64 / sw.Elapsed.TotalSeconds:0} MB/s");
+    }
+    var sw2 = Stopwatch.StartNew();
+    Tools.Sh($"head -c {64 << 20} /dev/urandom | ssh {rig.Ssh} -p 2222 root@127.0.0.1 'cat > /dev/null'");
+    Console.WriteLine($"ssh -J stdin: {64 / sw2.Elapsed.TotalSeconds:0} MB/s");
+}
+
+// Where upload time goes: packing alone (tar + gzip into nothing).
+static void Pack(string tree)
+{
+    var sel = SourcePackager.Select(tree, true, Array.Empty<string>());
+    var sw = Stopwatch.StartNew();
+    var counter = new MemoryStream();
+    SourcePackager.Pack(sel, Stream.Null, null, default);
+    Console.WriteLine($"pack {sel.Files.Count} files: {sw.Elapsed.TotalSeconds:0.00} s");
+}
 
 static double Median(List<double> xs) { var c = xs.OrderBy(x => x).ToList(); return c[c.Count / 2]; }
 
@@ -155,4 +184,13 @@ static void Latency()
     Console.WriteLine("per line (ms): " + string.Join(" ", lat.Select(x => x.ToString("0"))));
     Console.WriteLine($"run {run} ({(run == 1 ? "first in a fresh session" : "warm")}): line latency over {lat.Count} lines: median {sorted[sorted.Count / 2]:0.0} ms, p95 {sorted[(int)(sorted.Count * 0.95)]:0.0} ms, max {sorted[^1]:0.0} ms (target <= 100 ms)");
     }
+}
+
+sealed class ChunkedStream : MemoryStream
+{
+    private readonly int _chunk;
+    public ChunkedStream(byte[] data, int chunk) : base(data) => _chunk = chunk;
+    public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, _chunk));
+    public override System.Threading.Tasks.Task<int> ReadAsync(byte[] buffer, int offset, int count, System.Threading.CancellationToken ct) =>
+        base.ReadAsync(buffer, offset, Math.Min(count, _chunk), ct);
 }

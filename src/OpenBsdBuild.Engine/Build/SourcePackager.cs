@@ -75,7 +75,12 @@ namespace OpenBsdBuild.Build
             {
                 try
                 {
-                    Pack(selection, pipe, progress, cancellationToken);
+                    // gzip writes in 8 KB pieces; SSH.NET sends each write as its own packets and
+                    // manages ~26 MB/s that way, but ~160 MB/s with 64 KB+ writes. So coalesce.
+                    // Not disposed: that would close the pipe, which is the reader's to close.
+                    var coalesced = new BufferedStream(pipe, 256 << 10);
+                    Pack(selection, coalesced, progress, cancellationToken);
+                    coalesced.Flush();
                     pipe.CompleteWriting();
                 }
                 catch (Exception ex)

@@ -111,7 +111,7 @@ namespace OpenBsdBuild.Remote
                 using var stdin = cmd.CreateInputStream();
                 try
                 {
-                    await input.CopyToAsync(stdin, 1 << 16, cancellationToken).ConfigureAwait(false);
+                    await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
                 }
                 catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException)
                 {
