@@ -58,6 +58,18 @@ namespace OpenBsdBuild.Remote
 
         /// <summary>Stderr if there is any, else stdout, trimmed: what to show a user when it failed.</summary>
         public string Message => (Stderr.Trim().Length > 0 ? Stderr : Stdout).Trim();
+
+        /// <summary>RunAsync for any shell: stream the command and keep its output.</summary>
+        internal static async Task<ShellResult> CollectAsync(IHostShell shell, string command, CancellationToken cancellationToken)
+        {
+            var stdout = new System.Text.StringBuilder();
+            var stderr = new System.Text.StringBuilder();
+            int code = await shell.StreamAsync(command, null,
+                line => { lock (stdout) stdout.Append(line).Append('\n'); },
+                line => { lock (stderr) stderr.Append(line).Append('\n'); },
+                cancellationToken).ConfigureAwait(false);
+            return new ShellResult(code, stdout.ToString(), stderr.ToString());
+        }
     }
 
     /// <summary>A local endpoint that reaches a port on a target; disposing closes the forward.</summary>

@@ -77,16 +77,8 @@ namespace OpenBsdBuild.Remote
             return new SshShell(target, client, info, jump, presented);
         }
 
-        public async Task<ShellResult> RunAsync(string command, CancellationToken cancellationToken)
-        {
-            var stdout = new StringBuilder();
-            var stderr = new StringBuilder();
-            int code = await StreamAsync(command, null,
-                line => { lock (stdout) stdout.Append(line).Append('\n'); },
-                line => { lock (stderr) stderr.Append(line).Append('\n'); },
-                cancellationToken).ConfigureAwait(false);
-            return new ShellResult(code, stdout.ToString(), stderr.ToString());
-        }
+        public Task<ShellResult> RunAsync(string command, CancellationToken cancellationToken) =>
+            ShellResult.CollectAsync(this, command, cancellationToken);
 
         public async Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
             CancellationToken cancellationToken)

@@ -49,21 +49,27 @@ namespace OpenBsdBuild.Tests.EndToEnd
             Assert.Empty(Directory.GetFiles(dest, "*.partial", SearchOption.AllDirectories));
         }
 
+        /// <summary>Host → guest → build → teardown, as one pipeline, ending with the build result.</summary>
+        private static PsResult RunPipeline(PsSession ps, string connect, string src, string dest)
+        {
+            var image = TestGuestImage.Get();
+            return ps.Run(
+                $"{connect} | " +
+                $"Start-OpenBsdGuest -Image '{image.Path}' -KeyFile '{image.KeyFile}' -Memory 512MB -CpuCount 1 | " +
+                $"Invoke-GuestBuild -Path '{src}' -Command 'sh build.sh' -Artifact 'out/double.bin','out/docs' -Destination '{dest}' | " +
+                "Remove-MetalHost -PassThru");
+        }
+
         private static string Checksums(string path) => OpenBsdBuild.Build.Checksums.Sha256File(path);
 
         [Fact]
         public void Local_host_guest_build_and_teardown_in_one_pipeline()
         {
-            var image = TestGuestImage.Get();
             var (src, input, upper) = MakeSources();
             string dest = Path.Combine(_work, "artifacts");
             string state = Path.Combine(_work, "state");
             using var ps = new PsSession();
-            var r = ps.Run(
-                $"Connect-MetalHost -Local -StateDirectory '{state}' | " +
-                $"Start-OpenBsdGuest -Image '{image.Path}' -KeyFile '{image.KeyFile}' -Memory 512MB -CpuCount 1 | " +
-                $"Invoke-GuestBuild -Path '{src}' -Command 'sh build.sh' -Artifact 'out/double.bin','out/docs' -Destination '{dest}' | " +
-                "Remove-MetalHost -PassThru");
+            var r = RunPipeline(ps, $"Connect-MetalHost -Local -StateDirectory '{state}'", src, dest);
             Assert.False(r.HadErrors, r.Describe());
             var result = r.Single<GuestBuildResult>();
             AssertArtifacts(result, dest, input, upper);
@@ -84,16 +90,11 @@ namespace OpenBsdBuild.Tests.EndToEnd
         [Fact]
         public void Ssh_host_reached_only_through_a_jump_runs_the_same_pipeline()
         {
-            var image = TestGuestImage.Get();
             using var host = new NetnsSshHost();
             var (src, input, upper) = MakeSources();
             string dest = Path.Combine(_work, "artifacts-ssh");
             using var ps = new PsSession();
-            var r = ps.Run(
-                $"{host.ConnectCommand} | " +
-                $"Start-OpenBsdGuest -Image '{image.Path}' -KeyFile '{image.KeyFile}' -Memory 512MB -CpuCount 1 | " +
-                $"Invoke-GuestBuild -Path '{src}' -Command 'sh build.sh' -Artifact 'out/double.bin','out/docs' -Destination '{dest}' | " +
-                "Remove-MetalHost -PassThru");
+            var r = RunPipeline(ps, host.ConnectCommand, src, dest);
             Assert.False(r.HadErrors, r.Describe());
             var result = r.Single<GuestBuildResult>();
             AssertArtifacts(result, dest, input, upper);
