@@ -18,7 +18,8 @@ namespace OpenBsdBuild.Guest
 
         public static async Task<GuestImageInfo> InspectAsync(IHostShell shell, string qemuImg, string image, CancellationToken cancellationToken)
         {
-            string q = ShellQuote.Quote(image);
+            // "~/x" means the host's home, as in ssh; quoting would keep the tilde literal.
+            string q = image.StartsWith("~/", System.StringComparison.Ordinal) ? "\"$HOME\"/" + ShellQuote.Quote(image.Substring(2)) : ShellQuote.Quote(image);
             // -U: the image may already back running guests; a shared read lock is all we need.
             string script =
                 $"[ -e {q} ] || exit 3; [ -r {q} ] || exit 4; " +

@@ -64,6 +64,25 @@ namespace OpenBsdBuild.Tests.Guest
         }
 
         [Fact]
+        public void A_tilde_path_means_the_hosts_home()
+        {
+            var e = FailsCleanly(_ps.Run($"$local | Start-OpenBsdGuest -Image '~/obb-no-such-image.qcow2' -TrustHostKey -KeyFile '{_shared.Image.KeyFile}'"),
+                "ImageNotFound", ErrorCategory.ObjectNotFound);
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            Tools.Sh($"qemu-img create -q -f vmdk {home}/obb-tilde-test.vmdk 1M");
+            try
+            {
+                // Found through $HOME: now it fails on the format, not on the path.
+                FailsCleanly(_ps.Run($"$local | Start-OpenBsdGuest -Image '~/obb-tilde-test.vmdk' -TrustHostKey -KeyFile '{_shared.Image.KeyFile}'"),
+                    "ImageFormatUnsupported", ErrorCategory.InvalidData);
+            }
+            finally
+            {
+                File.Delete($"{home}/obb-tilde-test.vmdk");
+            }
+        }
+
+        [Fact]
         public void A_directory_given_as_image_is_unreadable()
         {
             FailsCleanly(_ps.Run($"$local | Start-OpenBsdGuest -Image '{_state}' -TrustHostKey -KeyFile '{_shared.Image.KeyFile}'"),
