@@ -1,0 +1,69 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Public-surface tests for people with pwsh and Pester 5: ./build.ps1 -Test runs them after the xunit suite.
+# They need no QEMU, SSH server or AWS: everything here fails (or is skipped by -WhatIf) before a machine is touched.
+
+BeforeAll {
+    $root = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
+    $manifest = Join-Path $root 'out/OpenBsdBuild/OpenBsdBuild.psd1'
+    if (-not (Test-Path $manifest)) { throw "Build first: dotnet build (expected $manifest)" }
+    Import-Module $manifest -Force
+}
+
+Describe 'Module surface' {
+    It 'exports exactly the cmdlets the manifest lists' {
+        $data = Import-PowerShellDataFile $manifest
+        $exported = (Get-Module OpenBsdBuild).ExportedCmdlets.Keys | Sort-Object
+        $exported | Should -Be ($data.CmdletsToExport | Sort-Object)
+    }
+
+    It 'marks every cmdlet that creates or destroys something with SupportsShouldProcess' -ForEach @(
+        'Start-OpenBsdGuest', 'Stop-OpenBsdGuest', 'Invoke-GuestBuild', 'Remove-MetalHost'
+    ) {
+        (Get-Command $_).Parameters.Keys | Should -Contain 'WhatIf'
+        (Get-Command $_).Parameters.Keys | Should -Contain 'Confirm'
+    }
+}
+
+Describe 'Connect-MetalHost' {
+    It 'refuses an SSH host with neither a fingerprint nor -TrustHostKey, before connecting' {
+        $key = New-TemporaryFile
+        try {
+            { Connect-MetalHost -HostName 192.0.2.1 -KeyFile $key -ErrorAction Stop } |
+                Should -Throw -ErrorId 'OpenBsdBuild.HostKeyRequired,OpenBsdBuild.Commands.ConnectMetalHostCommand'
+        } finally { Remove-Item $key }
+    }
+
+    It 'rejects a malformed fingerprint and names the parameter' {
+        $err = $null
+        Connect-MetalHost -HostName 192.0.2.1 -KeyFile $PSCommandPath -HostKeyFingerprint 'MD5:aa' -ErrorAction SilentlyContinue -ErrorVariable err
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'OpenBsdBuild.InvalidParameter.HostKeyFingerprint,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+}
+
+Describe 'Start-OpenBsdGuest' {
+    BeforeAll {
+        if ($IsWindows) { return }
+        $script:local = Connect-MetalHost -Local
+    }
+    AfterAll { if ($script:local) { $script:local | Remove-MetalHost } }
+
+    It '-WhatIf starts nothing' -Skip:$IsWindows {
+        $guest = $script:local | Start-OpenBsdGuest -Image /nonexistent.qcow2 -TrustHostKey -KeyFile $PSCommandPath -WhatIf
+        $guest | Should -BeNullOrEmpty
+    }
+
+    It 'reports a missing image as ObjectNotFound with the path as target' -Skip:$IsWindows {
+        $err = $null
+        $script:local | Start-OpenBsdGuest -Image /nonexistent.qcow2 -TrustHostKey -KeyFile $PSCommandPath -ErrorAction SilentlyContinue -ErrorVariable err
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'OpenBsdBuild.ImageNotFound,*'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].TargetObject | Should -Be '/nonexistent.qcow2'
+    }
+}
+
+Describe 'Invoke-GuestBuild' {
+    It 'validates -Timeout before doing anything' {
+        { Invoke-GuestBuild -Guest $null -Command true } | Should -Throw
+    }
+}
