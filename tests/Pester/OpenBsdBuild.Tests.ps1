@@ -63,7 +63,7 @@ Describe 'Start-OpenBsdGuest' {
 }
 
 Describe 'Invoke-GuestBuild' {
-    It 'validates -Timeout before doing anything' {
+    It 'rejects a missing guest at binding time' {
         { Invoke-GuestBuild -Guest $null -Command true } | Should -Throw
     }
 }
