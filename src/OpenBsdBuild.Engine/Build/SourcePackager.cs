@@ -71,7 +71,8 @@ namespace OpenBsdBuild.Build
         public static Stream PackInBackground(Selection selection, Action<long>? progress, CancellationToken cancellationToken, out Task packing)
         {
             var pipe = new PipeStream();
-            packing = Task.Run(() =>
+            // A thread of its own: packing blocks on the pipe, which must not starve the pool.
+            packing = Task.Factory.StartNew(() =>
             {
                 try
                 {
@@ -88,7 +89,7 @@ namespace OpenBsdBuild.Build
                     pipe.CompleteWriting(ex);
                     throw;
                 }
-            });
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             return pipe;
         }
 

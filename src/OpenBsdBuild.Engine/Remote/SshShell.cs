@@ -128,7 +128,7 @@ namespace OpenBsdBuild.Remote
             var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await Task.Run(() => sftp.DownloadFile(path, destination, n => progress?.Invoke((long)n)), cancellationToken).ConfigureAwait(false);
+                await Blocking(() => sftp.DownloadFile(path, destination, n => progress?.Invoke((long)n)), cancellationToken).ConfigureAwait(false);
             }
             catch (SftpPathNotFoundException ex)
             {
@@ -146,7 +146,7 @@ namespace OpenBsdBuild.Remote
             var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await Task.Run(() => sftp.UploadFile(source, path, true, n => progress?.Invoke((long)n)), cancellationToken).ConfigureAwait(false);
+                await Blocking(() => sftp.UploadFile(source, path, true, n => progress?.Invoke((long)n)), cancellationToken).ConfigureAwait(false);
             }
             catch (SshConnectionException ex)
             {
@@ -264,12 +264,20 @@ namespace OpenBsdBuild.Remote
                 $"SSH to {target} failed: {ex.Message}", target.ToString(), null, ex);
         }
 
-        private static Task PumpLines(Stream stream, Action<string>? onLine) => Task.Run(async () =>
+        /// <summary>SSH.NET's SFTP transfers are synchronous: run them on a thread of their own, not the pool's.</summary>
+        private static Task Blocking(Action transfer, CancellationToken cancellationToken) =>
+            Task.Factory.StartNew(transfer, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        /// <summary>
+        /// SSH.NET's output streams block in Read, so each pump gets a thread of its own: on pool
+        /// threads, two pumps per command starve a fresh process's pool and lines arrive ~0.7 s late.
+        /// </summary>
+        private static Task PumpLines(Stream stream, Action<string>? onLine) => Task.Factory.StartNew(() =>
         {
             using var reader = new StreamReader(stream, new UTF8Encoding(false), false, 1 << 16, leaveOpen: true);
             string? line;
-            while ((line = await reader.ReadLineAsync().ConfigureAwait(false)) != null) onLine?.Invoke(line);
-        });
+            while ((line = reader.ReadLine()) != null) onLine?.Invoke(line);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         private static int SignalNumber(string signal) => signal switch
         {
