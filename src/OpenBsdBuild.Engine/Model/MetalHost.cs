@@ -56,6 +56,13 @@ namespace OpenBsdBuild.Model
         public string? KeyName { get; internal set; }
         public string? SecurityGroupId { get; internal set; }
         public string? RunId { get; internal set; }
+        /// <summary>EC2 instance state as last seen (pending, running, shutting-down, terminated…).</summary>
+        public string? InstanceState { get; internal set; }
+        /// <summary>Where <see cref="PricePerHour"/> came from (built-in table or -PricePerHour).</summary>
+        public string? PriceSource { get; internal set; }
+
+        /// <summary>How to reach AWS for teardown, and what was made for this host.</summary>
+        internal OpenBsdBuild.Cloud.Ec2.Ec2HostContext? Ec2 { get; set; }
 
         public DateTime ConnectedAt { get; }
         public DateTime LaunchTime { get; internal set; }
