@@ -34,12 +34,14 @@ namespace OpenBsdBuild.Cloud.Ec2
             return await LaunchPlan.CreateAsync(aws, request, reporter, ct).ConfigureAwait(false);
         }
 
-        public static async Task<MetalHost> LaunchAsync(AwsConnectionOptions connection, LaunchRequest request, IOperationReporter reporter, CancellationToken ct)
+        /// <param name="plan">A plan from <see cref="PlanAsync"/> for the same request, so the checks are not repeated.</param>
+        public static async Task<MetalHost> LaunchAsync(AwsConnectionOptions connection, LaunchRequest request, IOperationReporter reporter, CancellationToken ct,
+            LaunchPlan? plan = null)
         {
             using var aws = Ec2Connection.Open(connection);
             reporter.Verbose($"AWS: region {aws.Region}, credentials from {aws.CredentialSource}.");
             reporter.Progress(Activity, "Checking the request against " + aws.Region);
-            var plan = await LaunchPlan.CreateAsync(aws, request, reporter, ct).ConfigureAwait(false);
+            plan ??= await LaunchPlan.CreateAsync(aws, request, reporter, ct).ConfigureAwait(false);
             reporter.Verbose($"Image {plan.ImageId} (from {plan.ImageSource}); candidates: {string.Join(", ", plan.Candidates)}; SSH from {plan.AllowedCidr}.");
 
             string runId = "obb-" + Guid.NewGuid().ToString("N").Substring(0, 12);
