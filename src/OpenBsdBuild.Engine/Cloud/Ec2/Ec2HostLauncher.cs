@@ -326,12 +326,12 @@ namespace OpenBsdBuild.Cloud.Ec2
                 if (status != null)
                 {
                     last = status;
+                    reporter.Progress(Activity, $"{id}: {status.Phase}: {status.Message}", status.Percent);
                     if (status.Phase == "ready") return;
                     if (status.Phase == "failed")
                         throw new OpenBsdBuildException("BootstrapFailed", FailureKind.InvalidResult,
                             $"{id} could not prepare itself: {status.Message}", id,
                             "See /var/log/cloud-init-output.log on the host (Get-EC2ConsoleOutput); for a golden image, check -Image and its checksum.");
-                    reporter.Progress(Activity, $"{id}: {status.Phase}: {status.Message}", status.Percent);
                 }
                 else
                 {
