@@ -208,16 +208,17 @@ namespace OpenBsdBuild.Tests.Cloud
         }
 
         [Fact]
-        public void Ctrl_C_while_waiting_removes_everything()
+        public async Task Cancellation_while_waiting_removes_everything()
         {
+            // What Ctrl+C does to the cmdlet: its engine token is cancelled, and it waits for this clean-up.
             _emulator.StuckPending(true);
-            using var ps = new PsSession();
-            var run = ps.RunAsync(New());
+            using var cts = new System.Threading.CancellationTokenSource();
+            var aws = new AwsConnectionOptions { Region = "us-east-1", AccessKey = "AKIDEXAMPLE", SecretKey = "secret", EndpointUrl = _emulator.Endpoint };
+            var launch = Ec2HostLauncher.LaunchAsync(aws, new LaunchRequest { AllowedCidr = "198.51.100.7/32", SshUser = "root" }, new RecordingReporter(), cts.Token);
             var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (_emulator.Instances.Count == 0 && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(100);
-            ps.Stop();
-            var r = run.GetAwaiter().GetResult();
-            Assert.Empty(r.All<MetalHost>());
+            while (_emulator.Instances.Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => launch);
             _emulator.StuckPending(false);
             Assert.Single(_emulator.Instances);
             AssertNothingLeft();
