@@ -307,5 +307,63 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.StartsWith("OpenBsdBuild.NotOurInstance,", refused.FirstError!.FullyQualifiedErrorId);
             Assert.Equal(EmulatedInstanceState.Running, _emulator.Instances[foreign].State);
         }
+
+        [Fact]
+        public void Remove_returns_once_termination_is_accepted_and_Wait_waits_for_terminated()
+        {
+            _emulator.ShuttingDownDelay = TimeSpan.FromSeconds(4);
+            using var ps = new PsSession();
+            var first = ps.Run($"$a = {New()}; $b = {New()}; $a | Remove-MetalHost");
+            Assert.False(first.HadErrors, first.Describe());
+            var quick = first.Single<TeardownReport>();
+            Assert.Equal("shutting-down", quick.State);
+            Assert.NotNull(quick.SecurityGroupPending);
+            Assert.NotNull(quick.KeyPairDeleted);
+
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var second = ps.Run("$b | Remove-MetalHost -Wait");
+            Assert.False(second.HadErrors, second.Describe());
+            var waited = second.Single<TeardownReport>();
+            Assert.Equal("terminated", waited.State);
+            Assert.NotNull(waited.SecurityGroupDeleted);
+            Assert.InRange(watch.Elapsed.TotalSeconds, 3.5, 7); // seen within ~1 s of the change
+
+            // The first host's group was finished in the background once its instance let go.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (_emulator.SecurityGroups.Values.Any(g => !g.IsDefault) && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(200);
+            AssertNothingLeft();
+        }
+
+        [Fact]
+        public async Task Orphaned_lists_leftover_groups_and_key_pairs_and_Remove_deletes_them()
+        {
+            // What a crashed client leaves behind: a tagged group and key pair with no instance.
+            using var ec2 = new Amazon.EC2.AmazonEC2Client(new Amazon.Runtime.BasicAWSCredentials("AKIDEXAMPLE", "secret"),
+                new Amazon.EC2.AmazonEC2Config { ServiceURL = _emulator.Endpoint.ToString(), AuthenticationRegion = "us-east-1" });
+            var tags = Ec2Tags.For("obb-crashed0001", "someone@elsewhere", DateTime.UtcNow.AddHours(-3), DateTime.UtcNow.AddHours(-1), "openbsdbuild-obb-crashed0001", null, true);
+            await ec2.CreateSecurityGroupAsync(new Amazon.EC2.Model.CreateSecurityGroupRequest
+            {
+                GroupName = "openbsdbuild-obb-crashed0001", Description = "left over",
+                TagSpecifications = [new Amazon.EC2.Model.TagSpecification { ResourceType = Amazon.EC2.ResourceType.SecurityGroup, Tags = tags }],
+            });
+            using (var key = EphemeralKeyPair.Generate("left-over"))
+                await ec2.ImportKeyPairAsync(new Amazon.EC2.Model.ImportKeyPairRequest
+                {
+                    KeyName = "openbsdbuild-obb-crashed0001", PublicKeyMaterial = key.ImportMaterial,
+                    TagSpecifications = [new Amazon.EC2.Model.TagSpecification { ResourceType = Amazon.EC2.ResourceType.KeyPair, Tags = tags }],
+                });
+
+            using var ps = new PsSession();
+            var r = ps.Run($"$live = {New()}; Get-MetalHost {Aws} -Orphaned");
+            Assert.False(r.HadErrors, r.Describe());
+            var leftovers = r.All<Ec2Leftover>().ToList();
+            Assert.Equal(new[] { "KeyPair", "SecurityGroup" }, leftovers.Select(l => l.Kind).OrderBy(k => k));
+            Assert.All(leftovers, l => Assert.Equal("obb-crashed0001", l.RunId));
+            Assert.Empty(r.All<MetalHost>()); // the live host is neither expired nor orphaned
+
+            var cleaned = ps.Run($"Get-MetalHost {Aws} -Orphaned | Remove-MetalHost {Aws}; $live | Remove-MetalHost");
+            Assert.False(cleaned.HadErrors, cleaned.Describe());
+            AssertNothingLeft();
+        }
     }
 }
