@@ -16,7 +16,7 @@ namespace OpenBsdBuild.Tests.Cloud
     /// namespace, for real. Only the self-destruct is intercepted: a `shutdown` on PATH records its
     /// arguments instead of powering off the test machine.
     /// </summary>
-    internal sealed class InstanceBooter : IAsyncDisposable
+    public sealed class InstanceBooter : IAsyncDisposable
     {
         private readonly Ec2Emulator _emulator;
         private readonly NetnsSshHost _ssh;
@@ -83,7 +83,7 @@ namespace OpenBsdBuild.Tests.Cloud
     }
 
     /// <summary>Console text as cloud-init prints it, with the given fingerprints.</summary>
-    internal static class ConsoleText
+    public static class ConsoleText
     {
         public static string With(params string[] fingerprints) =>
             "[   12.345678] cloud-init[1234]: Cloud-init v. 24.1 running 'modules:final'\n" +
