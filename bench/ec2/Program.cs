@@ -77,6 +77,11 @@ using var ssh = new NetnsSshHost();
         while ((await InstanceWaiter.DescribeAsync(ec2, id, CancellationToken.None))?.State.Name != state)
             await Task.Delay(TimeSpan.FromSeconds(15));
     });
+    // A 5 s delay lands exactly on our 1 s grid; a 5.5 s one shows the off-grid case.
+    emulator.PendingDelay = emulator.ShuttingDownDelay = delay = TimeSpan.FromSeconds(5.5);
+    var offGrid = await Measure((id, state) => InstanceWaiter.WaitAsync(ec2, id, "bench", i => i.State.Name == state, null,
+        TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(1), null, CancellationToken.None));
+    Console.WriteLine($"5.5 s emulated delays, detection late by: ours pending→running {offGrid.Running:0.00} s, shutting-down→terminated {offGrid.Terminated:0.00} s ({offGrid.Calls} DescribeInstances)");
     Console.WriteLine($"5 s emulated delays, detection late by: ours pending→running {ours.Running:0.00} s, shutting-down→terminated {ours.Terminated:0.00} s ({ours.Calls} DescribeInstances)");
     Console.WriteLine($"                                   15 s waiter pending→running {naive.Running:0.00} s, shutting-down→terminated {naive.Terminated:0.00} s ({naive.Calls} DescribeInstances)");
 }
