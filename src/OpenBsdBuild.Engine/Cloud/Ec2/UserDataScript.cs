@@ -60,7 +60,8 @@ namespace OpenBsdBuild.Cloud.Ec2
                 s.Append("IMAGE=\"" + target + "\"\n");
                 s.Append("URL='" + o.ImageUrl.AbsoluteUri.Replace("'", "%27") + "'\n");
                 s.Append("status download 0 'fetching the golden image'\n");
-                s.Append("SIZE=$(curl -sfIL \"$URL\" -r 0-0 -o /dev/null -w '%header{content-range}' 2>/dev/null | sed -n 's#.*/##p')\n");
+                // A one-byte ranged GET, not HEAD: a presigned URL is signed for GET only.
+                s.Append("SIZE=$(curl -sfL -r 0-0 -o /dev/null -w '%header{content-range}' \"$URL\" 2>/dev/null | sed -n 's#.*/##p')\n");
                 s.Append("curl -sfL --retry 3 -o \"$IMAGE.partial\" \"$URL\" & CURL=$!\n");
                 s.Append("while kill -0 $CURL 2>/dev/null; do\n");
                 s.Append("  if [ -n \"$SIZE\" ] && [ \"$SIZE\" -gt 0 ] 2>/dev/null; then HAVE=$(stat -c %s \"$IMAGE.partial\" 2>/dev/null || echo 0); status download $((HAVE*100/SIZE)) \"$HAVE of $SIZE bytes\"; fi\n");
