@@ -82,6 +82,15 @@ namespace OpenBsdBuild.Commands
         [ValidateNotNullOrEmpty]
         public string? StateDirectory { get; set; }
 
+        /// <summary>A golden image in S3 (s3://bucket/key or an image object) that the host fetches as soon as it boots.</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public object? Image { get; set; }
+
+        /// <summary>An S3-compatible endpoint for -Image (MinIO, Ceph); AWS S3 when omitted.</summary>
+        [Parameter]
+        public Uri? S3EndpointUrl { get; set; }
+
         [Parameter] public TimeSpan RunningTimeout { get; set; } = TimeSpan.FromMinutes(30);
         [Parameter] public TimeSpan ConsoleTimeout { get; set; } = TimeSpan.FromMinutes(15);
         [Parameter] public TimeSpan SshTimeout { get; set; } = TimeSpan.FromMinutes(10);
@@ -119,6 +128,16 @@ namespace OpenBsdBuild.Commands
                 SshTimeout = SshTimeout,
                 BootstrapTimeout = BootstrapTimeout,
             };
+            if (Image != null)
+            {
+                object image = Image is PSObject pso ? pso.BaseObject : Image;
+                request.Image = image switch
+                {
+                    OpenBsdBuild.Cloud.StoredImage stored when stored.S3Location != null => stored.S3Location,
+                    _ => S3LocationOrThrow(image.ToString()),
+                };
+                request.S3EndpointUrl = S3EndpointUrl;
+            }
             var aws = AwsOptions();
             try
             {
@@ -135,6 +154,13 @@ namespace OpenBsdBuild.Commands
             {
                 WriteEngineError(ex);
             }
+        }
+
+        private OpenBsdBuild.Cloud.S3Location S3LocationOrThrow(string? text)
+        {
+            if (!OpenBsdBuild.Cloud.S3Location.TryParse(text, out var location, out string? problem))
+                ThrowBadParameter(nameof(Image), text, problem ?? "is not an s3:// location.", "Pass s3://bucket/path/image.qcow2 or an image object from the image cmdlets.");
+            return location!;
         }
     }
 }

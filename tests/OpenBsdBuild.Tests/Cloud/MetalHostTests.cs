@@ -365,5 +365,37 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.False(cleaned.HadErrors, cleaned.Describe());
             AssertNothingLeft();
         }
+
+        [Fact]
+        public async Task The_golden_image_is_fetched_by_the_host_through_a_presigned_url_and_checked()
+        {
+            // s3rver on the veth address, so the namespace (the "instance") can reach it as a host reaches S3.
+            using var s3 = new S3rverFixture(_ssh.OuterAddress);
+            using var scratch = new ScratchFolder();
+            string local = scratch.WriteRandomFile("openbsd-7.9-arm64.qcow2", 3 << 20);
+            var stored = await new OpenBsdBuild.Cloud.S3ImageStore(s3.CreateClient()).PublishAsync(local, TestImages.Metadata(),
+                OpenBsdBuild.Cloud.S3Location.Parse("s3://images/golden/"), OpenBsdBuild.Reporting.NullReporter.Instance, System.Threading.CancellationToken.None);
+            _booter.SlowStatusUpdates();
+
+            using var ps = new PsSession();
+            string aws = $"-Region us-east-1 -AccessKey S3RVER -SecretKey S3RVER -EndpointUrl '{_emulator.Endpoint}' -S3EndpointUrl '{s3.Endpoint}'";
+            string common = $"-AllowedCidr 198.51.100.7/32 -SshUser root -StateDirectory '{_booter.StateDirectory}/guests'";
+            var missing = ps.Run($"New-MetalHost {aws} {common} -Image s3://images/golden/nothing-here.qcow2");
+            Assert.StartsWith("OpenBsdBuild.InvalidParameter.Image,", missing.FirstError!.FullyQualifiedErrorId);
+            Assert.Equal(0, _emulator.CountOf("RunInstances") + _emulator.CountOf("CreateSecurityGroup") + _emulator.CountOf("ImportKeyPair"));
+
+            var r = ps.Run($"$h = New-MetalHost {aws} {common} -Image '{stored.Location}'; $h; $h | Remove-MetalHost");
+            Assert.False(r.HadErrors, r.Describe() + "\nboot log:\n" + _booter.BootLog);
+            var host = r.Single<MetalHost>();
+            Assert.NotNull(host.GoldenImagePath);
+            Assert.Equal(TestImages.Sha256Of(local), Tools.Sh($"sha256sum '{host.GoldenImagePath}'").Split(' ')[0]);
+            Assert.Contains(r.Progress, p => p.StatusDescription.Contains("download"));
+            Assert.Contains(r.Progress, p => p.StatusDescription.Contains("checksum"));
+            // The host got a URL, not credentials.
+            var userData = _emulator.Instances[host.InstanceId!].UserData!;
+            Assert.Contains("X-Amz-Signature", userData);
+            Assert.DoesNotContain("S3RVER\n", userData);
+            AssertNothingLeft();
+        }
     }
 }

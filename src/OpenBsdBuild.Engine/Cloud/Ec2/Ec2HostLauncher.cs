@@ -102,8 +102,8 @@ namespace OpenBsdBuild.Cloud.Ec2
                 {
                     Architecture = request.Architecture,
                     MaxLifetime = request.MaxLifetime,
-                    ImageUrl = request.ImageUrl,
-                    ImageSha256 = request.ImageSha256,
+                    ImageUrl = plan.GoldenImageUrl ?? request.ImageUrl,
+                    ImageSha256 = plan.GoldenImage?.Metadata.Sha256 ?? request.ImageSha256,
                 });
                 Instance launched = await RunWithFallbackAsync(aws, plan, keyName, sg.GroupId, userData, runId, Tags(), made, reporter, ct).ConfigureAwait(false);
                 string id = launched.InstanceId;
@@ -135,6 +135,9 @@ namespace OpenBsdBuild.Cloud.Ec2
                 await FollowBootstrapAsync(shell, id, request.BootstrapTimeout, reporter, ct).ConfigureAwait(false);
 
                 var caps = await HostProbe.ProbeAsync(shell, ct).ConfigureAwait(false);
+                string? goldenImagePath = null;
+                if (plan.GoldenImageUrl != null || request.ImageUrl != null)
+                    goldenImagePath = (await shell.RunAsync("echo \"" + UserDataScript.StateDirectoryExpression + "/images/golden.qcow2\"", ct).ConfigureAwait(false)).Stdout.Trim();
                 string stateDir = !string.IsNullOrEmpty(request.StateDirectory) ? request.StateDirectory!.TrimEnd('/') : (caps.HomeDirectory ?? "/tmp").TrimEnd('/') + "/.openbsdbuild";
                 decimal? price = request.PricePerHour ?? MetalPrices.For(running.InstanceType.Value);
                 var host = new MetalHost(HostProvider.Ec2, id, shell, caps, stateDir)
@@ -158,6 +161,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                     PricePerHour = price,
                     PriceSource = request.PricePerHour.HasValue ? "-PricePerHour" : price.HasValue ? MetalPrices.Source : null,
                     InstanceState = "running",
+                    GoldenImagePath = goldenImagePath,
                     Ec2 = new Ec2HostContext(connection) { OwnsKeyPair = ephemeral, EphemeralKey = made.Key },
                 };
                 reporter.ProgressDone(Activity);

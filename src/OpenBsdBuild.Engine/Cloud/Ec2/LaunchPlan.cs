@@ -54,6 +54,9 @@ namespace OpenBsdBuild.Cloud.Ec2
         public string VpcId { get; private set; } = "";
         public string AllowedCidr { get; private set; } = "";
         public IReadOnlyList<LaunchCandidate> Candidates { get; private set; } = new LaunchCandidate[0];
+        /// <summary>The golden image the host fetches (presigned), with the SHA-256 from its metadata.</summary>
+        public StoredImage? GoldenImage { get; private set; }
+        public Uri? GoldenImageUrl { get; private set; }
 
         public static string SsmParameterFor(string architecture) =>
             $"/aws/service/canonical/ubuntu/server/24.04/stable/current/{(architecture == "amd64" ? "amd64" : "arm64")}/hvm/ebs-gp3/ami-id";
@@ -184,6 +187,8 @@ namespace OpenBsdBuild.Cloud.Ec2
                 }
             }
 
+            if (request.Image != null) await plan.PresignGoldenImageAsync(aws, ct).ConfigureAwait(false);
+
             plan.AllowedCidr = request.AllowedCidr ?? await CallerCidrAsync(ct).ConfigureAwait(false);
             return plan;
         }
@@ -292,6 +297,35 @@ namespace OpenBsdBuild.Cloud.Ec2
                 throw OpenBsdBuildException.BadParameter("ImageId", imageId, $"is a {image.Architecture?.Value} image, not {ec2Arch}.", "Pass an image of the host's architecture.");
             ImageId = image.ImageId;
             RootDeviceName = string.IsNullOrEmpty(image.RootDeviceName) ? "/dev/sda1" : image.RootDeviceName;
+        }
+
+        private async Task PresignGoldenImageAsync(Ec2Connection aws, CancellationToken ct)
+        {
+            var location = Request.Image!;
+            using var s3 = S3ClientFactory.Create(aws.Region, aws.Credentials, Request.S3EndpointUrl);
+            var store = new S3ImageStore(s3);
+            StoredImage stored;
+            try
+            {
+                stored = await store.GetAsync(location, ct).ConfigureAwait(false);
+            }
+            catch (OpenBsdBuildException ex) when (!(ex.ErrorId.StartsWith("InvalidParameter", StringComparison.Ordinal)))
+            {
+                throw OpenBsdBuildException.BadParameter("Image", location, "is missing or unreadable: " + ex.Message,
+                    ex.RecommendedAction ?? "Publish the image first, or check the bucket, key and region.");
+            }
+            catch (Amazon.S3.AmazonS3Exception ex)
+            {
+                throw OpenBsdBuildException.BadParameter("Image", location, $"cannot be read ({ex.ErrorCode}: {ex.Message}).",
+                    "Check that these credentials may read the bucket, and that it is in the host's region.");
+            }
+            if (stored.Architecture != Request.Architecture)
+                throw OpenBsdBuildException.BadParameter("Image", location, $"is an {stored.Architecture} image, but the host is {Request.Architecture}.",
+                    "Pick an image of the host's architecture, or change -Architecture.");
+            // The host fetches it right after boot; the URL must outlive neither the host nor the credentials.
+            var url = store.Presign(location, DateTime.UtcNow + Request.MaxLifetime, S3ClientFactory.CredentialsExpiration(aws.Credentials));
+            GoldenImage = stored;
+            GoldenImageUrl = url.Url;
         }
 
         /// <summary>This machine's public address as AWS sees it, as a /32.</summary>

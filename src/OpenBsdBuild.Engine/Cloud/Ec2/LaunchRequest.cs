@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using OpenBsdBuild.Cloud;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
@@ -27,6 +28,10 @@ namespace OpenBsdBuild.Cloud.Ec2
         public string? Name { get; set; }
         public bool TrustHostKey { get; set; }
         public decimal? PricePerHour { get; set; }
+        /// <summary>A golden image in S3 the host fetches at boot through a presigned URL.</summary>
+        public S3Location? Image { get; set; }
+        /// <summary>An S3-compatible endpoint for <see cref="Image"/>; null for AWS S3.</summary>
+        public Uri? S3EndpointUrl { get; set; }
         public Uri? ImageUrl { get; set; }
         public string? ImageSha256 { get; set; }
         public string? StateDirectory { get; set; }
