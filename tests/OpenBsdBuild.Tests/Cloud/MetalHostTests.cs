@@ -397,5 +397,20 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.DoesNotContain("S3RVER\n", userData);
             AssertNothingLeft();
         }
+
+        [Fact]
+        public void A_guest_runs_on_the_new_host_and_Remove_ends_both()
+        {
+            var image = TestGuestImage.Get();
+            string state = _booter.StateDirectory + "/guests";
+            using var ps = new PsSession();
+            var r = ps.Run($"{New()} | Start-OpenBsdGuest -Image '{image.Path}' -KeyFile '{image.KeyFile}' -Memory 512MB -CpuCount 1 | Remove-MetalHost -PassThru");
+            Assert.False(r.HadErrors, r.Describe());
+            var guest = r.Single<OpenBsdGuest>();
+            Assert.Equal(HostProvider.Ec2, guest.Host.Provider);
+            Assert.Equal("Removed", guest.Host.State);
+            Assert.Empty(Tools.QemuProcesses(state));
+            AssertNothingLeft();
+        }
     }
 }
