@@ -73,6 +73,18 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         public SwitchParameter TrustHostKey { get; set; }
 
+        /// <summary>Launch as a spot instance (interruption terminates it).</summary>
+        [Parameter]
+        public SwitchParameter Spot { get; set; }
+
+        /// <summary>Highest spot price in USD per hour; default up to the on-demand price.</summary>
+        [Parameter]
+        public decimal? SpotMaxPrice { get; set; }
+
+        /// <summary>With -Spot: launch on demand when no spot capacity or price is found anywhere.</summary>
+        [Parameter]
+        public SwitchParameter SpotFallbackToOnDemand { get; set; }
+
         /// <summary>Overrides the built-in on-demand price table (USD per hour).</summary>
         [Parameter]
         public decimal? PricePerHour { get; set; }
@@ -121,6 +133,9 @@ namespace OpenBsdBuild.Commands
                 Tags = tags,
                 Name = Name,
                 TrustHostKey = TrustHostKey,
+                Spot = Spot,
+                SpotMaxPrice = SpotMaxPrice,
+                SpotFallbackToOnDemand = SpotFallbackToOnDemand,
                 PricePerHour = PricePerHour,
                 StateDirectory = StateDirectory,
                 RunningTimeout = RunningTimeout,

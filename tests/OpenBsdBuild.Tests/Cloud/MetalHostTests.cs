@@ -245,6 +245,8 @@ namespace OpenBsdBuild.Tests.Cloud
         [InlineData("-MaxLifetime 30.00:00:00", "MaxLifetime", "out of range")]
         [InlineData("-AvailabilityZone us-east-1z", "AvailabilityZone", "us-east-1z")]
         [InlineData("-ImageId ami-0000000000000dead", "ImageId", "no such image")]
+        [InlineData("-SpotMaxPrice 0.2", "SpotMaxPrice", "-Spot")]
+        [InlineData("-Spot -SpotMaxPrice -1", "SpotMaxPrice", "positive")]
         public void Bad_input_names_the_parameter_and_creates_nothing(string args, string parameter, string mentions)
         {
             using var ps = new PsSession();
@@ -410,6 +412,29 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Equal(HostProvider.Ec2, guest.Host.Provider);
             Assert.Equal("Removed", guest.Host.State);
             Assert.Empty(Tools.QemuProcesses(state));
+            AssertNothingLeft();
+        }
+
+        [Fact]
+        public void Spot_below_the_price_falls_back_to_on_demand_only_when_asked()
+        {
+            using var ps = new PsSession();
+            var refused = ps.Run(New("-Spot -SpotMaxPrice 0.01"));
+            Assert.StartsWith("OpenBsdBuild.NoCapacity,", refused.FirstError!.FullyQualifiedErrorId);
+            Assert.Contains("(spot): SpotMaxPriceTooLow", refused.FirstError.Exception.Message);
+            Assert.Contains("-SpotFallbackToOnDemand", refused.FirstError.ErrorDetails.RecommendedAction);
+            AssertNothingLeft();
+
+            var r = ps.Run($"$h = {New("-Spot -SpotMaxPrice 0.01 -SpotFallbackToOnDemand")}; $h; $h | Remove-MetalHost");
+            Assert.False(r.HadErrors, r.Describe());
+            var host = r.Single<MetalHost>();
+            Assert.False(host.Spot);
+            Assert.Contains("(on demand)", Assert.Single(r.Warnings).Message);
+            AssertNothingLeft();
+
+            var spot = ps.Run($"$h = {New("-Spot")}; $h; $h | Remove-MetalHost");
+            Assert.False(spot.HadErrors, spot.Describe());
+            Assert.True(spot.Single<MetalHost>().Spot);
             AssertNothingLeft();
         }
     }

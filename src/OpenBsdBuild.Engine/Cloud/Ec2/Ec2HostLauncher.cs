@@ -25,6 +25,7 @@ namespace OpenBsdBuild.Cloud.Ec2
         public const string Activity = "New-MetalHost";
 
         private static readonly string[] CapacityErrors = { "InsufficientInstanceCapacity", "Unsupported", "InsufficientHostCapacity" };
+        private static readonly string[] SpotErrors = { "SpotMaxPriceTooLow", "InsufficientSpotCapacity", "MaxSpotInstanceCountExceeded" };
 
         /// <summary>Validates everything without creating anything (for -WhatIf and early errors).</summary>
         public static async Task<LaunchPlan> PlanAsync(AwsConnectionOptions connection, LaunchRequest request, IOperationReporter reporter, CancellationToken ct)
@@ -139,7 +140,9 @@ namespace OpenBsdBuild.Cloud.Ec2
                 if (plan.GoldenImageUrl != null || request.ImageUrl != null)
                     goldenImagePath = (await shell.RunAsync("echo \"" + UserDataScript.StateDirectoryExpression + "/images/golden.qcow2\"", ct).ConfigureAwait(false)).Stdout.Trim();
                 string stateDir = !string.IsNullOrEmpty(request.StateDirectory) ? request.StateDirectory!.TrimEnd('/') : (caps.HomeDirectory ?? "/tmp").TrimEnd('/') + "/.openbsdbuild";
-                decimal? price = request.PricePerHour ?? MetalPrices.For(running.InstanceType.Value);
+                bool isSpot = running.InstanceLifecycle == InstanceLifecycleType.Spot;
+                // For spot, the on-demand price (or the max price) is what we can promise: an upper bound.
+                decimal? price = request.PricePerHour ?? (isSpot && request.SpotMaxPrice.HasValue ? request.SpotMaxPrice : MetalPrices.For(running.InstanceType.Value));
                 var host = new MetalHost(HostProvider.Ec2, id, shell, caps, stateDir)
                 {
                     HostName = address,
@@ -159,7 +162,9 @@ namespace OpenBsdBuild.Cloud.Ec2
                     LaunchTime = running.LaunchTime?.ToUniversalTime() ?? createdAt,
                     ExpiresAt = expiresAt,
                     PricePerHour = price,
-                    PriceSource = request.PricePerHour.HasValue ? "-PricePerHour" : price.HasValue ? MetalPrices.Source : null,
+                    PriceSource = request.PricePerHour.HasValue ? "-PricePerHour" : !price.HasValue ? null
+                        : isSpot ? "spot, upper bound (" + (request.SpotMaxPrice.HasValue ? "-SpotMaxPrice" : MetalPrices.Source) + ")" : MetalPrices.Source,
+                    Spot = isSpot,
                     InstanceState = "running",
                     GoldenImagePath = goldenImagePath,
                     Ec2 = new Ec2HostContext(connection) { OwnsKeyPair = ephemeral, EphemeralKey = made.Key },
@@ -191,9 +196,14 @@ namespace OpenBsdBuild.Cloud.Ec2
         {
             var tried = new List<string>();
             int attempt = 0;
-            foreach (var candidate in plan.Candidates)
+            // Spot everywhere first; on demand everywhere only when asked to fall back.
+            var attempts = new List<(LaunchCandidate Candidate, bool Spot)>();
+            if (plan.Request.Spot) attempts.AddRange(plan.Candidates.Select(c => (c, true)));
+            if (!plan.Request.Spot || plan.Request.SpotFallbackToOnDemand) attempts.AddRange(plan.Candidates.Select(c => (c, false)));
+            foreach (var (candidate, spot) in attempts)
             {
                 attempt++;
+                string what = candidate + (spot ? " (spot)" : plan.Request.Spot ? " (on demand)" : "");
                 var request = new RunInstancesRequest
                 {
                     ImageId = plan.ImageId,
@@ -228,7 +238,21 @@ namespace OpenBsdBuild.Cloud.Ec2
                     // One token per candidate: a retried request never launches twice.
                     ClientToken = runId + "-" + attempt,
                 };
-                reporter.Progress(Activity, $"Launching {candidate}");
+                if (spot)
+                {
+                    request.InstanceMarketOptions = new InstanceMarketOptionsRequest
+                    {
+                        MarketType = MarketType.Spot,
+                        SpotOptions = new SpotMarketOptions
+                        {
+                            SpotInstanceType = SpotInstanceType.OneTime,
+                            InstanceInterruptionBehavior = InstanceInterruptionBehavior.Terminate,
+                            MaxPrice = plan.Request.SpotMaxPrice?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        },
+                    };
+                    request.TagSpecifications.Add(new TagSpecification { ResourceType = ResourceType.SpotInstancesRequest, Tags = tags });
+                }
+                reporter.Progress(Activity, $"Launching {what}");
                 for (int throttled = 0; ; throttled++)
                 {
                     try
@@ -236,25 +260,26 @@ namespace OpenBsdBuild.Cloud.Ec2
                         var response = await aws.Launch.RunInstancesAsync(request, ct).ConfigureAwait(false);
                         var instance = response.Reservation.Instances[0];
                         made.InstanceId = instance.InstanceId;
-                        if (tried.Count > 0) reporter.Warning($"Launched {candidate} after: {string.Join("; ", tried)}.");
-                        reporter.Verbose($"Launched {instance.InstanceId} ({candidate}).");
+                        if (tried.Count > 0) reporter.Warning($"Launched {what} after: {string.Join("; ", tried)}.");
+                        reporter.Verbose($"Launched {instance.InstanceId} ({what}).");
                         return instance;
                     }
                     catch (AmazonEC2Exception ex) when (ex.ErrorCode == "RequestLimitExceeded" && throttled < 6)
                     {
                         await Task.Delay(TimeSpan.FromMilliseconds(250 << throttled), ct).ConfigureAwait(false);
                     }
-                    catch (AmazonEC2Exception ex) when (CapacityErrors.Contains(ex.ErrorCode))
+                    catch (AmazonEC2Exception ex) when (CapacityErrors.Contains(ex.ErrorCode) || (spot && SpotErrors.Contains(ex.ErrorCode)))
                     {
-                        tried.Add($"{candidate}: {ex.ErrorCode}");
-                        reporter.Verbose($"{candidate}: {ex.ErrorCode} ({ex.Message}); trying the next zone or type.");
+                        tried.Add($"{what}: {ex.ErrorCode}");
+                        reporter.Verbose($"{what}: {ex.ErrorCode} ({ex.Message}); trying the next zone or type.");
                         break;
                     }
                 }
             }
             throw new OpenBsdBuildException("NoCapacity", FailureKind.ResourceUnavailable,
                 "No capacity for the requested metal types. Tried: " + string.Join("; ", tried) + ".", string.Join(",", plan.Candidates.Select(c => c.InstanceType).Distinct()),
-                "Retry later, pass more types to -InstanceType (the first with capacity is used), or try another -Region.");
+                "Retry later, pass more types to -InstanceType (the first with capacity is used), try another -Region" +
+                (plan.Request.Spot && !plan.Request.SpotFallbackToOnDemand ? ", or add -SpotFallbackToOnDemand (or raise -SpotMaxPrice)." : "."));
         }
 
         private static async Task<IReadOnlyList<string>> ReadFingerprintsAsync(IAmazonEC2 ec2, string id, LaunchRequest request, IOperationReporter reporter, CancellationToken ct)

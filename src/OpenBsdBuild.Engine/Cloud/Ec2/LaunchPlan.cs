@@ -213,6 +213,12 @@ namespace OpenBsdBuild.Cloud.Ec2
             if (!string.IsNullOrEmpty(r.KeyName) && string.IsNullOrEmpty(r.KeyFile))
                 throw OpenBsdBuildException.BadParameter("KeyFile", "", "is required with -KeyName: the private key is needed to reach the host.",
                     "Pass -KeyFile with the key pair's private key, or omit -KeyName to use an ephemeral key.");
+            if (r.SpotMaxPrice.HasValue && !r.Spot)
+                throw OpenBsdBuildException.BadParameter("SpotMaxPrice", r.SpotMaxPrice, "only applies with -Spot.", "Add -Spot, or drop -SpotMaxPrice.");
+            if (r.SpotFallbackToOnDemand && !r.Spot)
+                throw OpenBsdBuildException.BadParameter("SpotFallbackToOnDemand", true, "only applies with -Spot.", "Add -Spot, or drop -SpotFallbackToOnDemand.");
+            if (r.SpotMaxPrice.HasValue && r.SpotMaxPrice.Value <= 0)
+                throw OpenBsdBuildException.BadParameter("SpotMaxPrice", r.SpotMaxPrice, "must be positive.", "Pass a price in USD per hour, e.g. 0.2.");
             if (r.PricePerHour.HasValue && r.PricePerHour.Value < 0)
                 throw OpenBsdBuildException.BadParameter("PricePerHour", r.PricePerHour, "is negative.", "Pass the on-demand price in USD per hour, e.g. 0.408.");
             if (r.ImageSha256 != null && !System.Text.RegularExpressions.Regex.IsMatch(r.ImageSha256, "^[0-9a-fA-F]{64}$"))

@@ -27,6 +27,12 @@ namespace OpenBsdBuild.Cloud.Ec2
         public IDictionary<string, string> Tags { get; set; } = new Dictionary<string, string>();
         public string? Name { get; set; }
         public bool TrustHostKey { get; set; }
+        /// <summary>Launch as a one-time spot instance (interruption terminates it).</summary>
+        public bool Spot { get; set; }
+        /// <summary>Highest spot price to pay per hour; null: up to the on-demand price.</summary>
+        public decimal? SpotMaxPrice { get; set; }
+        /// <summary>When no spot capacity (or price) is found anywhere, launch on demand instead.</summary>
+        public bool SpotFallbackToOnDemand { get; set; }
         public decimal? PricePerHour { get; set; }
         /// <summary>A golden image in S3 the host fetches at boot through a presigned URL.</summary>
         public S3Location? Image { get; set; }
