@@ -437,5 +437,40 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.True(spot.Single<MetalHost>().Spot);
             AssertNothingLeft();
         }
+
+        [Fact]
+        public void A_type_not_offered_in_the_region_is_refused_before_anything_is_created()
+        {
+            foreach (var zone in new[] { "us-east-1a", "us-east-1b", "us-east-1c" }) _emulator.SetOffered("c7g.metal", zone, false);
+            using var ps = new PsSession();
+            var r = ps.Run(New("-InstanceType c7g.metal"));
+            var e = r.FirstError!;
+            Assert.StartsWith("OpenBsdBuild.InvalidParameter.InstanceType,", e.FullyQualifiedErrorId);
+            Assert.Contains("not offered in us-east-1", e.Exception.Message);
+            Assert.Equal(0, _emulator.CountOf("RunInstances") + _emulator.CountOf("CreateSecurityGroup") + _emulator.CountOf("ImportKeyPair"));
+        }
+
+        [Fact]
+        public async Task Orphaned_lists_a_host_past_its_expiry()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"$h = {New()}; $h");
+            Assert.False(r.HadErrors, r.Describe());
+            var host = r.Single<MetalHost>();
+            Assert.Empty(ps.Run($"Get-MetalHost {Aws} -Orphaned").Output);
+
+            // As if the self-destruct had not fired: the expiry tag is in the past.
+            using var ec2 = new Amazon.EC2.AmazonEC2Client(new Amazon.Runtime.BasicAWSCredentials("AKIDEXAMPLE", "secret"),
+                new Amazon.EC2.AmazonEC2Config { ServiceURL = _emulator.Endpoint.ToString(), AuthenticationRegion = "us-east-1" });
+            await ec2.CreateTagsAsync(new Amazon.EC2.Model.CreateTagsRequest
+            {
+                Resources = [host.InstanceId!], Tags = [new Amazon.EC2.Model.Tag(Ec2Tags.Expires, Ec2Tags.Format(DateTime.UtcNow.AddMinutes(-1)))],
+            });
+            var orphaned = ps.Run($"Get-MetalHost {Aws} -Orphaned");
+            Assert.Equal(host.InstanceId, Assert.Single(orphaned.All<MetalHost>()).InstanceId);
+            var removed = ps.Run($"Get-MetalHost {Aws} -Orphaned | Remove-MetalHost");
+            Assert.False(removed.HadErrors, removed.Describe());
+            AssertNothingLeft();
+        }
     }
 }
