@@ -11,6 +11,8 @@
     FormatsToProcess     = @('OpenBsdBuild.format.ps1xml')
     CmdletsToExport      = @(
         'Connect-MetalHost'
+        'New-MetalHost'
+        'Get-MetalHost'
         'Start-OpenBsdGuest'
         'Get-OpenBsdGuest'
         'Stop-OpenBsdGuest'

@@ -56,6 +56,17 @@ namespace OpenBsdBuild.Model
         public string? KeyName { get; internal set; }
         public string? SecurityGroupId { get; internal set; }
         public string? RunId { get; internal set; }
+        /// <summary>EC2 instance state as last seen (pending, running, shutting-down, terminated…).</summary>
+        public string? InstanceState { get; internal set; }
+        /// <summary>A spot instance (may be interrupted; then it terminates).</summary>
+        public bool Spot { get; internal set; }
+        /// <summary>The golden image the host fetched and checked at boot (New-MetalHost -Image), as a path on the host.</summary>
+        public string? GoldenImagePath { get; internal set; }
+        /// <summary>Where <see cref="PricePerHour"/> came from (built-in table or -PricePerHour).</summary>
+        public string? PriceSource { get; internal set; }
+
+        /// <summary>How to reach AWS for teardown, and what was made for this host.</summary>
+        internal OpenBsdBuild.Cloud.Ec2.Ec2HostContext? Ec2 { get; set; }
 
         public DateTime ConnectedAt { get; }
         public DateTime LaunchTime { get; internal set; }

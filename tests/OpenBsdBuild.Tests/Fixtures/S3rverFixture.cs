@@ -31,7 +31,10 @@ namespace OpenBsdBuild.Tests.Fixtures
         private readonly Process _process;
         private readonly Queue<string> _log = new Queue<string>();
 
-        public S3rverFixture()
+        public S3rverFixture() : this("127.0.0.1") { }
+
+        /// <summary>An s3rver listening on <paramref name="address"/> (e.g. a veth address a network namespace can reach).</summary>
+        internal S3rverFixture(string address)
         {
             string root = FindRepoRoot();
             string script = Path.Combine(root, "tests", "node_modules", "s3rver", "bin", "s3rver.js");
@@ -41,7 +44,7 @@ namespace OpenBsdBuild.Tests.Fixtures
             DataDirectory = Path.Combine(Path.GetTempPath(), "s3rver-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(DataDirectory);
             Port = FreePort();
-            Endpoint = new Uri($"http://127.0.0.1:{Port}");
+            Endpoint = new Uri($"http://{address}:{Port}");
 
             var psi = new ProcessStartInfo(node)
             {
@@ -50,7 +53,7 @@ namespace OpenBsdBuild.Tests.Fixtures
                 RedirectStandardError = true,
                 WorkingDirectory = root,
             };
-            foreach (var arg in new[] { script, "-d", DataDirectory, "-a", "127.0.0.1", "-p", Port.ToString(), "--configure-bucket", Bucket })
+            foreach (var arg in new[] { script, "-d", DataDirectory, "-a", address, "-p", Port.ToString(), "--configure-bucket", Bucket })
                 psi.ArgumentList.Add(arg);
             _process = new Process { StartInfo = psi };
             _process.OutputDataReceived += (_, e) => Remember(e.Data);

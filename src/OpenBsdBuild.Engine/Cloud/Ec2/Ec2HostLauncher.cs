@@ -1,0 +1,386 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Hosts;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
+using OpenBsdBuild.Reporting;
+
+namespace OpenBsdBuild.Cloud.Ec2
+{
+    /// <summary>
+    /// Makes a metal host: key pair, security group, instance; waits for it to run, pins its SSH
+    /// host key from the console, connects, follows the bootstrap to ready. On any failure or
+    /// cancellation everything created so far is removed before the error surfaces.
+    /// </summary>
+    public static class Ec2HostLauncher
+    {
+        public const string Activity = "New-MetalHost";
+
+        private static readonly string[] CapacityErrors = { "InsufficientInstanceCapacity", "Unsupported", "InsufficientHostCapacity" };
+        private static readonly string[] SpotErrors = { "SpotMaxPriceTooLow", "InsufficientSpotCapacity", "MaxSpotInstanceCountExceeded" };
+
+        /// <summary>Validates everything without creating anything (for -WhatIf and early errors).</summary>
+        public static async Task<LaunchPlan> PlanAsync(AwsConnectionOptions connection, LaunchRequest request, IOperationReporter reporter, CancellationToken ct)
+        {
+            using var aws = Ec2Connection.Open(connection);
+            reporter.Verbose($"AWS: region {aws.Region}, credentials from {aws.CredentialSource}.");
+            return await LaunchPlan.CreateAsync(aws, request, reporter, ct).ConfigureAwait(false);
+        }
+
+        /// <param name="plan">A plan from <see cref="PlanAsync"/> for the same request, so the checks are not repeated.</param>
+        public static async Task<MetalHost> LaunchAsync(AwsConnectionOptions connection, LaunchRequest request, IOperationReporter reporter, CancellationToken ct,
+            LaunchPlan? plan = null)
+        {
+            using var aws = Ec2Connection.Open(connection);
+            reporter.Verbose($"AWS: region {aws.Region}, credentials from {aws.CredentialSource}.");
+            reporter.Progress(Activity, "Checking the request against " + aws.Region);
+            plan ??= await LaunchPlan.CreateAsync(aws, request, reporter, ct).ConfigureAwait(false);
+            reporter.Verbose($"Image {plan.ImageId} (from {plan.ImageSource}); candidates: {string.Join(", ", plan.Candidates)}; SSH from {plan.AllowedCidr}.");
+
+            string runId = "obb-" + Guid.NewGuid().ToString("N").Substring(0, 12);
+            string name = string.IsNullOrEmpty(request.Name) ? "openbsdbuild-" + runId : request.Name!;
+            string owner = Environment.UserName + "@" + Environment.MachineName;
+            DateTime createdAt = DateTime.UtcNow;
+            DateTime expiresAt = createdAt + request.MaxLifetime;
+            bool ephemeral = string.IsNullOrEmpty(request.KeyName);
+            List<Tag> Tags() => Ec2Tags.For(runId, owner, createdAt, expiresAt, name, request.Tags, ephemeral);
+
+            var made = new Made();
+            try
+            {
+                // Key pair.
+                string keyName;
+                string keyFile;
+                if (ephemeral)
+                {
+                    made.Key = EphemeralKeyPair.Generate(name);
+                    keyName = name;
+                    await aws.Ec2.ImportKeyPairAsync(new ImportKeyPairRequest
+                    {
+                        KeyName = keyName,
+                        PublicKeyMaterial = made.Key.ImportMaterial,
+                        TagSpecifications = new List<TagSpecification> { new TagSpecification { ResourceType = ResourceType.KeyPair, Tags = Tags() } },
+                    }, ct).ConfigureAwait(false);
+                    made.KeyName = keyName;
+                    keyFile = made.Key.PrivateKeyFile;
+                    reporter.Verbose($"Imported ephemeral ed25519 key pair {keyName}.");
+                }
+                else
+                {
+                    keyName = request.KeyName!;
+                    keyFile = request.KeyFile!;
+                }
+
+                // Security group: SSH from the allowed range only.
+                var sg = await aws.Ec2.CreateSecurityGroupAsync(new CreateSecurityGroupRequest
+                {
+                    GroupName = name,
+                    Description = "OpenBsdBuild host " + runId + ": SSH from " + plan.AllowedCidr,
+                    VpcId = plan.VpcId,
+                    TagSpecifications = new List<TagSpecification> { new TagSpecification { ResourceType = ResourceType.SecurityGroup, Tags = Tags() } },
+                }, ct).ConfigureAwait(false);
+                made.SecurityGroupId = sg.GroupId;
+                await aws.Ec2.AuthorizeSecurityGroupIngressAsync(new AuthorizeSecurityGroupIngressRequest
+                {
+                    GroupId = sg.GroupId,
+                    IpPermissions = new List<IpPermission>
+                    {
+                        new IpPermission { IpProtocol = "tcp", FromPort = 22, ToPort = 22, Ipv4Ranges = new List<IpRange> { new IpRange { CidrIp = plan.AllowedCidr, Description = "OpenBsdBuild SSH" } } },
+                    },
+                }, ct).ConfigureAwait(false);
+                reporter.Verbose($"Security group {sg.GroupId} allows SSH from {plan.AllowedCidr}.");
+
+                // Instance, with capacity fallback.
+                string userData = UserDataScript.Render(new UserDataOptions
+                {
+                    Architecture = request.Architecture,
+                    MaxLifetime = request.MaxLifetime,
+                    ImageUrl = plan.GoldenImageUrl ?? request.ImageUrl,
+                    ImageSha256 = plan.GoldenImage?.Metadata.Sha256 ?? request.ImageSha256,
+                });
+                Instance launched = await RunWithFallbackAsync(aws, plan, keyName, sg.GroupId, userData, runId, Tags(), made, reporter, ct).ConfigureAwait(false);
+                string id = launched.InstanceId;
+
+                // pending → running.
+                var clock = Stopwatch.StartNew();
+                Instance running = await InstanceWaiter.WaitAsync(aws.Ec2, id, "starting",
+                    i => i.State?.Name == InstanceStateName.Running,
+                    i => i.State?.Name == InstanceStateName.ShuttingDown || i.State?.Name == InstanceStateName.Terminated || i.State?.Name == InstanceStateName.Stopped
+                        ? "ended (" + i.State.Name.Value + ")" : null,
+                    request.RunningTimeout, request.PollInterval,
+                    i => reporter.Progress(Activity, $"{id} ({launched.InstanceType} in {launched.Placement?.AvailabilityZone}): {i?.State?.Name?.Value ?? "pending"}, {clock.Elapsed.TotalSeconds:0} s"),
+                    ct).ConfigureAwait(false);
+                reporter.Verbose($"{id} running after {clock.Elapsed.TotalSeconds:0.0} s.");
+                string address = running.PublicIpAddress ?? running.PrivateIpAddress ??
+                    throw new OpenBsdBuildException("NoAddress", FailureKind.InvalidResult, $"{id} is running but has no IP address.", id,
+                        "Use a subnet that assigns public addresses (-SubnetId).");
+
+                // Host key from the console: no trust on first use.
+                HostKeyPolicy policy = request.TrustHostKey
+                    ? HostKeyPolicy.TrustAnyKey()
+                    : HostKeyPolicy.Pinned(await ReadFingerprintsAsync(aws.Ec2, id, request, reporter, ct).ConfigureAwait(false));
+                reporter.Verbose($"Host key policy for {id}: {policy}.");
+
+                SshShell shell = await ConnectAsync(new SshTarget(address, 22, request.SshUser, keyFile, policy) { ConnectTimeout = TimeSpan.FromSeconds(15) },
+                    id, request.SshTimeout, reporter, ct).ConfigureAwait(false);
+                made.Shell = shell;
+
+                await FollowBootstrapAsync(shell, id, request.BootstrapTimeout, reporter, ct).ConfigureAwait(false);
+
+                var caps = await HostProbe.ProbeAsync(shell, ct).ConfigureAwait(false);
+                string? goldenImagePath = null;
+                if (plan.GoldenImageUrl != null || request.ImageUrl != null)
+                    goldenImagePath = (await shell.RunAsync("echo \"" + UserDataScript.StateDirectoryExpression + "/images/golden.qcow2\"", ct).ConfigureAwait(false)).Stdout.Trim();
+                string stateDir = !string.IsNullOrEmpty(request.StateDirectory) ? request.StateDirectory!.TrimEnd('/') : (caps.HomeDirectory ?? "/tmp").TrimEnd('/') + "/.openbsdbuild";
+                bool isSpot = running.InstanceLifecycle == InstanceLifecycleType.Spot;
+                // For spot, the on-demand price (or the max price) is what we can promise: an upper bound.
+                decimal? price = request.PricePerHour ?? (isSpot && request.SpotMaxPrice.HasValue ? request.SpotMaxPrice : MetalPrices.For(running.InstanceType.Value));
+                var host = new MetalHost(HostProvider.Ec2, id, shell, caps, stateDir)
+                {
+                    HostName = address,
+                    Port = 22,
+                    User = request.SshUser,
+                    KeyFile = keyFile,
+                    HostKeyFingerprint = shell.HostKeyFingerprint,
+                    InstanceId = id,
+                    InstanceType = running.InstanceType.Value,
+                    Region = aws.Region,
+                    AvailabilityZone = running.Placement?.AvailabilityZone,
+                    PublicIpAddress = running.PublicIpAddress,
+                    PrivateIpAddress = running.PrivateIpAddress,
+                    KeyName = keyName,
+                    SecurityGroupId = sg.GroupId,
+                    RunId = runId,
+                    LaunchTime = running.LaunchTime?.ToUniversalTime() ?? createdAt,
+                    ExpiresAt = expiresAt,
+                    PricePerHour = price,
+                    PriceSource = request.PricePerHour.HasValue ? "-PricePerHour" : !price.HasValue ? null
+                        : isSpot ? "spot, upper bound (" + (request.SpotMaxPrice.HasValue ? "-SpotMaxPrice" : MetalPrices.Source) + ")" : MetalPrices.Source,
+                    Spot = isSpot,
+                    InstanceState = "running",
+                    GoldenImagePath = goldenImagePath,
+                    Ec2 = new Ec2HostContext(connection) { OwnsKeyPair = ephemeral, EphemeralKey = made.Key },
+                };
+                reporter.ProgressDone(Activity);
+                return host;
+            }
+            catch (Exception failure)
+            {
+                reporter.Progress(Activity, "Removing what was created after: " + failure.Message);
+                await CleanUpAsync(aws, made, reporter).ConfigureAwait(false);
+                reporter.ProgressDone(Activity);
+                throw;
+            }
+        }
+
+        /// <summary>What a launch has created so far, in creation order.</summary>
+        private sealed class Made
+        {
+            public EphemeralKeyPair? Key;
+            public string? KeyName;
+            public string? SecurityGroupId;
+            public string? InstanceId;
+            public SshShell? Shell;
+        }
+
+        private static async Task<Instance> RunWithFallbackAsync(Ec2Connection aws, LaunchPlan plan, string keyName, string groupId, string userData,
+            string runId, List<Tag> tags, Made made, IOperationReporter reporter, CancellationToken ct)
+        {
+            var tried = new List<string>();
+            int attempt = 0;
+            // Spot everywhere first; on demand everywhere only when asked to fall back.
+            var attempts = new List<(LaunchCandidate Candidate, bool Spot)>();
+            if (plan.Request.Spot) attempts.AddRange(plan.Candidates.Select(c => (c, true)));
+            if (!plan.Request.Spot || plan.Request.SpotFallbackToOnDemand) attempts.AddRange(plan.Candidates.Select(c => (c, false)));
+            foreach (var (candidate, spot) in attempts)
+            {
+                attempt++;
+                string what = candidate + (spot ? " (spot)" : plan.Request.Spot ? " (on demand)" : "");
+                var request = new RunInstancesRequest
+                {
+                    ImageId = plan.ImageId,
+                    InstanceType = candidate.InstanceType,
+                    MinCount = 1,
+                    MaxCount = 1,
+                    KeyName = keyName,
+                    SubnetId = candidate.SubnetId,
+                    SecurityGroupIds = new List<string> { groupId },
+                    UserData = Convert.ToBase64String(Encoding.UTF8.GetBytes(userData)),
+                    // The self-destruct is a shutdown: make it end the bill, not just stop the machine.
+                    InstanceInitiatedShutdownBehavior = ShutdownBehavior.Terminate,
+                    MetadataOptions = new InstanceMetadataOptionsRequest
+                    {
+                        HttpTokens = HttpTokensState.Required,
+                        HttpPutResponseHopLimit = 1,
+                        HttpEndpoint = InstanceMetadataEndpointState.Enabled,
+                    },
+                    BlockDeviceMappings = new List<BlockDeviceMapping>
+                    {
+                        new BlockDeviceMapping
+                        {
+                            DeviceName = plan.RootDeviceName,
+                            Ebs = new EbsBlockDevice { VolumeSize = plan.Request.RootVolumeSize, VolumeType = VolumeType.Gp3, Encrypted = true, DeleteOnTermination = true },
+                        },
+                    },
+                    TagSpecifications = new List<TagSpecification>
+                    {
+                        new TagSpecification { ResourceType = ResourceType.Instance, Tags = tags },
+                        new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags },
+                    },
+                    // One token per candidate: a retried request never launches twice.
+                    ClientToken = runId + "-" + attempt,
+                };
+                if (spot)
+                {
+                    request.InstanceMarketOptions = new InstanceMarketOptionsRequest
+                    {
+                        MarketType = MarketType.Spot,
+                        SpotOptions = new SpotMarketOptions
+                        {
+                            SpotInstanceType = SpotInstanceType.OneTime,
+                            InstanceInterruptionBehavior = InstanceInterruptionBehavior.Terminate,
+                            MaxPrice = plan.Request.SpotMaxPrice?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        },
+                    };
+                    request.TagSpecifications.Add(new TagSpecification { ResourceType = ResourceType.SpotInstancesRequest, Tags = tags });
+                }
+                reporter.Progress(Activity, $"Launching {what}");
+                for (int throttled = 0; ; throttled++)
+                {
+                    try
+                    {
+                        var response = await aws.Launch.RunInstancesAsync(request, ct).ConfigureAwait(false);
+                        var instance = response.Reservation.Instances[0];
+                        made.InstanceId = instance.InstanceId;
+                        if (tried.Count > 0) reporter.Warning($"Launched {what} after: {string.Join("; ", tried)}.");
+                        reporter.Verbose($"Launched {instance.InstanceId} ({what}).");
+                        return instance;
+                    }
+                    catch (AmazonEC2Exception ex) when (ex.ErrorCode == "RequestLimitExceeded" && throttled < 6)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(250 << throttled), ct).ConfigureAwait(false);
+                    }
+                    catch (AmazonEC2Exception ex) when (CapacityErrors.Contains(ex.ErrorCode) || (spot && SpotErrors.Contains(ex.ErrorCode)))
+                    {
+                        tried.Add($"{what}: {ex.ErrorCode}");
+                        reporter.Verbose($"{what}: {ex.ErrorCode} ({ex.Message}); trying the next zone or type.");
+                        break;
+                    }
+                }
+            }
+            throw new OpenBsdBuildException("NoCapacity", FailureKind.ResourceUnavailable,
+                "No capacity for the requested metal types. Tried: " + string.Join("; ", tried) + ".", string.Join(",", plan.Candidates.Select(c => c.InstanceType).Distinct()),
+                "Retry later, pass more types to -InstanceType (the first with capacity is used), try another -Region" +
+                (plan.Request.Spot && !plan.Request.SpotFallbackToOnDemand ? ", or add -SpotFallbackToOnDemand (or raise -SpotMaxPrice)." : "."));
+        }
+
+        private static async Task<IReadOnlyList<string>> ReadFingerprintsAsync(IAmazonEC2 ec2, string id, LaunchRequest request, IOperationReporter reporter, CancellationToken ct)
+        {
+            var clock = Stopwatch.StartNew();
+            int polls = 0;
+            while (true)
+            {
+                polls++;
+                var r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id }, ct).ConfigureAwait(false);
+                string text = "";
+                if (!string.IsNullOrEmpty(r.Output))
+                {
+                    try { text = Encoding.UTF8.GetString(Convert.FromBase64String(r.Output)); }
+                    catch (FormatException) { text = r.Output; }
+                }
+                var found = ConsoleFingerprints.Parse(text);
+                if (found.Count > 0)
+                {
+                    reporter.Verbose($"Host key fingerprints of {id} from its console: {string.Join(", ", found)}.");
+                    return found;
+                }
+                if (clock.Elapsed >= request.ConsoleTimeout)
+                    throw new OpenBsdBuildException("HostKeyUnknown", FailureKind.OperationTimeout,
+                        $"{id} printed no SSH host key fingerprints to its console within {request.ConsoleTimeout.TotalSeconds:0} s" +
+                        (text.Length == 0 ? " (the console is still empty)." : "."), id,
+                        "Console output lags boot on metal; raise -ConsoleTimeout, or pass -TrustHostKey to skip the check explicitly.");
+                reporter.Progress(Activity, $"{id}: reading SSH host key fingerprints from the console{(text.Length == 0 ? " (empty so far)" : "")}, {clock.Elapsed.TotalSeconds:0} s");
+                TimeSpan next = TimeSpan.FromTicks(TimeSpan.FromSeconds(2).Ticks * polls) - clock.Elapsed;
+                if (next > TimeSpan.Zero) await Task.Delay(next, ct).ConfigureAwait(false);
+            }
+        }
+
+        private static async Task<SshShell> ConnectAsync(SshTarget target, string id, TimeSpan timeout, IOperationReporter reporter, CancellationToken ct)
+        {
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    return await SshShell.ConnectAsync(target, ct).ConfigureAwait(false);
+                }
+                catch (OpenBsdBuildException ex) when (ex.ErrorId == "HostKeyMismatch")
+                {
+                    throw new OpenBsdBuildException("HostKeyMismatch", FailureKind.SecurityError,
+                        $"{id} ({target.Host}) presented an SSH host key that its console did not print: {ex.Message}", id,
+                        "Someone may be in the middle; the host was removed. Launch again; use -TrustHostKey only if you accept that risk.", ex);
+                }
+                catch (OpenBsdBuildException ex) when (clock.Elapsed < timeout)
+                {
+                    // sshd starts (and cloud-init installs the key) a little after the console shows the keys.
+                    reporter.Progress(Activity, $"{id}: waiting for SSH on {target.Host} ({ex.ErrorId}), {clock.Elapsed.TotalSeconds:0} s");
+                    await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+                }
+                catch (OpenBsdBuildException ex)
+                {
+                    throw new OpenBsdBuildException("SshTimeout", FailureKind.OperationTimeout,
+                        $"Could not reach {id} over SSH at {target} within {timeout.TotalSeconds:0} s: {ex.Message}", id,
+                        "Check that -AllowedCidr includes this machine's address, or raise -SshTimeout.", ex);
+                }
+            }
+        }
+
+        private static async Task FollowBootstrapAsync(SshShell shell, string id, TimeSpan timeout, IOperationReporter reporter, CancellationToken ct)
+        {
+            var clock = Stopwatch.StartNew();
+            string command = "cat \"" + UserDataScript.StateDirectoryExpression + "/status\" 2>/dev/null; true";
+            BootstrapStatus? last = null;
+            while (true)
+            {
+                var result = await shell.RunAsync(command, ct).ConfigureAwait(false);
+                var status = BootstrapStatus.Parse(result.Stdout);
+                if (status != null)
+                {
+                    last = status;
+                    reporter.Progress(Activity, $"{id}: {status.Phase}: {status.Message}", status.Percent);
+                    if (status.Phase == "ready") return;
+                    if (status.Phase == "failed")
+                        throw new OpenBsdBuildException("BootstrapFailed", FailureKind.InvalidResult,
+                            $"{id} could not prepare itself: {status.Message}", id,
+                            "See /var/log/cloud-init-output.log on the host (Get-EC2ConsoleOutput); for a golden image, check -Image and its checksum.");
+                }
+                else
+                {
+                    reporter.Progress(Activity, $"{id}: waiting for the bootstrap to start, {clock.Elapsed.TotalSeconds:0} s");
+                }
+                if (clock.Elapsed >= timeout)
+                    throw new OpenBsdBuildException("BootstrapTimeout", FailureKind.OperationTimeout,
+                        $"{id} was not ready after {timeout.TotalSeconds:0} s (last: {(last == null ? "no status yet" : last.Phase + " " + last.Percent + "%")}).", id,
+                        "A large golden image takes a while; raise -BootstrapTimeout.");
+                await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+            }
+        }
+
+        private static async Task CleanUpAsync(Ec2Connection aws, Made made, IOperationReporter reporter)
+        {
+            // Never cancelled: the user's Ctrl+C is what brought us here, and metal is billed while it lives.
+            var none = CancellationToken.None;
+            made.Shell?.Dispose();
+            await Ec2Teardown.DeleteAllAsync(aws, made.InstanceId, made.KeyName, made.SecurityGroupId, Ec2Teardown.CleanupBound, reporter, none).ConfigureAwait(false);
+            made.Key?.Dispose();
+        }
+    }
+}

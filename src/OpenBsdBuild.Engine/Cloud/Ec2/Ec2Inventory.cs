@@ -1,0 +1,129 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using OpenBsdBuild.Model;
+
+namespace OpenBsdBuild.Cloud.Ec2
+{
+    /// <summary>A security group or key pair this module made whose instance no longer exists.</summary>
+    public sealed class Ec2Leftover
+    {
+        public string Kind { get; internal set; } = "";
+        public string Id { get; internal set; } = "";
+        public string Name { get; internal set; } = "";
+        public string Region { get; internal set; } = "";
+        public string? RunId { get; internal set; }
+        public DateTime? Created { get; internal set; }
+        public override string ToString() => $"{Kind} {Id} ({Name})";
+    }
+
+    /// <summary>Lists what this module created in a region, by its tags.</summary>
+    public static class Ec2Inventory
+    {
+        private static readonly List<string> LiveStates = new List<string> { "pending", "running", "shutting-down", "stopping", "stopped" };
+
+        public static async Task<IReadOnlyList<MetalHost>> ListHostsAsync(AwsConnectionOptions connection, CancellationToken ct)
+        {
+            using var aws = Ec2Connection.Open(connection);
+            return (await DescribeOursAsync(aws, ct).ConfigureAwait(false)).Select(i => ToHost(i, aws.Region, connection)).ToList();
+        }
+
+        /// <summary>Hosts past their expiry, and groups/key pairs whose run has no live instance.</summary>
+        public static async Task<(IReadOnlyList<MetalHost> Hosts, IReadOnlyList<Ec2Leftover> Leftovers)> ListOrphansAsync(AwsConnectionOptions connection, CancellationToken ct)
+        {
+            using var aws = Ec2Connection.Open(connection);
+            var live = await DescribeOursAsync(aws, ct).ConfigureAwait(false);
+            var liveRuns = new HashSet<string>(live.Select(i => Ec2Tags.Get(i.Tags, Ec2Tags.RunId)!));
+            var now = DateTime.UtcNow;
+            var expired = live.Where(i => i.State?.Name != InstanceStateName.ShuttingDown &&
+                                          Ec2Tags.ParseTime(Ec2Tags.Get(i.Tags, Ec2Tags.Expires)) is DateTime e && e < now)
+                              .Select(i => ToHost(i, aws.Region, connection)).ToList();
+
+            var leftovers = new List<Ec2Leftover>();
+            var tagKey = new Filter("tag-key", new List<string> { Ec2Tags.RunId });
+            var groups = await aws.Ec2.DescribeSecurityGroupsAsync(new DescribeSecurityGroupsRequest { Filters = new List<Filter> { tagKey } }, ct).ConfigureAwait(false);
+            foreach (var g in groups.SecurityGroups ?? new List<SecurityGroup>())
+            {
+                string? run = Ec2Tags.Get(g.Tags, Ec2Tags.RunId);
+                if (run != null && !liveRuns.Contains(run))
+                    leftovers.Add(new Ec2Leftover { Kind = "SecurityGroup", Id = g.GroupId, Name = g.GroupName, Region = aws.Region, RunId = run, Created = Ec2Tags.ParseTime(Ec2Tags.Get(g.Tags, Ec2Tags.Created)) });
+            }
+            var keys = await aws.Ec2.DescribeKeyPairsAsync(new DescribeKeyPairsRequest { Filters = new List<Filter> { tagKey } }, ct).ConfigureAwait(false);
+            foreach (var k in keys.KeyPairs ?? new List<KeyPairInfo>())
+            {
+                string? run = Ec2Tags.Get(k.Tags, Ec2Tags.RunId);
+                if (run != null && !liveRuns.Contains(run))
+                    leftovers.Add(new Ec2Leftover { Kind = "KeyPair", Id = k.KeyPairId, Name = k.KeyName, Region = aws.Region, RunId = run, Created = Ec2Tags.ParseTime(Ec2Tags.Get(k.Tags, Ec2Tags.Created)) });
+            }
+            return (expired, leftovers);
+        }
+
+        /// <summary>Deletes a leftover group or key pair (refuses anything without our tag).</summary>
+        public static async Task DeleteLeftoverAsync(AwsConnectionOptions connection, Ec2Leftover leftover, CancellationToken ct)
+        {
+            using var aws = Ec2Connection.Open(connection);
+            if (leftover.Kind == "SecurityGroup")
+            {
+                if (!await Ec2Teardown.TryDeleteGroupAsync(aws.Ec2, leftover.Id, ct).ConfigureAwait(false))
+                    throw new Errors.OpenBsdBuildException("SecurityGroupInUse", Errors.FailureKind.ResourceUnavailable,
+                        $"Security group {leftover.Id} is still in use.", leftover, "Try again once its instance has terminated.");
+            }
+            else
+            {
+                await Ec2Teardown.DeleteKeyPairAsync(aws.Ec2, leftover.Name, ct).ConfigureAwait(false);
+            }
+        }
+
+        private static async Task<List<Instance>> DescribeOursAsync(Ec2Connection aws, CancellationToken ct)
+        {
+            var result = new List<Instance>();
+            string? token = null;
+            do
+            {
+                var r = await aws.Ec2.DescribeInstancesAsync(new DescribeInstancesRequest
+                {
+                    Filters = new List<Filter>
+                    {
+                        new Filter("tag-key", new List<string> { Ec2Tags.RunId }),
+                        new Filter("instance-state-name", LiveStates),
+                    },
+                    NextToken = token,
+                }, ct).ConfigureAwait(false);
+                result.AddRange(r.Reservations?.SelectMany(x => x.Instances ?? new List<Instance>()) ?? Enumerable.Empty<Instance>());
+                token = r.NextToken;
+            } while (!string.IsNullOrEmpty(token));
+            return result;
+        }
+
+        private static MetalHost ToHost(Instance i, string region, AwsConnectionOptions connection)
+        {
+            string type = i.InstanceType?.Value ?? "";
+            var caps = new HostCapabilities { Architecture = i.Architecture?.Value == "x86_64" ? "amd64" : "arm64", OperatingSystem = "Linux" };
+            decimal? price = MetalPrices.For(type);
+            return new MetalHost(HostProvider.Ec2, i.InstanceId, new UnconnectedShell(i.InstanceId), caps, "")
+            {
+                State = "Listed",
+                InstanceState = i.State?.Name?.Value,
+                HostName = i.PublicIpAddress ?? i.PrivateIpAddress,
+                InstanceId = i.InstanceId,
+                InstanceType = type,
+                Region = region,
+                AvailabilityZone = i.Placement?.AvailabilityZone,
+                PublicIpAddress = i.PublicIpAddress,
+                PrivateIpAddress = i.PrivateIpAddress,
+                KeyName = i.KeyName,
+                SecurityGroupId = i.SecurityGroups?.FirstOrDefault()?.GroupId,
+                RunId = Ec2Tags.Get(i.Tags, Ec2Tags.RunId),
+                LaunchTime = i.LaunchTime?.ToUniversalTime() ?? DateTime.UtcNow,
+                ExpiresAt = Ec2Tags.ParseTime(Ec2Tags.Get(i.Tags, Ec2Tags.Expires)),
+                PricePerHour = price,
+                PriceSource = price.HasValue ? MetalPrices.Source : null,
+                Ec2 = new Ec2HostContext(connection),
+            };
+        }
+    }
+}
