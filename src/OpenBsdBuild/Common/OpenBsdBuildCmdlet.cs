@@ -34,6 +34,10 @@ namespace OpenBsdBuild.Common
             {
                 throw new PipelineStoppedException();
             }
+            catch (Exception ex) when (Cloud.AwsErrors.Translate(ex) is OpenBsdBuildException aws)
+            {
+                throw aws;
+            }
             catch (Exception ex) when (!(ex is OpenBsdBuildException || ex is PipelineStoppedException || ex is OperationCanceledException))
             {
                 throw new OpenBsdBuildException("UnexpectedError", FailureKind.InvalidOperation,

@@ -290,6 +290,24 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Empty(_emulator.Requests);
         }
 
+        [Theory]
+        [InlineData("ExpiredToken", 1000, "AwsCredentialsRejected", System.Management.Automation.ErrorCategory.AuthenticationError)]
+        [InlineData("UnauthorizedOperation", 1000, "AwsPermissionDenied", System.Management.Automation.ErrorCategory.PermissionDenied)]
+        public void Credentials_AWS_rejects_are_one_clear_error_and_nothing_is_left(string code, int count, string id, System.Management.Automation.ErrorCategory category)
+        {
+            _emulator.FailNext("*", code, "The security token included in the request is expired", count, 400);
+            using var ps = new PsSession();
+            var r = ps.Run(New());
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith($"OpenBsdBuild.{id},", e!.FullyQualifiedErrorId);
+            Assert.Equal(category, e.CategoryInfo.Category);
+            Assert.Contains(code, e.Exception.Message);
+            Assert.Empty(r.All<MetalHost>());
+            _emulator.ClearFailures();
+            AssertNothingLeft();
+        }
+
         [Fact]
         public async Task Remove_accepts_an_instance_id_and_refuses_instances_it_did_not_create()
         {

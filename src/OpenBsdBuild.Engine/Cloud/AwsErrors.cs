@@ -1,0 +1,40 @@
+using System;
+using System.Collections.Generic;
+using Amazon.Runtime;
+using OpenBsdBuild.Errors;
+
+namespace OpenBsdBuild.Cloud
+{
+    /// <summary>
+    /// AWS answers that mean "your credentials are the problem", whichever call meets them first:
+    /// they become one clear error instead of an unexpected exception.
+    /// </summary>
+    public static class AwsErrors
+    {
+        private static readonly HashSet<string> Rejected = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "AuthFailure", "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
+            "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidAccessKeyId", "IncompleteSignature", "InvalidToken",
+        };
+
+        private static readonly HashSet<string> Denied = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "OptInRequired",
+        };
+
+        /// <summary>The user-facing error for an AWS failure about credentials or permissions; null for anything else.</summary>
+        public static OpenBsdBuildException? Translate(Exception ex)
+        {
+            if (!(ex is AmazonServiceException aws) || aws.ErrorCode == null) return null;
+            if (Rejected.Contains(aws.ErrorCode))
+                return new OpenBsdBuildException("AwsCredentialsRejected", FailureKind.AuthenticationError,
+                    $"AWS rejected the credentials ({aws.ErrorCode}: {aws.Message}).", aws.ErrorCode,
+                    "Refresh them (aws sso login, or new temporary keys) or pass others with -ProfileName, -AccessKey/-SecretKey or -Credential.", ex);
+            if (Denied.Contains(aws.ErrorCode))
+                return new OpenBsdBuildException("AwsPermissionDenied", FailureKind.PermissionDenied,
+                    $"The AWS credentials may not do this ({aws.ErrorCode}: {aws.Message}).", aws.ErrorCode,
+                    "Grant the IAM identity the EC2 actions the module uses (RunInstances, TerminateInstances, DescribeInstances, Create/DeleteSecurityGroup, Import/DeleteKeyPair, CreateTags, GetConsoleOutput), or use another profile.", ex);
+            return null;
+        }
+    }
+}
