@@ -3,15 +3,17 @@ using System.Collections.Generic;
 namespace OpenBsdBuild.Cloud.Ec2
 {
     /// <summary>
-    /// On-demand Linux prices per hour of the bare-metal types this module launches.
-    /// Source: AWS EC2 On-Demand pricing (aws.amazon.com/ec2/pricing/on-demand), us-east-1, as
-    /// listed in 2024–2025; a metal type costs the same as the largest size of its family.
-    /// a1.metal agrees with FACTS.md §6 (≈$0.408/h). Other regions differ by a few percent;
-    /// pass -PricePerHour when it matters.
+    /// On-demand Linux prices per hour of the bare-metal types this module launches, us-east-1;
+    /// a metal type costs the same as the largest size of its family. Checked against sources:
+    /// a1.metal ≈ $0.408/h (FACTS.md §6); c5.metal = c5.24xlarge $4.08/h (AWS Auto Scaling user
+    /// guide, "Spot price per unit hour example", docs.amazonaws.cn); m7g.metal = 32 × m7g.large
+    /// $0.0816/h = $2.6112 (factualminds.com EC2 pricing article, June 2026). The other rows follow
+    /// AWS's on-demand price list as we knew it and are unverified here. Regions differ by a few
+    /// percent: pass -PricePerHour when it matters.
     /// </summary>
     public static class MetalPrices
     {
-        public const string Source = "AWS EC2 On-Demand pricing, us-east-1 Linux (built-in table; override with -PricePerHour)";
+        public const string Source = "built-in us-east-1 on-demand Linux table (see MetalPrices.cs for sources; override with -PricePerHour)";
 
         private static readonly Dictionary<string, decimal> UsEast1 = new Dictionary<string, decimal>
         {
