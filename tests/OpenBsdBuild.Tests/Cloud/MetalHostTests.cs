@@ -1,3 +1,4 @@
+using System.IO;
 using System;
 using System.Linq;
 using System.Threading.Tasks;
@@ -305,6 +306,29 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Contains(code, e.Exception.Message);
             Assert.Empty(r.All<MetalHost>());
             _emulator.ClearFailures();
+            AssertNothingLeft();
+        }
+
+        [Fact]
+        public void Credentials_come_from_a_named_profile_or_a_PSCredential_as_in_AWS_Tools()
+        {
+            string file = Path.Combine(_booter.StateDirectory, "credentials");
+            File.WriteAllText(file, "[builds]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = secret\nregion = eu-west-1\n");
+            using var ps = new PsSession();
+            string rest = $"-EndpointUrl '{_emulator.Endpoint}' -AllowedCidr 198.51.100.7/32 -WhatIf";
+            var byProfile = ps.Run($"New-MetalHost -ProfileName builds -ProfileLocation '{file}' {rest}");
+            Assert.False(byProfile.HadErrors, byProfile.Describe());
+            Assert.Contains("AKIDPROFILE", _emulator.SeenAccessKeyIds);
+            Assert.Contains("eu-west-1", _emulator.SeenRegions); // the profile's region
+
+            var byCredential = ps.Run("$c = [pscredential]::new('AKIDCREDENTIAL', [System.Net.NetworkCredential]::new('', 'secret').SecurePassword); " +
+                                      $"New-MetalHost -Region us-east-1 -Credential $c {rest}");
+            Assert.False(byCredential.HadErrors, byCredential.Describe());
+            Assert.Contains("AKIDCREDENTIAL", _emulator.SeenAccessKeyIds);
+
+            var missing = ps.Run($"New-MetalHost -ProfileName nosuch -ProfileLocation '{file}' {rest}");
+            Assert.StartsWith("OpenBsdBuild.InvalidParameter.ProfileName,", missing.FirstError!.FullyQualifiedErrorId);
+            Assert.Empty(_emulator.Instances);
             AssertNothingLeft();
         }
 
