@@ -32,9 +32,6 @@ namespace OpenBsdBuild.Remote
         /// <summary>Copies a file on the target into <paramref name="destination"/>; reports bytes done.</summary>
         Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken);
 
-        /// <summary>Writes <paramref name="source"/> to a file on the target; reports bytes done.</summary>
-        Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken);
-
         /// <summary>
         /// Makes a TCP endpoint as seen from the target (e.g. a guest's forwarded SSH port on the
         /// host's loopback) reachable from this process.

@@ -37,7 +37,6 @@ namespace OpenBsdBuild.Remote
         public string HostKeyFingerprint { get; }
         public string Description => Target.ToString();
         public bool IsLocal => false;
-        public bool IsConnected => _client.IsConnected;
 
         /// <summary>Connects, verifying the host key; <paramref name="via"/> makes it a jump.</summary>
         public static async Task<SshShell> ConnectAsync(SshTarget target, CancellationToken cancellationToken, IHostShell? via = null)
@@ -134,19 +133,6 @@ namespace OpenBsdBuild.Remote
             {
                 throw new OpenBsdBuildException("RemoteFileNotFound", FailureKind.ObjectNotFound,
                     $"'{path}' does not exist on {Description}.", path, "Check the path on the remote machine.", ex);
-            }
-            catch (SshConnectionException ex)
-            {
-                throw ConnectionLost(ex);
-            }
-        }
-
-        public async Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken)
-        {
-            var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await Blocking(() => sftp.UploadFile(source, path, true, n => progress?.Invoke((long)n)), cancellationToken).ConfigureAwait(false);
             }
             catch (SshConnectionException ex)
             {
