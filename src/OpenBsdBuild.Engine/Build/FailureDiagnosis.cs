@@ -5,7 +5,8 @@ using System.Text.RegularExpressions;
 
 namespace OpenBsdBuild.Build
 {
-    public enum FailureCause { None, DiskFull, MemoryLimit, CommandNotFound, Killed, TimedOut, GuestGone }
+    /// <summary>Causes read from the output, in the order they are trusted (lower wins).</summary>
+    public enum FailureCause { None, DiskFull, MemoryLimit, CommandNotFound }
 
     /// <summary>
     /// Reads a failed build's output for the boring causes first. A full /tmp makes compilers

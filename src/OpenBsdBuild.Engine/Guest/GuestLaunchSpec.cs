@@ -19,9 +19,5 @@ namespace OpenBsdBuild.Guest
         public string PidFile { get; set; } = "";
         /// <summary>Keep MSI-X on the virtio devices (off by default: lost interrupts on first-generation Graviton).</summary>
         public bool MsiX { get; set; }
-        /// <summary>Extra disks (e.g. install media) attached after the main disk.</summary>
-        public string[] ExtraDisks { get; set; } = new string[0];
-        /// <summary>BOOTP filename for user networking (autoinstall's "auto_install").</summary>
-        public string? BootFile { get; set; }
     }
 }

@@ -30,16 +30,9 @@ namespace OpenBsdBuild.Guest
             string vectors = spec.MsiX ? "" : ",vectors=0";
             args.AddRange(new[] { "-drive", $"if=none,id=disk0,format=qcow2,file={spec.DiskPath}" });
             args.AddRange(new[] { "-device", $"virtio-blk-pci,drive=disk0{vectors}" });
-            for (int i = 0; i < spec.ExtraDisks.Length; i++)
-            {
-                args.AddRange(new[] { "-drive", $"if=none,id=disk{i + 1},format=raw,readonly=on,file={spec.ExtraDisks[i]}" });
-                args.AddRange(new[] { "-device", $"virtio-blk-pci,drive=disk{i + 1}{vectors}" });
-            }
 
             // hostfwd bound to 127.0.0.1: the guest is reachable only through the host (a jump), never from the world.
-            string net = $"user,id=net0,hostfwd=tcp:127.0.0.1:{spec.SshPort}-:22";
-            if (!string.IsNullOrEmpty(spec.BootFile)) net += ",bootfile=" + spec.BootFile;
-            args.AddRange(new[] { "-netdev", net });
+            args.AddRange(new[] { "-netdev", $"user,id=net0,hostfwd=tcp:127.0.0.1:{spec.SshPort}-:22" });
             // romfile= skips the iPXE option ROM: UEFI boots from disk faster without it.
             args.AddRange(new[] { "-device", $"virtio-net-pci,netdev=net0{vectors},romfile=" });
 

@@ -72,10 +72,7 @@ namespace OpenBsdBuild.Commands
 
         private MetalHost ConnectSsh()
         {
-            foreach (string f in HostKeyFingerprint)
-                if (!HostKeyPolicy.IsWellFormed(f))
-                    ThrowBadParameter(nameof(HostKeyFingerprint), f, "not an SSH SHA256 fingerprint.",
-                        "Pass it as ssh-keygen -lf prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s.");
+            ValidateFingerprints(nameof(HostKeyFingerprint), HostKeyFingerprint);
             if (HostKeyFingerprint.Length == 0 && !TrustHostKey)
                 ThrowEngineError(new OpenBsdBuildException("HostKeyRequired", FailureKind.SecurityError,
                     $"No host key fingerprint was given for {HostName}, and keys are never trusted on first use.", HostName,

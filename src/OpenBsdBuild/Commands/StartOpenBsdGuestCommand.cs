@@ -87,9 +87,7 @@ namespace OpenBsdBuild.Commands
         {
             if (BootTimeout <= TimeSpan.Zero || BootTimeout > TimeSpan.FromHours(6))
                 ThrowBadParameter(nameof(BootTimeout), BootTimeout, "must be between 1 second and 6 hours.", "Pass e.g. -BootTimeout (New-TimeSpan -Minutes 10).");
-            foreach (string f in HostKeyFingerprint)
-                if (!HostKeyPolicy.IsWellFormed(f))
-                    ThrowBadParameter(nameof(HostKeyFingerprint), f, "not an SSH SHA256 fingerprint.", "Pass it as ssh-keygen -lf prints it (SHA256:...).");
+            ValidateFingerprints(nameof(HostKeyFingerprint), HostKeyFingerprint);
             if ((FirmwareCode == null) != (FirmwareVars == null))
                 ThrowBadParameter(FirmwareCode == null ? nameof(FirmwareCode) : nameof(FirmwareVars), null, "firmware code and vars go together.",
                     "Pass both -FirmwareCode and -FirmwareVars, or neither.");

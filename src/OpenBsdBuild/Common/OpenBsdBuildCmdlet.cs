@@ -16,8 +16,6 @@ namespace OpenBsdBuild.Common
     {
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
 
-        protected CancellationToken StopToken => _stopping.Token;
-
         protected override void StopProcessing() => _stopping.Cancel();
 
         /// <summary>Runs engine work off the pipeline thread while its records are written on it.</summary>
@@ -64,6 +62,15 @@ namespace OpenBsdBuild.Common
         /// <summary>A bad parameter value, reported before anything is created.</summary>
         protected void ThrowBadParameter(string parameter, object? value, string problem, string fix) =>
             ThrowEngineError(OpenBsdBuildException.BadParameter(parameter, value, problem, fix));
+
+        /// <summary>Each value must look like what ssh-keygen -lf prints; checked before anything connects.</summary>
+        protected void ValidateFingerprints(string parameter, string[] fingerprints)
+        {
+            foreach (string f in fingerprints)
+                if (!Remote.HostKeyPolicy.IsWellFormed(f))
+                    ThrowBadParameter(parameter, f, "not an SSH SHA256 fingerprint.",
+                        "Pass it as ssh-keygen -lf prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s.");
+        }
 
         /// <summary>Resolves a PowerShell path (relative, ~, PSDrive) to a file system path without requiring it to exist.</summary>
         protected string ResolveLocalPath(string path) => GetUnresolvedProviderPathFromPSPath(path);

@@ -15,22 +15,16 @@ namespace OpenBsdBuild.Common
     {
         private readonly BlockingCollection<Action<Cmdlet>> _queue = new BlockingCollection<Action<Cmdlet>>();
         private readonly Dictionary<string, int> _activityIds = new Dictionary<string, int>();
-        private readonly int _parentId;
-
-        public PipelineReporter(int parentProgressId = -1) => _parentId = parentProgressId;
-
         public void Progress(string activity, string status, int percent = -1, int id = 0) =>
             _queue.Add(c => c.WriteProgress(new ProgressRecord(ActivityId(activity, id), activity, string.IsNullOrEmpty(status) ? " " : status)
             {
-                PercentComplete = Math.Max(-1, Math.Min(100, percent)),
-                ParentActivityId = _parentId,
+                PercentComplete = Math.Max(-1, Math.Min(100, percent))
             }));
 
         public void ProgressDone(string activity, int id = 0) =>
             _queue.Add(c => c.WriteProgress(new ProgressRecord(ActivityId(activity, id), activity, "Done")
             {
-                RecordType = ProgressRecordType.Completed,
-                ParentActivityId = _parentId,
+                RecordType = ProgressRecordType.Completed
             }));
 
         public void Verbose(string message) => _queue.Add(c => c.WriteVerbose(message));
