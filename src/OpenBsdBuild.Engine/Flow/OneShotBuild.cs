@@ -47,6 +47,9 @@ namespace OpenBsdBuild.Flow
         /// <summary>How long the clean-up may take when nothing answers (a dead link must not hang Ctrl+C).</summary>
         public static TimeSpan TeardownBound { get; set; } = TimeSpan.FromSeconds(60);
 
+        /// <summary>On a host launched here, terminating it ends the guest anyway: a guest that does not stop quickly is left to that.</summary>
+        private static readonly TimeSpan GuestStopBoundOnLaunchedHost = TimeSpan.FromSeconds(10);
+
         public static async Task<OneShotOutcome> RunAsync(OneShotRequest request, IOperationReporter reporter, CancellationToken ct)
         {
             var outcome = new OneShotOutcome();
@@ -65,10 +68,15 @@ namespace OpenBsdBuild.Flow
                 outcome.Result = await BuildRunner.RunAsync(guest, request.Build, reporter, ct).ConfigureAwait(false);
                 return outcome;
             }
-            catch (Exception ex) when (request.KeepHostOnFailure && !ct.IsCancellationRequested && !(ex is OperationCanceledException))
+            catch (Exception ex) when (!(ex is OperationCanceledException) && !ct.IsCancellationRequested)
             {
-                keep = true;
-                reporter.Warning(KeptMessage(host, guest));
+                var interrupted = launched ? await InterruptionAsync(host, ex).ConfigureAwait(false) : null;
+                if (interrupted != null) throw interrupted;
+                if (request.KeepHostOnFailure)
+                {
+                    keep = true;
+                    reporter.Warning(KeptMessage(host, guest));
+                }
                 throw;
             }
             finally
@@ -93,12 +101,27 @@ namespace OpenBsdBuild.Flow
         private static async Task TeardownAsync(MetalHost host, bool launched, OpenBsdGuest? guest, OneShotOutcome outcome, IOperationReporter reporter)
         {
             using var bound = new CancellationTokenSource(TeardownBound);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                await EndAsync(host, launched, guest, outcome, reporter, bound.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                reporter.Verbose("Clean-up took " + clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s.");
+            }
+        }
+
+        private static async Task EndAsync(MetalHost host, bool launched, OpenBsdGuest? guest, OneShotOutcome outcome, IOperationReporter reporter, CancellationToken bound)
+        {
             if (guest != null)
             {
                 try
                 {
                     reporter.Progress(Activity, $"Stopping guest {guest.Name}");
-                    await GuestControl.StopAsync(guest, TimeSpan.Zero, reporter, bound.Token).ConfigureAwait(false);
+                    using var guestBound = CancellationTokenSource.CreateLinkedTokenSource(bound);
+                    if (launched) guestBound.CancelAfter(GuestStopBoundOnLaunchedHost);
+                    await GuestControl.StopAsync(guest, TimeSpan.Zero, reporter, guestBound.Token).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (launched && host.InstanceId != null)
                 {
@@ -119,7 +142,7 @@ namespace OpenBsdBuild.Flow
             try
             {
                 reporter.Progress(Activity, $"Terminating {host.InstanceId}");
-                outcome.Teardown = await Ec2Teardown.RemoveAsync(host.Ec2.Connection, host.InstanceId, false, host.PricePerHour, reporter, bound.Token).ConfigureAwait(false);
+                outcome.Teardown = await Ec2Teardown.RemoveAsync(host.Ec2.Connection, host.InstanceId, false, host.PricePerHour, reporter, bound).ConfigureAwait(false);
                 host.InstanceState = outcome.Teardown.State;
                 host.State = "Removed";
                 host.Ec2.EphemeralKey?.Dispose();
@@ -130,6 +153,36 @@ namespace OpenBsdBuild.Flow
                 Record(outcome, reporter, new OpenBsdBuildException("HostNotRemoved", FailureKind.ResourceUnavailable,
                     $"Host {host.InstanceId} could not be terminated: {ex.Message}. It ends itself at {host.ExpiresAt:u} at the latest.", host.InstanceId,
                     $"Run Remove-MetalHost -InstanceId {host.InstanceId} -Region {host.Region}, or Get-MetalHost -Orphaned | Remove-MetalHost.", ex));
+            }
+        }
+
+        /// <summary>
+        /// A failure on a launched host may be the host itself going away (a spot interruption, a
+        /// self-destruct, someone terminating it): ask EC2, briefly, and say so instead of blaming the build.
+        /// </summary>
+        private static async Task<OpenBsdBuildException?> InterruptionAsync(MetalHost host, Exception failure)
+        {
+            if (host.InstanceId == null || host.Ec2 == null) return null;
+            try
+            {
+                using var ask = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var aws = Ec2Connection.Open(host.Ec2.Connection);
+                var instance = await InstanceWaiter.DescribeAsync(aws.Ec2, host.InstanceId, ask.Token).ConfigureAwait(false);
+                string? state = instance?.State?.Name?.Value;
+                if (instance == null || state == "running" || state == "pending") return null;
+                host.InstanceState = state;
+                string reason = instance.StateReason?.Message is string why && why.Length > 0 ? why : instance.StateTransitionReason ?? "no reason given";
+                string message = $"Host {host.InstanceId} was {state} underneath the build ({reason}){(host.Spot ? "; it was a spot instance, which EC2 may reclaim at any time" : "")}. " +
+                                 $"What the build was doing: {failure.Message}";
+                string action = host.Spot ? "Run again, or without -Spot (or with -SpotFallbackToOnDemand) when the build cannot be interrupted."
+                                          : "Check who or what ended the instance (CloudTrail); the host's self-destruct fires after -MaxLifetime.";
+                return failure is BuildFailedException built
+                    ? new BuildFailedException("HostInterrupted", FailureKind.ResourceUnavailable, message, built.Result, action, failure)
+                    : new OpenBsdBuildException("HostInterrupted", FailureKind.ResourceUnavailable, message, host.InstanceId, action, failure);
+            }
+            catch (Exception)
+            {
+                return null; // EC2 does not answer either: the original failure says what is known
             }
         }
 
@@ -145,8 +198,8 @@ namespace OpenBsdBuild.Flow
                 ? $"Host {host.InstanceId} ({host.PublicIpAddress}) is kept; it ends itself at {host.ExpiresAt:u}. Remove it with: Remove-MetalHost -InstanceId {host.InstanceId} -Region {host.Region}"
                 : $"Host {host.Name} is kept.";
             if (guest == null)
-                return where + (host.HostName == null ? "" : $". Reach the host with: {SshCommand.ToHost(host)} (host key {host.HostKeyFingerprint})");
-            return $"{where}. Guest {guest.Name} is kept running; reach it with: {SshCommand.ToGuest(guest)} (guest host key {guest.HostKeyFingerprint})";
+                return where + (host.HostName == null ? "" : $". Reach the host with: {SshCommandLine.ToHost(host)} (host key {host.HostKeyFingerprint})");
+            return $"{where}. Guest {guest.Name} is kept running; reach it with: {SshCommandLine.ToGuest(guest)} (guest host key {guest.HostKeyFingerprint})";
         }
     }
 }

@@ -40,14 +40,43 @@ namespace OpenBsdBuild.Tests.Reliability
 
         public string InstanceId => Emulator.Instances.Keys.Single();
 
-        public void AssertNothingLeft()
+        /// <param name="seen">What the run printed, for the failure message.</param>
+        public void AssertNothingLeft(Harness.PsResult? seen = null)
         {
             // Groups of instances still shutting down are finished in the background: wait for that, bounded.
             Ec2Teardown.WhenPendingDone().Wait(TimeSpan.FromSeconds(30));
-            Assert.All(Emulator.Instances.Values, i => Assert.Equal(EmulatedInstanceState.Terminated, i.State));
-            Assert.DoesNotContain(Emulator.SecurityGroups.Values, g => !g.IsDefault);
-            Assert.Empty(Emulator.KeyPairs.Values);
+            string context = seen == null ? "" : "\n" + seen.Describe() + "\nwarnings: " + string.Join("\n", seen.Warnings.Select(w => w.Message));
+            Assert.True(Emulator.Instances.Values.All(i => i.State == EmulatedInstanceState.Terminated), "instances left" + context);
+            Assert.True(!Emulator.SecurityGroups.Values.Any(g => !g.IsDefault), "security groups left" + context);
+            Assert.True(Emulator.KeyPairs.Count == 0, "key pairs left" + context);
             AssertNoGuests(GuestState);
+            AssertNoKeyFiles();
+        }
+
+        /// <summary>The ephemeral host keys written for this lab's instances are gone (their comment is the instance's Name tag).</summary>
+        public void AssertNoKeyFiles()
+        {
+            string root = Path.Combine(Path.GetTempPath(), "openbsdbuild-keys");
+            if (!Directory.Exists(root)) return;
+            var names = Emulator.Instances.Values.Select(i => i.Tags.TryGetValue("Name", out var n) ? n : null).Where(n => n != null).ToList();
+            foreach (string file in Directory.GetFiles(root, "id_ed25519", SearchOption.AllDirectories))
+            {
+                string body;
+                try { body = string.Concat(File.ReadAllLines(file).Where(l => !l.StartsWith("-----"))); }
+                catch (IOException) { continue; } // deleted meanwhile
+                string decoded = System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(body));
+                Assert.DoesNotContain(names, n => decoded.Contains(n!));
+            }
+        }
+
+        /// <summary>Runs a command in a guest of this lab's host as root, through the namespace (where its forward is), with plain ssh.</summary>
+        public string GuestSh(string guestName, string keyFile, string command)
+        {
+            string record = Path.Combine(GuestState, "guests", guestName, "guest.json");
+            if (!File.Exists(record)) return "";
+            var port = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(record), "\"sshPort\"\\s*:\\s*(\\d+)");
+            if (!port.Success) return "";
+            return Ssh.Exec($"ssh -q -i {keyFile} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -p {port.Groups[1].Value} root@127.0.0.1 \"{command}\"", allowFailure: true);
         }
 
         /// <summary>No QEMU runs for <paramref name="stateDirectory"/> and no guest's files are left there.</summary>

@@ -17,63 +17,31 @@ namespace OpenBsdBuild.Tests.Reliability
     /// emulator with a netns sshd as the instance, or this machine), a QEMU guest, the build,
     /// artifacts, and the teardown of everything it made on success, failure and faults.
     /// </summary>
-    public sealed class OneShotBuildTests : IClassFixture<OneShotBuildTests.Namespace>, IAsyncLifetime
+    [Collection(ReliabilityCollection.Name)]
+    public sealed class OneShotBuildTests : OneShotTestBase
     {
-        public sealed class Namespace : IDisposable
-        {
-            public NetnsSshHost Ssh { get; } = new NetnsSshHost();
-            public void Dispose() => Ssh.Dispose();
-        }
-
-        private readonly NetnsSshHost _ssh;
-        private readonly string _work = Directory.CreateTempSubdirectory("obb-oneshot-").FullName;
-        private readonly TestGuestImage.Built _image = TestGuestImage.Get();
-        private Ec2Lab _lab = null!;
-
-        public OneShotBuildTests(Namespace ns) => _ssh = ns.Ssh;
-
-        public async Task InitializeAsync() => _lab = await Ec2Lab.StartAsync(_ssh);
-
-        public async Task DisposeAsync()
-        {
-            await _lab.DisposeAsync();
-            Directory.Delete(_work, true);
-        }
-
-        private string Sources()
-        {
-            string src = Path.Combine(_work, "src");
-            Directory.CreateDirectory(src);
-            File.WriteAllText(Path.Combine(src, "words.txt"), "one shot\n");
-            File.WriteAllText(Path.Combine(src, "build.sh"), "set -e\nmkdir -p out\ntr a-z A-Z < words.txt > out/upper.txt\necho built\n");
-            return src;
-        }
-
-        private string Guest => $"-Image '{_image.Path}' -KeyFile '{_image.KeyFile}' -Memory 512MB -CpuCount 1 -MinFreeSpace 64MB -Destination '{_work}/artifacts'";
-
-        private string OneShot(string command, string extra = "") =>
-            $"Invoke-OpenBsdBuild {_lab.Launch} {Guest} -Path '{Sources()}' -Command '{command}' {extra}";
+        public OneShotBuildTests(ReliabilityNamespace ns) : base(ns) { }
 
         [Fact]
         public void On_a_new_EC2_host_the_build_returns_its_result_and_everything_is_removed()
         {
             using var ps = new PsSession();
             var r = ps.Run(OneShot("sh build.sh", "-Artifact out/upper.txt"));
-            Assert.False(r.HadErrors, r.Describe() + "\nboot log:\n" + _lab.Booter.BootLog);
+            Assert.False(r.HadErrors, r.Describe() + "\nboot log:\n" + Lab.Booter.BootLog);
             var result = r.Single<GuestBuildResult>();
             Assert.True(result.Succeeded);
-            Assert.Equal("ONE SHOT\n", File.ReadAllText(Path.Combine(_work, "artifacts", "upper.txt")));
+            Assert.Equal("ONE SHOT\n", File.ReadAllText(Path.Combine(Artifacts, "upper.txt")));
             Assert.Equal(HostProvider.Ec2, result.Host.Provider);
             Assert.Equal("Removed", result.Host.State);
             Assert.Contains(r.Information, i => i.MessageData.ToString()!.StartsWith("Removed " + result.Host.InstanceId));
-            Assert.StartsWith("-h +120", _lab.Booter.ShutdownArgs); // the self-destruct was armed all along
-            _lab.AssertNothingLeft();
+            Assert.StartsWith("-h +120", Lab.Booter.ShutdownArgs); // the self-destruct was armed all along
+            Lab.AssertNothingLeft(r);
         }
 
         [Fact]
         public void On_an_attached_host_only_the_guest_it_started_is_stopped()
         {
-            string state = Path.Combine(_work, "local");
+            string state = Path.Combine(Work, "local");
             using var ps = new PsSession();
             var r = ps.Run($"$h = Connect-MetalHost -Local -StateDirectory '{state}'; $h | Invoke-OpenBsdBuild {Guest} -Path '{Sources()}' -Command 'sh build.sh' -Artifact out/upper.txt; $h");
             Assert.False(r.HadErrors, r.Describe());
@@ -82,6 +50,82 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.Equal("Ready", r.Single<MetalHost>().State); // the user's host is theirs to end
             Assert.Empty(r.Single<MetalHost>().Guests);
             Ec2Lab.AssertNoGuests(state);
+        }
+
+        [Fact]
+        public void A_failing_build_is_one_clear_error_and_everything_is_removed()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run(OneShot("echo compiling; exit 3", "-Verbose"));
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.BuildFailed,", e!.FullyQualifiedErrorId);
+            var result = Assert.IsType<GuestBuildResult>(e.TargetObject);
+            Assert.Equal(3, result.ExitCode);
+            Assert.Equal("Removed", result.Host.State);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("The build fails", "OpenBsdBuild.BuildFailed with the last lines", CleanupTime(r));
+        }
+
+        [Fact]
+        public void KeepHostOnFailure_keeps_host_and_guest_and_prints_an_ssh_command_that_gets_in()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"try {{ {OneShot("exit 4", "-KeepHostOnFailure")} -ErrorAction Stop }} catch {{ $kept = $_.TargetObject; throw }}");
+            Assert.StartsWith("OpenBsdBuild.BuildFailed,", r.FirstError!.FullyQualifiedErrorId);
+            string warning = Assert.Single(r.Warnings, w => w.Message.Contains("reach it with")).Message;
+            Assert.Contains($"Remove-MetalHost -InstanceId {Lab.InstanceId}", warning);
+            Assert.Equal(EmulatedInstanceState.Running, Lab.Emulator.Instances[Lab.InstanceId].State);
+            Assert.Single(Tools.QemuProcesses(Lab.GuestState));
+
+            // The printed command, as printed, gets into the guest through the host (only host-key prompts are turned off).
+            string command = warning.Substring(warning.IndexOf("ssh -i", StringComparison.Ordinal));
+            command = command.Substring(0, command.IndexOf(" (guest host key", StringComparison.Ordinal));
+            Assert.Contains("-W %h:%p root@" + Lab.Ssh.Address, command);
+            string quiet = command.Replace("ssh -i", "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i");
+            Assert.Equal("inside", Tools.Sh(quiet + " echo inside").Trim());
+
+            // The self-destruct stays armed; the user removes the host when done.
+            Assert.StartsWith("-h +120", Lab.Booter.ShutdownArgs);
+            var removed = ps.Run("$kept | Remove-MetalHost");
+            Assert.False(removed.HadErrors, removed.Describe());
+            Lab.AssertNothingLeft(r);
+        }
+
+        [Fact]
+        public void QEMU_killed_mid_build_is_GuestDied_with_the_serial_console_tail_and_nothing_is_left()
+        {
+            using var ps = new PsSession();
+            var (r, took) = FaultWhen(ps, OneShot("echo started; sleep 120"), () => BuildRuns("g1"), "the running build",
+                () => { foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}"); }, TimeSpan.FromSeconds(30));
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.GuestDied,", e!.FullyQualifiedErrorId);
+            Assert.Contains("Last serial console lines", e.Exception.Message);
+            Assert.DoesNotContain("printed nothing", e.Exception.Message);
+            Assert.Contains("started", e.Exception.Message); // the build's last lines
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("QEMU killed mid-build", "OpenBsdBuild.GuestDied with the serial console tail", took);
+        }
+
+        [Fact]
+        public void A_spot_host_terminated_underneath_the_build_is_HostInterrupted_not_a_hang()
+        {
+            using var ps = new PsSession();
+            var (r, took) = FaultWhen(ps, OneShot("echo started; sleep 120", "-Spot"), () => BuildRuns("g1"), "the running build", () =>
+            {
+                // EC2 reclaims the machine: the instance is terminated and everything on it dies.
+                Lab.Emulator.TerminateUnderneath(Lab.InstanceId);
+                foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}");
+            }, TimeSpan.FromSeconds(30));
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.HostInterrupted,", e!.FullyQualifiedErrorId);
+            Assert.Contains("spot instance", e.Exception.Message);
+            Assert.Contains("Server.SpotInstanceTermination", e.Exception.Message);
+            Assert.IsType<GuestBuildResult>(e.TargetObject);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("Spot host terminated mid-build", "OpenBsdBuild.HostInterrupted naming the spot interruption", took);
         }
     }
 }

@@ -3,7 +3,7 @@ using OpenBsdBuild.Model;
 namespace OpenBsdBuild.Remote
 {
     /// <summary>The OpenSSH command lines a user types to get into a kept host or guest.</summary>
-    public static class SshCommand
+    public static class SshCommandLine
     {
         public static string ToHost(MetalHost host) =>
             $"ssh -i {ShellQuote.Quote(host.KeyFile ?? "~/.ssh/id_ed25519")}{PortOption(host.Port)} {host.User}@{host.HostName}";
