@@ -56,7 +56,7 @@ namespace OpenBsdBuild.Flow
             MetalHost host = request.Host ?? await LaunchHostAsync(request, reporter, ct).ConfigureAwait(false);
             bool launched = request.Host == null;
             OpenBsdGuest? guest = null;
-            bool keep = false;
+            bool keep = false, lost = false;
             try
             {
                 var guestOptions = request.Guest;
@@ -70,6 +70,7 @@ namespace OpenBsdBuild.Flow
             }
             catch (Exception ex) when (!(ex is OperationCanceledException) && !ct.IsCancellationRequested)
             {
+                lost = ex is OpenBsdBuildException { ErrorId: "GuestLost" } || ex is OpenBsdBuildException { ErrorId: "ConnectionLost" };
                 var interrupted = launched ? await InterruptionAsync(host, ex).ConfigureAwait(false) : null;
                 if (interrupted != null) throw interrupted;
                 if (request.KeepHostOnFailure)
@@ -82,6 +83,13 @@ namespace OpenBsdBuild.Flow
             finally
             {
                 reporter.ProgressDone(Activity);
+                // A launched host that could not be reached: terminating it ends the guest, so don't wait on the dead link first.
+                if (launched && lost && guest != null)
+                {
+                    guest.Shell?.Dispose();
+                    guest.Shell = null;
+                    guest = null;
+                }
                 if (!keep) await TeardownAsync(host, launched, guest, outcome, reporter).ConfigureAwait(false);
             }
         }

@@ -25,8 +25,12 @@ namespace OpenBsdBuild.Tests.Reliability
         [Fact]
         public void On_a_new_EC2_host_the_build_returns_its_result_and_everything_is_removed()
         {
+            // On the way: a throttling burst (retried with backoff) and no a1.metal capacity anywhere (the next type is used).
+            Lab.Emulator.FailNext("RunInstances", "RequestLimitExceeded", count: 3);
+            Lab.Emulator.FailNext("DescribeInstances", "RequestLimitExceeded", count: 2);
+            Lab.Emulator.InsufficientCapacity("a1.metal");
             using var ps = new PsSession();
-            var r = ps.Run(OneShot("sh build.sh", "-Artifact out/upper.txt"));
+            var r = ps.Run(OneShot("sh build.sh", "-Artifact out/upper.txt -InstanceType a1.metal,c7g.metal -Verbose"));
             Assert.False(r.HadErrors, r.Describe() + "\nboot log:\n" + Lab.Booter.BootLog);
             var result = r.Single<GuestBuildResult>();
             Assert.True(result.Succeeded);
@@ -35,7 +39,11 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.Equal("Removed", result.Host.State);
             Assert.Contains(r.Information, i => i.MessageData.ToString()!.StartsWith("Removed " + result.Host.InstanceId));
             Assert.StartsWith("-h +120", Lab.Booter.ShutdownArgs); // the self-destruct was armed all along
+            Assert.Equal(0, Lab.Emulator.PendingFailures);
+            Assert.Equal("c7g.metal", result.Host.InstanceType);
+            Assert.Contains(r.Warnings, w => w.Message.Contains("a1.metal in us-east-1a: InsufficientInstanceCapacity"));
             Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("EC2 throttling burst and no capacity for the first type", "a warning naming the zones and types tried; the build runs", CleanupTime(r));
         }
 
         [Fact]
@@ -126,6 +134,50 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.IsType<GuestBuildResult>(e.TargetObject);
             Lab.AssertNothingLeft(r);
             ReliabilityDoc.Row("Spot host terminated mid-build", "OpenBsdBuild.HostInterrupted naming the spot interruption", took);
+        }
+    
+
+        [Fact]
+        public void A_guest_that_never_boots_is_bounded_by_its_timeout_with_the_serial_tail()
+        {
+            // A blank disk: the firmware finds nothing to boot, and SSH never comes.
+            string blank = Path.Combine(Work, "blank.img");
+            Tools.Sh($"qemu-img create -q -f raw {blank} 64M");
+            using var ps = new PsSession();
+            var r = ps.Run($"Invoke-OpenBsdBuild {Lab.Launch} -Image '{blank}' -TrustHostKey -KeyFile '{Image.KeyFile}' -Memory 256MB -CpuCount 1 -BootTimeout 00:00:12 -Command true -Verbose");
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.GuestNotReady,", e!.FullyQualifiedErrorId);
+            Assert.Contains("Last serial console lines", e.Exception.Message);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("A guest that never boots", "OpenBsdBuild.GuestNotReady after -BootTimeout, with the serial console tail", CleanupTime(r));
+        }
+
+        [Fact]
+        public void The_link_to_the_host_dropping_mid_build_fails_clearly_instead_of_hanging()
+        {
+            using var ps = new PsSession();
+            try
+            {
+                var (r, took) = FaultWhen(ps, OneShot("echo started; sleep 300", "-Verbose"), () => BuildRuns("g1"), "the running build",
+                    () => Lab.Ssh.LinkDown(), TimeSpan.FromSeconds(60));
+                var e = r.FirstError;
+                Assert.True(e != null, r.Describe());
+                Assert.StartsWith("OpenBsdBuild.GuestLost,", e!.FullyQualifiedErrorId);
+                Assert.Contains("did not answer either", e.Exception.Message);
+                Lab.Ssh.LinkUp();
+                // EC2 took the instance: on a real host its QEMU ends with it. Here the "instance" is a namespace
+                // that outlives the emulated termination, so the test ends the machine's processes itself.
+                Assert.Equal(EmulatedInstanceState.Terminated, Lab.Emulator.Instances[Lab.InstanceId].State);
+                foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}");
+                Tools.Sh($"rm -rf '{Lab.GuestState}/guests'");
+                Lab.AssertNothingLeft(r);
+                ReliabilityDoc.Row("The link to the host drops mid-build", "OpenBsdBuild.GuestLost within the watchdog's ~20 s, not a hang", took);
+            }
+            finally
+            {
+                Lab.Ssh.LinkUp();
+            }
         }
     }
 }

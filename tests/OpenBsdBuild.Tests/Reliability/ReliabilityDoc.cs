@@ -18,8 +18,8 @@ namespace OpenBsdBuild.Tests.Reliability
 
         /// <param name="scenario">The row's first cell, unique in the table.</param>
         /// <param name="userSees">What the user gets: the error id, or the outcome.</param>
-        /// <param name="cleanup">How long it took from the fault (or Ctrl+C) until the cmdlet returned with everything removed.</param>
-        public static void Row(string scenario, string userSees, TimeSpan cleanup)
+        /// <param name="cleanup">How long it took from the fault (or Ctrl+C) until the cmdlet returned with everything removed; null where nothing is timed (the cell says so).</param>
+        public static void Row(string scenario, string userSees, TimeSpan? cleanup)
         {
             lock (Gate)
             {
@@ -38,7 +38,8 @@ namespace OpenBsdBuild.Tests.Reliability
             }
         }
 
-        private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s";
+        private static string Seconds(TimeSpan? t) =>
+            t == null ? "– (the failed launch removes the host)" : t.Value.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s";
 
         private static string[] Cells(string line) =>
             line.StartsWith("| ", StringComparison.Ordinal) ? line.Trim().Trim('|').Split('|').Select(c => c.Trim()).ToArray() : Array.Empty<string>();

@@ -83,6 +83,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                     if (key != null && Ec2Tags.Get(key.Tags, Ec2Tags.RunId) == runId && Ec2Tags.Get(key.Tags, Ec2Tags.EphemeralKey) == "true")
                     {
                         await DeleteKeyPairAsync(aws.Ec2, key.KeyName, ct).ConfigureAwait(false);
+                        EphemeralKeyPair.DeleteLocal(key.KeyName); // left here when the client that made it was killed
                         report.KeyPairDeleted = key.KeyName;
                     }
                 }
