@@ -149,6 +149,9 @@ namespace OpenBsdBuild.Commands
             .Concat(new[] { nameof(InstanceType) })
             .ToArray();
 
+        private static object? Shown(object? value) =>
+            value is IEnumerable list && !(value is string) ? string.Join(",", list.Cast<object>()) : value;
+
         protected override void BeginProcessing()
         {
             if (Timeout.HasValue && Timeout.Value <= TimeSpan.Zero)
@@ -215,7 +218,7 @@ namespace OpenBsdBuild.Commands
                 {
                     string? misplaced = LaunchParameters.FirstOrDefault(MyInvocation.BoundParameters.ContainsKey);
                     if (misplaced != null)
-                        ThrowBadParameter(misplaced, MyInvocation.BoundParameters[misplaced], "only applies when a new EC2 host is launched, but a host was given.",
+                        ThrowBadParameter(misplaced, Shown(MyInvocation.BoundParameters[misplaced]), "only applies when a new EC2 host is launched, but a host was given.",
                             $"Leave -{misplaced} out, or leave the host out to launch one.");
                     if (s3Image)
                         ThrowBadParameter(nameof(Image), Image, "an image in S3 is fetched by a new EC2 host at boot, but a host was given.",

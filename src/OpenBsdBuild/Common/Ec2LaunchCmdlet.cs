@@ -136,7 +136,7 @@ namespace OpenBsdBuild.Common
         protected static bool IsS3Image(object image)
         {
             object value = image is PSObject pso ? pso.BaseObject : image;
-            return value is StoredImage stored ? stored.S3Location != null : (value.ToString() ?? "").StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
+            return value is StoredImage stored ? stored.S3Location != null : (value.ToString() ?? "").StartsWith("s3:", StringComparison.OrdinalIgnoreCase); // "s3:/typo" too: it is checked, not taken for a path
         }
 
         private S3Location S3ImageOrThrow(object image)
