@@ -18,6 +18,7 @@
         'Stop-OpenBsdGuest'
         'Invoke-GuestBuild'
         'Remove-MetalHost'
+        'Invoke-OpenBsdBuild'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

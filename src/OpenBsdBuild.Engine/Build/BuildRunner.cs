@@ -7,6 +7,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Guest;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
@@ -113,7 +114,7 @@ namespace OpenBsdBuild.Build
                 }
                 catch (OperationCanceledException) when (watchdog.Lost)
                 {
-                    throw Lost(guest, result, clock, tail, null);
+                    throw await LostAsync(guest, result, clock, tail, null).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -124,7 +125,7 @@ namespace OpenBsdBuild.Build
                 }
                 catch (OpenBsdBuildException ex) when (ex.ErrorId == "ConnectionLost")
                 {
-                    throw Lost(guest, result, clock, tail, ex);
+                    throw await LostAsync(guest, result, clock, tail, ex).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -156,12 +157,37 @@ namespace OpenBsdBuild.Build
         private static readonly TimeSpan WatchdogInterval = TimeSpan.FromSeconds(5);
         private static readonly TimeSpan WatchdogAnswerTimeout = TimeSpan.FromSeconds(15);
 
-        private static BuildFailedException Lost(OpenBsdGuest guest, GuestBuildResult result, Stopwatch clock, Queue<string> tail, Exception? inner)
+        /// <summary>How long the host gets to say what became of a lost guest (its own link may be the one that died).</summary>
+        private static readonly TimeSpan LostGuestQuestionTimeout = TimeSpan.FromSeconds(5);
+
+        private static async Task<BuildFailedException> LostAsync(OpenBsdGuest guest, GuestBuildResult result, Stopwatch clock, Queue<string> tail, Exception? inner)
         {
             result.Duration = clock.Elapsed;
             lock (tail) result.LastLines = tail.ToList();
-            result.Diagnosis = $"The connection to guest {guest.Name} was lost during the build (the guest, its host or the network went away); whether the build still runs there is unknown.";
-            return new BuildFailedException("GuestLost", FailureKind.ConnectionError, result.Diagnosis + LastLinesText(result), result,
+            bool? qemuRuns = null;
+            string serial = "";
+            using (var ask = new CancellationTokenSource(LostGuestQuestionTimeout))
+            {
+                try
+                {
+                    if (guest.ProcessId.HasValue)
+                        qemuRuns = (await guest.Host.Shell.RunAsync(
+                            // A killed QEMU may linger as a zombie where nothing reaps it (containers): kill -0 would still succeed.
+                            $"ps -o stat= -p {guest.ProcessId} 2>/dev/null | grep -qv Z && echo running", ask.Token).ConfigureAwait(false)).Stdout.Trim() == "running";
+                    serial = await GuestControl.SerialTailAsync(guest, 20, ask.Token).ConfigureAwait(false);
+                }
+                catch (Exception) { /* the host does not answer either */ }
+            }
+            string console = serial.Length > 0 ? $"\nLast serial console lines:\n{serial}" : "";
+            if (qemuRuns == false)
+            {
+                result.Diagnosis = $"QEMU for guest {guest.Name} exited during the build (killed, or out of memory on {guest.Host.Name}).";
+                return new BuildFailedException("GuestDied", FailureKind.InvalidOperation, result.Diagnosis + LastLinesText(result) + console, result,
+                    $"Read the serial console lines above; check {guest.Host.Name}'s free memory (dmesg there names the OOM killer).", inner);
+            }
+            result.Diagnosis = $"The connection to guest {guest.Name} was lost during the build (the guest, its host or the network went away); " +
+                               (qemuRuns == true ? $"its QEMU still runs on {guest.Host.Name}, so the build may still run there." : $"{guest.Host.Name} did not answer either, so whether the build still runs is unknown.");
+            return new BuildFailedException("GuestLost", FailureKind.ConnectionError, result.Diagnosis + LastLinesText(result) + console, result,
                 "Check that the host and guest are still running (Get-OpenBsdGuest); the guest's serial log is on the host.", inner);
         }
 

@@ -98,20 +98,10 @@ namespace OpenBsdBuild.Remote
             var readOut = PumpLines(cmd.OutputStream, onStdout);
             var readErr = PumpLines(cmd.ExtendedOutputStream, onStderr);
             if (input != null)
-            {
-                using var stdin = cmd.CreateInputStream();
-                try
-                {
-                    await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
-                }
-                catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException)
-                {
-                    // The command stopped reading (it failed, or the channel closed); its exit tells why.
-                }
-            }
+                await WithinAsync(FeedAsync(cmd, input, cancellationToken), cancellationToken).ConfigureAwait(false);
             try
             {
-                await execution.ConfigureAwait(false);
+                await WithinAsync(execution, cancellationToken).ConfigureAwait(false);
             }
             catch (SshConnectionException ex)
             {
@@ -127,7 +117,8 @@ namespace OpenBsdBuild.Remote
             var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await Blocking(() => sftp.DownloadFile(path, destination, n => progress?.Invoke((long)n)), cancellationToken).ConfigureAwait(false);
+                // The async transfer checks the token between chunks: Ctrl+C mid-file stops within one chunk, not at the file's end.
+                await sftp.DownloadFileAsync(path, destination, new InlineProgress(r => progress?.Invoke((long)r.TotalBytesDownloaded)), cancellationToken).ConfigureAwait(false);
             }
             catch (SftpPathNotFoundException ex)
             {
@@ -250,9 +241,46 @@ namespace OpenBsdBuild.Remote
                 $"SSH to {target} failed: {ex.Message}", target.ToString(), null, ex);
         }
 
-        /// <summary>SSH.NET's SFTP transfers are synchronous: run them on a thread of their own, not the pool's.</summary>
-        private static Task Blocking(Action transfer, CancellationToken cancellationToken) =>
-            Task.Factory.StartNew(transfer, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        private static async Task FeedAsync(SshCommand cmd, Stream input, CancellationToken cancellationToken)
+        {
+            using var stdin = cmd.CreateInputStream();
+            try
+            {
+                await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
+            }
+            catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException)
+            {
+                // The command stopped reading (it failed, or the channel closed); its exit tells why.
+            }
+        }
+
+        /// <summary>
+        /// Waits for a command or its input, but not past a cancellation: once SSH.NET cancels a command,
+        /// a write to its stdin blocks until the channel gives up (~20 s, seen with a slow guest behind a
+        /// jump), and its own cancel waits for a remote side that may ignore signals (dropbear).
+        /// Disposing the command afterwards closes the channel and releases both.
+        /// </summary>
+        private static async Task WithinAsync(Task execution, CancellationToken cancellationToken)
+        {
+            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
+            {
+                if (await Task.WhenAny(execution, cancelled.Task).ConfigureAwait(false) != execution)
+                {
+                    _ = execution.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                    throw new OperationCanceledException(cancellationToken);
+                }
+            }
+            await execution.ConfigureAwait(false);
+        }
+
+        /// <summary>Reports on the transfer's own thread, in order (Progress&lt;T&gt; would post each report to the pool).</summary>
+        private sealed class InlineProgress : IProgress<DownloadFileProgressReport>
+        {
+            private readonly Action<DownloadFileProgressReport> _report;
+            public InlineProgress(Action<DownloadFileProgressReport> report) => _report = report;
+            public void Report(DownloadFileProgressReport value) => _report(value);
+        }
 
         /// <summary>
         /// SSH.NET's output streams block in Read, so each pump gets a thread of its own: on pool

@@ -3,10 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
-using System.Runtime.InteropServices;
-using System.Security;
 using System.Linq;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Build;
@@ -21,8 +18,6 @@ namespace OpenBsdBuild.Commands
     [OutputType(typeof(GuestBuildResult))]
     public sealed class InvokeGuestBuildCommand : OpenBsdBuildCmdlet
     {
-        private static readonly Regex EnvironmentName = new Regex("^[A-Za-z_][A-Za-z0-9_]*$");
-
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         [ValidateNotNull]
         public OpenBsdGuest Guest { get; set; } = null!;
@@ -129,8 +124,8 @@ namespace OpenBsdBuild.Commands
                 User = User,
                 MinFreeSpace = MinFreeSpace,
                 WorkingDirectory = WorkingDirectory,
-                Environment = ToStrings(nameof(Environment), Environment, secret: false),
-                Secrets = ToStrings(nameof(Secret), Secret, secret: true),
+                Environment = ToEnvironment(nameof(Environment), Environment, secret: false),
+                Secrets = ToEnvironment(nameof(Secret), Secret, secret: true),
                 Artifacts = Artifact,
                 Destination = ResolveLocalPath(Destination ?? System.IO.Path.Combine("artifacts", Guest.Name)),
                 LogPath = LogPath == null ? null : ResolveLocalPath(LogPath),
@@ -191,38 +186,6 @@ namespace OpenBsdBuild.Commands
             if (failed > 0)
                 ThrowEngineError(new OpenBsdBuildException("BuildsFailed", FailureKind.InvalidResult,
                     $"{failed} of {_builds.Count} builds failed; their errors are above.", null, "Read each guest's diagnosis above and its build.log."));
-        }
-
-        private Dictionary<string, string> ToStrings(string parameter, Hashtable? table, bool secret)
-        {
-            var result = new Dictionary<string, string>();
-            if (table == null) return result;
-            foreach (DictionaryEntry e in table)
-            {
-                string name = e.Key?.ToString() ?? "";
-                if (!EnvironmentName.IsMatch(name))
-                    ThrowBadParameter(parameter, name, "not a valid environment variable name.", "Use letters, digits and underscores, not starting with a digit.");
-                object? value = e.Value is PSObject ps ? ps.BaseObject : e.Value;
-                string text = value switch
-                {
-                    SecureString s => Plain(s),
-                    PSCredential c => Plain(c.Password),
-                    null => "",
-                    _ when secret => throw new PSArgumentException($"-Secret {name}: pass a SecureString or PSCredential, not plain text.", parameter),
-                    _ => value.ToString() ?? "",
-                };
-                if (secret && text.IndexOf('\n') >= 0)
-                    ThrowBadParameter(parameter, name, "a secret may not contain a line break.", "Encode multi-line secrets (e.g. base64) and decode them in the build.");
-                result[name] = text;
-            }
-            return result;
-        }
-
-        private static string Plain(SecureString secure)
-        {
-            IntPtr p = Marshal.SecureStringToGlobalAllocUnicode(secure);
-            try { return Marshal.PtrToStringUni(p) ?? ""; }
-            finally { Marshal.ZeroFreeGlobalAllocUnicode(p); }
         }
     }
 }

@@ -42,6 +42,12 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        protected override void BeginProcessing()
+        {
+            if (GuestGracePeriod < TimeSpan.Zero || GuestGracePeriod > TimeSpan.FromHours(1))
+                ThrowBadParameter(nameof(GuestGracePeriod), GuestGracePeriod, "must be between 0 and 1 hour.", "Pass e.g. -GuestGracePeriod (New-TimeSpan -Seconds 30).");
+        }
+
         protected override void ProcessRecord()
         {
             if (ParameterSetName == IdSet)

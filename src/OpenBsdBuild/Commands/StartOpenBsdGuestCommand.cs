@@ -1,6 +1,4 @@
 using System;
-using System.IO;
-using System.Linq;
 using System.Management.Automation;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
@@ -111,7 +109,7 @@ namespace OpenBsdBuild.Commands
                 BootTimeout = BootTimeout,
                 SshPort = SshPort,
                 User = User,
-                KeyFile = ResolveGuestKey(),
+                KeyFile = ResolveGuestKey(KeyFile),
                 HostKeyFingerprints = HostKeyFingerprint,
                 TrustHostKey = TrustHostKey,
                 MsiX = EnableMsiX,
@@ -128,17 +126,6 @@ namespace OpenBsdBuild.Commands
             {
                 WriteEngineError(ex);
             }
-        }
-
-        private string ResolveGuestKey()
-        {
-            if (KeyFile != null) return ResolveExistingFile(nameof(KeyFile), KeyFile);
-            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            string? found = new[] { "id_ed25519", "id_ecdsa", "id_rsa" }.Select(n => Path.Combine(home, ".ssh", n)).FirstOrDefault(File.Exists);
-            if (found == null)
-                ThrowBadParameter(nameof(KeyFile), null, "no key was given and none was found in ~/.ssh.",
-                    "Pass -KeyFile with the private key whose public half the image authorizes.");
-            return found!;
         }
     }
 }

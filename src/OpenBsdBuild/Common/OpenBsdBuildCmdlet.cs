@@ -1,5 +1,11 @@
 using System;
+using System.Collections;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Security;
+using System.Text.RegularExpressions;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -81,6 +87,55 @@ namespace OpenBsdBuild.Common
             if (!File.Exists(full))
                 ThrowBadParameter(parameter, path, "no such file.", $"Pass -{parameter} with the path of an existing file.");
             return full;
+        }
+
+        /// <summary>The private key for a guest: -KeyFile, else the first usual key in ~/.ssh.</summary>
+        protected string ResolveGuestKey(string? keyFile)
+        {
+            if (keyFile != null) return ResolveExistingFile("KeyFile", keyFile);
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            string? found = new[] { "id_ed25519", "id_ecdsa", "id_rsa" }.Select(n => Path.Combine(home, ".ssh", n)).FirstOrDefault(File.Exists);
+            if (found == null)
+                ThrowBadParameter("KeyFile", null, "no key was given and none was found in ~/.ssh.",
+                    "Pass -KeyFile with the private key whose public half the image authorizes.");
+            return found!;
+        }
+
+        private static readonly Regex EnvironmentName = new Regex("^[A-Za-z_][A-Za-z0-9_]*$");
+
+        /// <summary>-Environment / -Secret tables as name → text; secrets must arrive as SecureString or PSCredential.</summary>
+        protected Dictionary<string, string> ToEnvironment(string parameter, Hashtable? table, bool secret)
+        {
+            var result = new Dictionary<string, string>();
+            if (table == null) return result;
+            foreach (DictionaryEntry e in table)
+            {
+                string name = e.Key?.ToString() ?? "";
+                if (!EnvironmentName.IsMatch(name))
+                    ThrowBadParameter(parameter, name, "not a valid environment variable name.", "Use letters, digits and underscores, not starting with a digit.");
+                object? value = e.Value is PSObject ps ? ps.BaseObject : e.Value;
+                if (secret && value != null && !(value is SecureString) && !(value is PSCredential))
+                    ThrowBadParameter(parameter, name, "a secret given as plain text.",
+                        $"Pass a SecureString or PSCredential, e.g. @{{ {name} = Read-Host -AsSecureString }}.");
+                string text = value switch
+                {
+                    SecureString s => Plain(s),
+                    PSCredential c => Plain(c.Password),
+                    null => "",
+                    _ => value.ToString() ?? "",
+                };
+                if (secret && text.IndexOf('\n') >= 0)
+                    ThrowBadParameter(parameter, name, "a secret may not contain a line break.", "Encode multi-line secrets (e.g. base64) and decode them in the build.");
+                result[name] = text;
+            }
+            return result;
+        }
+
+        private static string Plain(SecureString secure)
+        {
+            IntPtr p = Marshal.SecureStringToGlobalAllocUnicode(secure);
+            try { return Marshal.PtrToStringUni(p) ?? ""; }
+            finally { Marshal.ZeroFreeGlobalAllocUnicode(p); }
         }
     }
 }

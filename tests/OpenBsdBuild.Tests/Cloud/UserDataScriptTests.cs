@@ -22,12 +22,16 @@ namespace OpenBsdBuild.Tests.Cloud
 
         public void Dispose() => Directory.Delete(_dir, true);
 
-        private (int Code, string Status) Run(string script)
+        /// <param name="imagesLimit">Runs the script in a mount namespace of its own where the images folder is a tmpfs of this size.</param>
+        private (int Code, string Status) Run(string script, string? imagesLimit = null)
         {
             Directory.CreateDirectory(Path.Combine(_dir, "bin"));
             File.WriteAllText(Path.Combine(_dir, "bin", "shutdown"), $"#!/bin/sh\necho \"$@\" >> {_dir}/shutdown.args\n");
             File.WriteAllText(Path.Combine(_dir, "user-data"), script);
-            string output = Tools.Sh($"chmod +x {_dir}/bin/shutdown; env PATH={_dir}/bin:$PATH OBB_STATE_DIR={_dir}/state bash {_dir}/user-data > {_dir}/log 2>&1; echo $?");
+            string run = $"env PATH={_dir}/bin:$PATH OBB_STATE_DIR={_dir}/state bash {_dir}/user-data > {_dir}/log 2>&1";
+            if (imagesLimit != null)
+                run = $"mkdir -p {_dir}/state/images && unshare -m sh -c 'mount -t tmpfs -o size={imagesLimit} tmpfs {_dir}/state/images && {run}; rc=$?; ls -A {_dir}/state/images > {_dir}/images.left; exit $rc'";
+            string output = Tools.Sh($"chmod +x {_dir}/bin/shutdown; {run}; echo $?");
             return (int.Parse(output.Trim()), File.ReadAllText(Path.Combine(_dir, "state", "status")).Trim());
         }
 
@@ -67,6 +71,44 @@ namespace OpenBsdBuild.Tests.Cloud
             }
         }
 
+        /// <summary>What the images folder held when the script ended (inside its own mount namespace).</summary>
+        private string ImagesLeft => File.ReadAllText(Path.Combine(_dir, "images.left")).Trim();
+
+        [Fact]
+        public async Task A_disk_that_fills_during_the_image_download_fails_clearly_and_keeps_no_partial_image()
+        {
+            // No size up front (the server ignores ranges), so the disk fills mid-download.
+            using var server = new OneFileServer(RandomNumberGenerator.GetBytes(3 << 20));
+            var (code, status) = await Task.Run(() => Run(UserDataScript.Render(new UserDataOptions { ImageUrl = server.Url, ImageSha256 = new string('0', 64) }), imagesLimit: "1m"));
+            Assert.NotEqual(0, code);
+            Assert.StartsWith("phase=failed percent=0 message=no space left on the host's disk while downloading the golden image", status);
+            Assert.Equal("", ImagesLeft);
+            Assert.StartsWith("-h +120 ", File.ReadAllText(Path.Combine(_dir, "shutdown.args"))); // armed before anything could fail
+            Reliability.ReliabilityDoc.Row("The host's disk fills during the image download", "OpenBsdBuild.BootstrapFailed: no space left on the host's disk", null);
+        }
+
+        [Fact]
+        public async Task An_image_larger_than_the_free_space_fails_before_the_download()
+        {
+            using var server = new OneFileServer(RandomNumberGenerator.GetBytes(3 << 20), ranges: true);
+            var (code, status) = await Task.Run(() => Run(UserDataScript.Render(new UserDataOptions { ImageUrl = server.Url, ImageSha256 = new string('0', 64) }), imagesLimit: "1m"));
+            Assert.NotEqual(0, code);
+            Assert.StartsWith($"phase=failed percent=0 message=not enough disk space for the golden image: it is {3 << 20} bytes", status);
+            Assert.Equal("", ImagesLeft);
+            Reliability.ReliabilityDoc.Row("The image is larger than the host's free disk", "OpenBsdBuild.BootstrapFailed: not enough disk space, before the download", null);
+        }
+
+        [Fact]
+        public async Task An_expired_or_wrong_presigned_URL_says_so()
+        {
+            using var server = new OneFileServer(new byte[] { 1 }, status: 403);
+            var (code, status) = await Task.Run(() => Run(UserDataScript.Render(new UserDataOptions { ImageUrl = server.Url, ImageSha256 = new string('0', 64) })));
+            Assert.NotEqual(0, code);
+            Assert.StartsWith("phase=failed percent=0 message=the presigned URL of the golden image was refused with HTTP 403: it has expired or is wrong", status);
+            Assert.False(File.Exists(Path.Combine(_dir, "state", "images", "golden.qcow2.partial")));
+            Reliability.ReliabilityDoc.Row("An expired or wrong presigned URL", "OpenBsdBuild.BootstrapFailed: the presigned URL was refused with HTTP 403", null);
+        }
+
         [Fact]
         public void The_status_line_parses()
         {
@@ -92,7 +134,9 @@ namespace OpenBsdBuild.Tests.Cloud
             private readonly HttpListener _listener = new HttpListener();
             private readonly CancellationTokenSource _stop = new CancellationTokenSource();
 
-            public OneFileServer(byte[] content)
+            /// <param name="status">What every request gets (403: an expired or wrong presigned URL).</param>
+            /// <param name="ranges">Answer the one-byte ranged GET the script sizes the image with, as S3 does.</param>
+            public OneFileServer(byte[] content, int status = 200, bool ranges = false)
             {
                 var probe = new TcpListener(IPAddress.Loopback, 0);
                 probe.Start();
@@ -107,8 +151,16 @@ namespace OpenBsdBuild.Tests.Cloud
                     {
                         HttpListenerContext ctx;
                         try { ctx = await _listener.GetContextAsync(); } catch { return; }
-                        ctx.Response.ContentLength64 = content.Length;
-                        try { await ctx.Response.OutputStream.WriteAsync(content); } catch { }
+                        ctx.Response.StatusCode = status;
+                        byte[] body = status != 200 ? System.Text.Encoding.ASCII.GetBytes("<Error><Code>AccessDenied</Code></Error>") : content;
+                        if (status == 200 && ranges && ctx.Request.Headers["Range"] == "bytes=0-0")
+                        {
+                            ctx.Response.StatusCode = 206;
+                            ctx.Response.AddHeader("Content-Range", $"bytes 0-0/{content.Length}");
+                            body = content[..1];
+                        }
+                        ctx.Response.ContentLength64 = body.Length;
+                        try { await ctx.Response.OutputStream.WriteAsync(body); } catch { }
                         ctx.Response.Close();
                     }
                 });

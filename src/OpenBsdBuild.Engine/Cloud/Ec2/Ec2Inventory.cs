@@ -75,6 +75,7 @@ namespace OpenBsdBuild.Cloud.Ec2
             else
             {
                 await Ec2Teardown.DeleteKeyPairAsync(aws.Ec2, leftover.Name, ct).ConfigureAwait(false);
+                EphemeralKeyPair.DeleteLocal(leftover.Name);
             }
         }
 

@@ -83,6 +83,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                     if (key != null && Ec2Tags.Get(key.Tags, Ec2Tags.RunId) == runId && Ec2Tags.Get(key.Tags, Ec2Tags.EphemeralKey) == "true")
                     {
                         await DeleteKeyPairAsync(aws.Ec2, key.KeyName, ct).ConfigureAwait(false);
+                        EphemeralKeyPair.DeleteLocal(key.KeyName); // left here when the client that made it was killed
                         report.KeyPairDeleted = key.KeyName;
                     }
                 }
@@ -90,6 +91,8 @@ namespace OpenBsdBuild.Cloud.Ec2
                 string? groupId = null;
                 foreach (var g in instance.SecurityGroups ?? new List<GroupIdentifier>())
                     if (g.GroupId != null && await IsRunGroupAsync(aws.Ec2, g.GroupId, runId, ct).ConfigureAwait(false)) { groupId = g.GroupId; break; }
+                // An instance that is already gone (interrupted, or ended by its self-destruct) no longer lists its groups.
+                groupId ??= await FindRunGroupAsync(aws.Ec2, runId, ct).ConfigureAwait(false);
                 if (groupId != null)
                 {
                     if (wait)
@@ -231,6 +234,15 @@ namespace OpenBsdBuild.Cloud.Ec2
             {
                 return null;
             }
+        }
+
+        private static async Task<string?> FindRunGroupAsync(IAmazonEC2 ec2, string runId, CancellationToken ct)
+        {
+            var r = await ec2.DescribeSecurityGroupsAsync(new DescribeSecurityGroupsRequest
+            {
+                Filters = new List<Filter> { new Filter("tag-key", new List<string> { Ec2Tags.RunId }) },
+            }, ct).ConfigureAwait(false);
+            return r.SecurityGroups?.FirstOrDefault(g => Ec2Tags.Get(g.Tags, Ec2Tags.RunId) == runId)?.GroupId;
         }
 
         private static async Task<bool> IsRunGroupAsync(IAmazonEC2 ec2, string groupId, string runId, CancellationToken ct)

@@ -68,7 +68,7 @@ namespace OpenBsdBuild.Cloud.Ec2
             pem.Append("-----END OPENSSH PRIVATE KEY-----\n");
             Array.Clear(seed, 0, seed.Length);
 
-            string dir = Path.Combine(Path.GetTempPath(), "openbsdbuild-keys", Guid.NewGuid().ToString("N"));
+            string dir = DirectoryFor(comment);
             Directory.CreateDirectory(dir);
             string path = Path.Combine(dir, "id_ed25519");
             if (Environment.OSVersion.Platform == PlatformID.Unix)
@@ -79,6 +79,26 @@ namespace OpenBsdBuild.Cloud.Ec2
             }
             File.WriteAllText(path, pem.ToString());
             return new EphemeralKeyPair(line, path);
+        }
+
+        /// <summary>
+        /// The key's folder is named after the key pair, so a sweep after a killed client
+        /// (Get-MetalHost -Orphaned | Remove-MetalHost) can find and delete it on this machine.
+        /// </summary>
+        private static string DirectoryFor(string keyName)
+        {
+            var safe = new StringBuilder();
+            foreach (char c in keyName) safe.Append(char.IsLetterOrDigit(c) || c == '-' || c == '_' || c == '.' ? c : '_');
+            return Path.Combine(Path.GetTempPath(), "openbsdbuild-keys", safe.ToString().Trim('.'));
+        }
+
+        /// <summary>Deletes the private key this machine wrote for <paramref name="keyName"/>, if it is still here.</summary>
+        public static void DeleteLocal(string keyName)
+        {
+            try { Directory.Delete(DirectoryFor(keyName), true); }
+            catch (DirectoryNotFoundException) { }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
         }
 
         public void Dispose()

@@ -62,18 +62,30 @@ namespace OpenBsdBuild.Cloud.Ec2
                 s.Append("status download 0 'fetching the golden image'\n");
                 // A one-byte ranged GET, not HEAD: a presigned URL is signed for GET only.
                 s.Append("SIZE=$(curl -sfL -r 0-0 -o /dev/null -w '%header{content-range}' \"$URL\" 2>/dev/null | sed -n 's#.*/##p')\n");
-                s.Append("curl -sfL --retry 3 -o \"$IMAGE.partial\" \"$URL\" & CURL=$!\n");
+                // The cheap check first: a disk that cannot hold the image fails now, not minutes into the download.
+                s.Append("FREE=$(( $(df -Pk \"$STATE_DIR/images\" | awk 'NR==2 {print $4}') * 1024 ))\n");
+                s.Append("if [ -n \"$SIZE\" ] && [ \"$SIZE\" -gt \"$FREE\" ] 2>/dev/null; then fail \"not enough disk space for the golden image: it is $SIZE bytes, $STATE_DIR/images has $FREE free (raise -RootVolumeSize)\"; fi\n");
+                s.Append("curl -sSfL --retry 3 -o \"$IMAGE.partial\" -w '%{http_code}' \"$URL\" > \"$STATE_DIR/download.http\" 2> \"$STATE_DIR/download.err\" & CURL=$!\n");
                 s.Append("while kill -0 $CURL 2>/dev/null; do\n");
                 s.Append("  if [ -n \"$SIZE\" ] && [ \"$SIZE\" -gt 0 ] 2>/dev/null; then HAVE=$(stat -c %s \"$IMAGE.partial\" 2>/dev/null || echo 0); status download $((HAVE*100/SIZE)) \"$HAVE of $SIZE bytes\"; fi\n");
                 s.Append("  sleep 1\n");
                 s.Append("done\n");
-                s.Append("wait $CURL || fail 'downloading the golden image failed (expired or wrong presigned URL?)'\n");
+                // curl exits 23 when it cannot write (a full disk) and 22 on an HTTP error (an expired or wrong presigned URL answers 403).
+                s.Append("wait $CURL; RC=$?\n");
+                s.Append("if [ $RC -ne 0 ]; then\n");
+                s.Append("  rm -f \"$IMAGE.partial\"\n");
+                s.Append("  case $RC in\n");
+                s.Append("    23) fail \"no space left on the host's disk while downloading the golden image ($SIZE bytes; raise -RootVolumeSize)\" ;;\n");
+                s.Append("    22) fail \"the presigned URL of the golden image was refused with HTTP $(cat \"$STATE_DIR/download.http\"): it has expired or is wrong; run again to get a fresh one\" ;;\n");
+                s.Append("    *) fail \"downloading the golden image failed (curl exit $RC: $(tail -n 1 \"$STATE_DIR/download.err\"))\" ;;\n");
+                s.Append("  esac\n");
+                s.Append("fi\n");
                 s.Append("status download 100 'downloaded'\n");
                 if (!string.IsNullOrEmpty(o.ImageSha256))
                 {
                     s.Append("status checksum 0 'checking SHA-256'\n");
                     s.Append("GOT=$(sha256sum \"$IMAGE.partial\" | cut -d' ' -f1)\n");
-                    s.Append("[ \"$GOT\" = '" + o.ImageSha256!.ToLowerInvariant() + "' ] || fail \"golden image SHA-256 mismatch: got $GOT\"\n");
+                    s.Append("[ \"$GOT\" = '" + o.ImageSha256!.ToLowerInvariant() + "' ] || { rm -f \"$IMAGE.partial\"; fail \"golden image SHA-256 mismatch: got $GOT\"; }\n");
                     s.Append("status checksum 100 'SHA-256 matches'\n");
                 }
                 s.Append("mv -f \"$IMAGE.partial\" \"$IMAGE\"\n");

@@ -1,0 +1,249 @@
+using System;
+using System.Collections;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Reflection;
+using OpenBsdBuild.Build;
+using OpenBsdBuild.Common;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Flow;
+using OpenBsdBuild.Guest;
+using OpenBsdBuild.Model;
+
+namespace OpenBsdBuild.Commands
+{
+    /// <summary>
+    /// The whole flow in one call: a host (a new EC2 metal host, or one piped in), a guest from an
+    /// image, the build, verified artifacts, and the teardown of everything it made — after
+    /// success, failure, an exception or Ctrl+C.
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Invoke, "OpenBsdBuild", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(GuestBuildResult))]
+    public sealed class InvokeOpenBsdBuildCommand : Ec2LaunchCmdlet
+    {
+        /// <summary>An attached host (Connect-MetalHost, New-MetalHost) to build on; without it a new EC2 metal host is launched.</summary>
+        [Parameter(ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public MetalHost? MetalHost { get; set; }
+
+        /// <summary>EC2 instance types for the new host; the first with capacity is used.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] InstanceType { get; set; } = new string[0];
+
+        /// <summary>The guest image: s3://… (a new EC2 host fetches it at boot) or a path on the host.</summary>
+        [Parameter(Mandatory = true)]
+        [ValidateNotNull]
+        public object Image { get; set; } = null!;
+
+        [Parameter]
+        [ValidatePattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+        public string? GuestName { get; set; }
+
+        /// <summary>Guest memory in bytes (e.g. 4GB).</summary>
+        [Parameter]
+        [ValidateRange(256L * 1024 * 1024, 1024L * 1024 * 1024 * 1024)]
+        public long Memory { get; set; } = 2L * 1024 * 1024 * 1024;
+
+        [Parameter]
+        [ValidateRange(1, 256)]
+        public int CpuCount { get; set; } = 2;
+
+        [Parameter]
+        public TimeSpan BootTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+        /// <summary>Guest user to log in and build as; default the image's build user, else root.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? User { get; set; }
+
+        /// <summary>Private key for the guest; default ~/.ssh/id_ed25519.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? KeyFile { get; set; }
+
+        /// <summary>The guest's SSH host key fingerprint(s); default those in the image's metadata.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] HostKeyFingerprint { get; set; } = new string[0];
+
+        /// <summary>Accept whatever host key the guest presents. An explicit opt-out.</summary>
+        [Parameter]
+        public SwitchParameter TrustHostKey { get; set; }
+
+        [Parameter]
+        public SwitchParameter EnableMsiX { get; set; }
+
+        [Parameter]
+        [ValidateSet("kvm", "hvf", "tcg")]
+        public string? Accelerator { get; set; }
+
+        /// <summary>Shell command run with /bin/sh in the working directory.</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string Command { get; set; } = "";
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Path { get; set; }
+
+        [Parameter]
+        public SwitchParameter IncludeIgnored { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] Exclude { get; set; } = new string[0];
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Archive { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? GitUrl { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Ref { get; set; }
+
+        [Parameter]
+        [ValidateRange(0L, long.MaxValue)]
+        public long MinFreeSpace { get; set; } = 4L << 30;
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] Artifact { get; set; } = new string[0];
+
+        /// <summary>Local folder for artifacts, the SHA256 file and the log (default ./artifacts).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Destination { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? WorkingDirectory { get; set; }
+
+        [Parameter]
+        public Hashtable? Environment { get; set; }
+
+        [Parameter]
+        public Hashtable? Secret { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? LogPath { get; set; }
+
+        [Parameter]
+        public TimeSpan? Timeout { get; set; }
+
+        /// <summary>When the build fails, keep host and guest running for debugging (the host's self-destruct stays armed).</summary>
+        [Parameter]
+        public SwitchParameter KeepHostOnFailure { get; set; }
+
+        /// <summary>The parameters that only make sense for a new EC2 host (the launch and AWS ones).</summary>
+        private static readonly string[] LaunchParameters = typeof(Ec2LaunchCmdlet)
+            .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetCustomAttributes(typeof(ParameterAttribute), true).Length > 0)
+            .Select(p => p.Name)
+            .Concat(new[] { nameof(InstanceType) })
+            .ToArray();
+
+        private static object? Shown(object? value) =>
+            value is IEnumerable list && !(value is string) ? string.Join(",", list.Cast<object>()) : value;
+
+        protected override void BeginProcessing()
+        {
+            if (Timeout.HasValue && Timeout.Value <= TimeSpan.Zero)
+                ThrowBadParameter(nameof(Timeout), Timeout, "must be positive.", "Pass e.g. -Timeout (New-TimeSpan -Hours 2).");
+            if (BootTimeout <= TimeSpan.Zero || BootTimeout > TimeSpan.FromHours(6))
+                ThrowBadParameter(nameof(BootTimeout), BootTimeout, "must be between 1 second and 6 hours.", "Pass e.g. -BootTimeout (New-TimeSpan -Minutes 10).");
+            ValidateFingerprints(nameof(HostKeyFingerprint), HostKeyFingerprint);
+            var sources = new[] { (nameof(Path), Path), (nameof(Archive), Archive), (nameof(GitUrl), GitUrl) }.Where(s => s.Item2 != null).ToList();
+            if (sources.Count > 1)
+                ThrowBadParameter(sources[1].Item1, sources[1].Item2, $"was given together with -{sources[0].Item1}.", "Send the sources one way: -Path, -Archive or -GitUrl.");
+            if (Ref != null && GitUrl == null)
+                ThrowBadParameter(nameof(Ref), Ref, "needs -GitUrl.", "Pass -GitUrl with the repository to clone at this ref.");
+            if (Path != null && !Directory.Exists(ResolveLocalPath(Path)))
+                ThrowBadParameter(nameof(Path), Path, "no such directory.", "Pass -Path with the local directory that holds the sources.");
+            if (WorkingDirectory != null && !WorkingDirectory.StartsWith("/", StringComparison.Ordinal))
+                ThrowBadParameter(nameof(WorkingDirectory), WorkingDirectory, "must be an absolute path in the guest.", "Pass e.g. -WorkingDirectory /usr/obj/myproject.");
+        }
+
+        protected override void ProcessRecord()
+        {
+            bool s3Image = IsS3Image(Image);
+            var request = new OneShotRequest
+            {
+                Host = MetalHost,
+                KeepHostOnFailure = KeepHostOnFailure,
+                Guest = new GuestOptions
+                {
+                    Name = GuestName,
+                    Image = s3Image ? "" : Image.ToString() ?? "",
+                    Architecture = MetalHost == null ? Architecture : null,
+                    MemoryMB = (int)(Memory / (1024 * 1024)),
+                    CpuCount = CpuCount,
+                    BootTimeout = BootTimeout,
+                    User = User,
+                    KeyFile = ResolveGuestKey(KeyFile),
+                    HostKeyFingerprints = HostKeyFingerprint,
+                    TrustHostKey = TrustHostKey,
+                    MsiX = EnableMsiX,
+                    Accelerator = Accelerator,
+                },
+                Build = new BuildSpec
+                {
+                    Command = Command,
+                    SourcePath = Path == null ? null : ResolveLocalPath(Path),
+                    IncludeIgnored = IncludeIgnored,
+                    Exclude = Exclude,
+                    ArchivePath = Archive == null ? null : ResolveExistingFile(nameof(Archive), Archive),
+                    GitUrl = GitUrl,
+                    GitRef = Ref,
+                    MinFreeSpace = MinFreeSpace,
+                    WorkingDirectory = WorkingDirectory,
+                    Environment = ToEnvironment(nameof(Environment), Environment, secret: false),
+                    Secrets = ToEnvironment(nameof(Secret), Secret, secret: true),
+                    Artifacts = Artifact,
+                    Destination = ResolveLocalPath(Destination ?? "artifacts"),
+                    LogPath = LogPath == null ? null : ResolveLocalPath(LogPath),
+                    Timeout = Timeout,
+                },
+            };
+            string build = $"build '{new SecretMasker(request.Build.Secrets.Values).Mask(Command)}' in a guest from {(s3Image ? "the image in S3" : Image)}";
+            try
+            {
+                if (MetalHost != null)
+                {
+                    string? misplaced = LaunchParameters.FirstOrDefault(MyInvocation.BoundParameters.ContainsKey);
+                    if (misplaced != null)
+                        ThrowBadParameter(misplaced, Shown(MyInvocation.BoundParameters[misplaced]), "only applies when a new EC2 host is launched, but a host was given.",
+                            $"Leave -{misplaced} out, or leave the host out to launch one.");
+                    if (s3Image)
+                        ThrowBadParameter(nameof(Image), Image, "an image in S3 is fetched by a new EC2 host at boot, but a host was given.",
+                            "Pass the image's path on that host, or leave the host out to launch one that fetches it.");
+                    if (MetalHost.State == "Removed")
+                        ThrowEngineError(new OpenBsdBuildException("HostRemoved", FailureKind.InvalidOperation,
+                            $"Host {MetalHost.Name} was removed; it cannot start guests.", MetalHost, "Attach or create a host again."));
+                    if (!ShouldProcess(MetalHost.Name, $"Start a guest, {build}, then stop the guest")) return;
+                }
+                else
+                {
+                    var aws = AwsOptions();
+                    request.Aws = aws;
+                    request.Launch = NewLaunchRequest(InstanceType, s3Image ? Image : null);
+                    request.Plan = PlanLaunch(aws, request.Launch);
+                    if (!ShouldProcess(DescribeLaunch(request.Plan), $"Launch EC2 metal host, {build}, then terminate the host")) return;
+                }
+                var outcome = RunEngine((r, ct) => OneShotBuild.RunAsync(request, r, ct));
+                if (outcome.Teardown != null)
+                    WriteInformation(new InformationRecord($"Removed {outcome.Teardown}.", MyInvocation.MyCommand.Name));
+                WriteObject(outcome.Result);
+                if (outcome.TeardownError != null) WriteEngineError(outcome.TeardownError);
+            }
+            catch (BuildFailedException ex) { ThrowEngineError(ex, ex.Result); }
+            catch (OpenBsdBuildException ex) { ThrowEngineError(ex); }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using OpenBsdBuild.Cloud;
+using OpenBsdBuild.Cloud.Ec2;
+
+namespace OpenBsdBuild.Common
+{
+    /// <summary>
+    /// The parameters of an EC2 metal launch, shared by New-MetalHost and Invoke-OpenBsdBuild, and
+    /// their checks: local ones here, the ones that need AWS (read-only calls) in the plan.
+    /// </summary>
+    public abstract class Ec2LaunchCmdlet : AwsCmdlet
+    {
+        [Parameter]
+        [ValidateSet("arm64", "amd64")]
+        public string Architecture { get; set; } = "arm64";
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? ImageId { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? SubnetId { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? AvailabilityZone { get; set; }
+
+        /// <summary>Root volume in GiB (gp3, encrypted).</summary>
+        [Parameter]
+        public int RootVolumeSize { get; set; } = 64;
+
+        /// <summary>The host shuts itself down (and so terminates) after this long, even if this session dies.</summary>
+        [Parameter]
+        public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(2);
+
+        /// <summary>Who may reach SSH; default this machine's public address /32.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? AllowedCidr { get; set; }
+
+        /// <summary>The AMI's login user (ubuntu on Canonical's images).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string SshUser { get; set; } = "ubuntu";
+
+        [Parameter]
+        public Hashtable? Tag { get; set; }
+
+        /// <summary>Launch as a spot instance (interruption terminates it).</summary>
+        [Parameter]
+        public SwitchParameter Spot { get; set; }
+
+        /// <summary>Highest spot price in USD per hour; default up to the on-demand price.</summary>
+        [Parameter]
+        public decimal? SpotMaxPrice { get; set; }
+
+        /// <summary>With -Spot: launch on demand when no spot capacity or price is found anywhere.</summary>
+        [Parameter]
+        public SwitchParameter SpotFallbackToOnDemand { get; set; }
+
+        /// <summary>Overrides the built-in on-demand price table (USD per hour).</summary>
+        [Parameter]
+        public decimal? PricePerHour { get; set; }
+
+        /// <summary>Where guest overlays, logs and sockets live on the host (default ~/.openbsdbuild).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? StateDirectory { get; set; }
+
+        /// <summary>An S3-compatible endpoint for -Image (MinIO, Ceph); AWS S3 when omitted.</summary>
+        [Parameter]
+        public Uri? S3EndpointUrl { get; set; }
+
+        [Parameter] public TimeSpan RunningTimeout { get; set; } = TimeSpan.FromMinutes(30);
+        [Parameter] public TimeSpan ConsoleTimeout { get; set; } = TimeSpan.FromMinutes(15);
+        [Parameter] public TimeSpan SshTimeout { get; set; } = TimeSpan.FromMinutes(10);
+        [Parameter] public TimeSpan BootstrapTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+        /// <summary>The launch request from the bound parameters; cheap local checks fail here, before AWS is asked anything.</summary>
+        protected LaunchRequest NewLaunchRequest(string[] instanceTypes, object? image)
+        {
+            foreach (var (name, value) in new[] { (nameof(RunningTimeout), RunningTimeout), (nameof(ConsoleTimeout), ConsoleTimeout), (nameof(SshTimeout), SshTimeout), (nameof(BootstrapTimeout), BootstrapTimeout) })
+                if (value <= TimeSpan.Zero)
+                    ThrowBadParameter(name, value, "must be positive.", "Pass a duration such as (New-TimeSpan -Minutes 20).");
+            var tags = new Dictionary<string, string>();
+            if (Tag != null)
+                foreach (DictionaryEntry e in Tag)
+                    tags[e.Key?.ToString() ?? ""] = e.Value?.ToString() ?? "";
+            var request = new LaunchRequest
+            {
+                InstanceTypes = instanceTypes,
+                Architecture = Architecture,
+                ImageId = ImageId,
+                SubnetId = SubnetId,
+                AvailabilityZone = AvailabilityZone,
+                RootVolumeSize = RootVolumeSize,
+                MaxLifetime = MaxLifetime,
+                AllowedCidr = AllowedCidr,
+                SshUser = SshUser,
+                Tags = tags,
+                Spot = Spot,
+                SpotMaxPrice = SpotMaxPrice,
+                SpotFallbackToOnDemand = SpotFallbackToOnDemand,
+                PricePerHour = PricePerHour,
+                StateDirectory = StateDirectory,
+                RunningTimeout = RunningTimeout,
+                ConsoleTimeout = ConsoleTimeout,
+                SshTimeout = SshTimeout,
+                BootstrapTimeout = BootstrapTimeout,
+            };
+            if (image != null)
+            {
+                request.Image = S3ImageOrThrow(image);
+                request.S3EndpointUrl = S3EndpointUrl;
+            }
+            return request;
+        }
+
+        /// <summary>Checks everything with read-only calls, so bad input fails before anything exists (and -WhatIf can say what would happen).</summary>
+        protected LaunchPlan PlanLaunch(AwsConnectionOptions aws, LaunchRequest request)
+        {
+            var plan = RunEngine((r, ct) => Ec2HostLauncher.PlanAsync(aws, request, r, ct));
+            request.AllowedCidr = plan.AllowedCidr;
+            return plan;
+        }
+
+        protected string DescribeLaunch(LaunchPlan plan) =>
+            $"{string.Join(" or ", plan.Candidates.Select(c => c.InstanceType).Distinct())} from {plan.ImageId}, SSH from {plan.AllowedCidr}, self-destruct after {MaxLifetime}";
+
+        /// <summary>True when <paramref name="image"/> names an image in S3 (an s3:// text or an image object).</summary>
+        protected static bool IsS3Image(object image)
+        {
+            object value = image is PSObject pso ? pso.BaseObject : image;
+            return value is StoredImage stored ? stored.S3Location != null : (value.ToString() ?? "").StartsWith("s3:", StringComparison.OrdinalIgnoreCase); // "s3:/typo" too: it is checked, not taken for a path
+        }
+
+        private S3Location S3ImageOrThrow(object image)
+        {
+            object value = image is PSObject pso ? pso.BaseObject : image;
+            if (value is StoredImage stored && stored.S3Location != null) return stored.S3Location;
+            string? text = value.ToString();
+            if (!S3Location.TryParse(text, out var location, out string? problem))
+                ThrowBadParameter("Image", text, problem ?? "is not an s3:// location.", "Pass s3://bucket/path/image.qcow2 or an image object from the image cmdlets.");
+            return location!;
+        }
+    }
+}

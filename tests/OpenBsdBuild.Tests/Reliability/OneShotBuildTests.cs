@@ -1,0 +1,183 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading.Tasks;
+using OpenBsdBuild.Emulation;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Tests.Fixtures;
+using OpenBsdBuild.Tests.Harness;
+using Xunit;
+
+namespace OpenBsdBuild.Tests.Reliability
+{
+    /// <summary>
+    /// Invoke-OpenBsdBuild, the whole flow in one cmdlet, through real pipelines: a host (the EC2
+    /// emulator with a netns sshd as the instance, or this machine), a QEMU guest, the build,
+    /// artifacts, and the teardown of everything it made on success, failure and faults.
+    /// </summary>
+    [Collection(ReliabilityCollection.Name)]
+    public sealed class OneShotBuildTests : OneShotTestBase
+    {
+        public OneShotBuildTests(ReliabilityNamespace ns) : base(ns) { }
+
+        [Fact]
+        public void On_a_new_EC2_host_the_build_returns_its_result_and_everything_is_removed()
+        {
+            // On the way: a throttling burst (retried with backoff) and no a1.metal capacity anywhere (the next type is used).
+            Lab.Emulator.FailNext("RunInstances", "RequestLimitExceeded", count: 3);
+            Lab.Emulator.FailNext("DescribeInstances", "RequestLimitExceeded", count: 2);
+            Lab.Emulator.InsufficientCapacity("a1.metal");
+            using var ps = new PsSession();
+            var r = ps.Run(OneShot("sh build.sh", "-Artifact out/upper.txt -InstanceType a1.metal,c7g.metal -Verbose"));
+            Assert.False(r.HadErrors, r.Describe() + "\nboot log:\n" + Lab.Booter.BootLog);
+            var result = r.Single<GuestBuildResult>();
+            Assert.True(result.Succeeded);
+            Assert.Equal("ONE SHOT\n", File.ReadAllText(Path.Combine(Artifacts, "upper.txt")));
+            Assert.Equal(HostProvider.Ec2, result.Host.Provider);
+            Assert.Equal("Removed", result.Host.State);
+            Assert.Contains(r.Information, i => i.MessageData.ToString()!.StartsWith("Removed " + result.Host.InstanceId));
+            Assert.StartsWith("-h +120", Lab.Booter.ShutdownArgs); // the self-destruct was armed all along
+            Assert.Equal(0, Lab.Emulator.PendingFailures);
+            Assert.Equal("c7g.metal", result.Host.InstanceType);
+            Assert.Contains(r.Warnings, w => w.Message.Contains("a1.metal in us-east-1a: InsufficientInstanceCapacity"));
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("EC2 throttling burst and no capacity for the first type", "a warning naming the zones and types tried; the build runs", CleanupTime(r));
+        }
+
+        [Fact]
+        public void On_an_attached_host_only_the_guest_it_started_is_stopped()
+        {
+            string state = Path.Combine(Work, "local");
+            using var ps = new PsSession();
+            var r = ps.Run($"$h = Connect-MetalHost -Local -StateDirectory '{state}'; $h | Invoke-OpenBsdBuild {Guest} -Path '{Sources()}' -Command 'sh build.sh' -Artifact out/upper.txt; $h");
+            Assert.False(r.HadErrors, r.Describe());
+            var result = r.Single<GuestBuildResult>();
+            Assert.Equal("ONE SHOT\n", File.ReadAllText(result.Artifacts.Single().FullName));
+            Assert.Equal("Ready", r.Single<MetalHost>().State); // the user's host is theirs to end
+            Assert.Empty(r.Single<MetalHost>().Guests);
+            Ec2Lab.AssertNoGuests(state);
+        }
+
+        [Fact]
+        public void A_failing_build_is_one_clear_error_and_everything_is_removed()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run(OneShot("echo compiling; exit 3", "-Verbose"));
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.BuildFailed,", e!.FullyQualifiedErrorId);
+            var result = Assert.IsType<GuestBuildResult>(e.TargetObject);
+            Assert.Equal(3, result.ExitCode);
+            Assert.Equal("Removed", result.Host.State);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("The build fails", "OpenBsdBuild.BuildFailed with the last lines", CleanupTime(r));
+        }
+
+        [Fact]
+        public void KeepHostOnFailure_keeps_host_and_guest_and_prints_an_ssh_command_that_gets_in()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"try {{ {OneShot("exit 4", "-KeepHostOnFailure")} -ErrorAction Stop }} catch {{ $kept = $_.TargetObject; throw }}");
+            Assert.StartsWith("OpenBsdBuild.BuildFailed,", r.FirstError!.FullyQualifiedErrorId);
+            string warning = Assert.Single(r.Warnings, w => w.Message.Contains("reach it with")).Message;
+            Assert.Contains($"Remove-MetalHost -InstanceId {Lab.InstanceId}", warning);
+            Assert.Equal(EmulatedInstanceState.Running, Lab.Emulator.Instances[Lab.InstanceId].State);
+            Assert.Single(Tools.QemuProcesses(Lab.GuestState));
+
+            // The printed command, as printed, gets into the guest through the host (only host-key prompts are turned off).
+            string command = warning.Substring(warning.IndexOf("ssh -i", StringComparison.Ordinal));
+            command = command.Substring(0, command.IndexOf(" (guest host key", StringComparison.Ordinal));
+            Assert.Contains("-W %h:%p root@" + Lab.Ssh.Address, command);
+            string quiet = command.Replace("ssh -i", "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i");
+            Assert.Equal("inside", Tools.Sh(quiet + " echo inside").Trim());
+
+            // The self-destruct stays armed; the user removes the host when done.
+            Assert.StartsWith("-h +120", Lab.Booter.ShutdownArgs);
+            var removed = ps.Run("$kept | Remove-MetalHost");
+            Assert.False(removed.HadErrors, removed.Describe());
+            Lab.AssertNothingLeft(r);
+        }
+
+        [Fact]
+        public void QEMU_killed_mid_build_is_GuestDied_with_the_serial_console_tail_and_nothing_is_left()
+        {
+            using var ps = new PsSession();
+            var (r, took) = FaultWhen(ps, OneShot("echo started; sleep 120"), () => BuildRuns("g1"), "the running build",
+                () => { foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}"); }, TimeSpan.FromSeconds(30));
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.GuestDied,", e!.FullyQualifiedErrorId);
+            Assert.Contains("Last serial console lines", e.Exception.Message);
+            Assert.DoesNotContain("printed nothing", e.Exception.Message);
+            Assert.Contains("started", e.Exception.Message); // the build's last lines
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("QEMU killed mid-build", "OpenBsdBuild.GuestDied with the serial console tail", took);
+        }
+
+        [Fact]
+        public void A_spot_host_terminated_underneath_the_build_is_HostInterrupted_not_a_hang()
+        {
+            using var ps = new PsSession();
+            var (r, took) = FaultWhen(ps, OneShot("echo started; sleep 120", "-Spot"), () => BuildRuns("g1"), "the running build", () =>
+            {
+                // EC2 reclaims the machine: the instance is terminated and everything on it dies.
+                Lab.Emulator.TerminateUnderneath(Lab.InstanceId);
+                foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}");
+            }, TimeSpan.FromSeconds(30));
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.HostInterrupted,", e!.FullyQualifiedErrorId);
+            Assert.Contains("spot instance", e.Exception.Message);
+            Assert.Contains("Server.SpotInstanceTermination", e.Exception.Message);
+            Assert.IsType<GuestBuildResult>(e.TargetObject);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("Spot host terminated mid-build", "OpenBsdBuild.HostInterrupted naming the spot interruption", took);
+        }
+    
+
+        [Fact]
+        public void A_guest_that_never_boots_is_bounded_by_its_timeout_with_the_serial_tail()
+        {
+            // A blank disk: the firmware finds nothing to boot, and SSH never comes.
+            string blank = Path.Combine(Work, "blank.img");
+            Tools.Sh($"qemu-img create -q -f raw {blank} 64M");
+            using var ps = new PsSession();
+            var r = ps.Run($"Invoke-OpenBsdBuild {Lab.Launch} -Image '{blank}' -TrustHostKey -KeyFile '{Image.KeyFile}' -Memory 256MB -CpuCount 1 -BootTimeout 00:00:12 -Command true -Verbose");
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.GuestNotReady,", e!.FullyQualifiedErrorId);
+            Assert.Contains("Last serial console lines", e.Exception.Message);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("A guest that never boots", "OpenBsdBuild.GuestNotReady after -BootTimeout, with the serial console tail", CleanupTime(r));
+        }
+
+        [Fact]
+        public void The_link_to_the_host_dropping_mid_build_fails_clearly_instead_of_hanging()
+        {
+            using var ps = new PsSession();
+            try
+            {
+                var (r, took) = FaultWhen(ps, OneShot("echo started; sleep 300", "-Verbose"), () => BuildRuns("g1"), "the running build",
+                    () => Lab.Ssh.LinkDown(), TimeSpan.FromSeconds(60));
+                var e = r.FirstError;
+                Assert.True(e != null, r.Describe());
+                Assert.StartsWith("OpenBsdBuild.GuestLost,", e!.FullyQualifiedErrorId);
+                Assert.Contains("did not answer either", e.Exception.Message);
+                Lab.Ssh.LinkUp();
+                // EC2 took the instance: on a real host its QEMU ends with it. Here the "instance" is a namespace
+                // that outlives the emulated termination, so the test ends the machine's processes itself.
+                Assert.Equal(EmulatedInstanceState.Terminated, Lab.Emulator.Instances[Lab.InstanceId].State);
+                foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}");
+                Tools.Sh($"rm -rf '{Lab.GuestState}/guests'");
+                Lab.AssertNothingLeft(r);
+                ReliabilityDoc.Row("The link to the host drops mid-build", "OpenBsdBuild.GuestLost within the watchdog's ~20 s, not a hang", took);
+            }
+            finally
+            {
+                Lab.Ssh.LinkUp();
+            }
+        }
+    }
+}
