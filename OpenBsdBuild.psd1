@@ -18,6 +18,9 @@
         'Stop-OpenBsdGuest'
         'Invoke-GuestBuild'
         'Remove-MetalHost'
+        'Get-OpenBsdImage'
+        'Publish-OpenBsdImage'
+        'Remove-OpenBsdImage'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

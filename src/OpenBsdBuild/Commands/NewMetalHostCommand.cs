@@ -146,12 +146,12 @@ namespace OpenBsdBuild.Commands
             if (Image != null)
             {
                 object image = Image is PSObject pso ? pso.BaseObject : Image;
-                request.Image = image switch
-                {
-                    OpenBsdBuild.Cloud.StoredImage stored when stored.S3Location != null => stored.S3Location,
-                    _ => S3LocationOrThrow(image.ToString()),
-                };
-                request.S3EndpointUrl = S3EndpointUrl;
+                if (image is OpenBsdImage { S3Location: null } local)
+                    ThrowBadParameter(nameof(Image), local.Location, "is a local image; an EC2 host fetches its image from S3.",
+                        "Publish it first: Publish-OpenBsdImage -Image ... -Destination s3://bucket/prefix/ -PassThru.");
+                request.Image = image is OpenBsdImage golden ? golden.S3Location! : S3LocationOrThrow(image.ToString());
+                // An image found by Get-OpenBsdImage is fetched from the store it was found in.
+                request.S3EndpointUrl = S3EndpointUrl ?? (image as OpenBsdImage)?.EndpointUrl;
             }
             var aws = AwsOptions();
             try
