@@ -21,6 +21,7 @@
         'Get-OpenBsdImage'
         'Publish-OpenBsdImage'
         'Remove-OpenBsdImage'
+        'New-OpenBsdImage'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

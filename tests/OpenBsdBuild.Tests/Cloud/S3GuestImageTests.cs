@@ -105,7 +105,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Contains(metadata.Sha256, e.Exception.Message);
             Assert.Empty(r.All<OpenBsdGuest>());
             Assert.Empty(Tools.QemuProcesses(_state));
-            Assert.Empty(Directory.GetFiles(ImagesOnHost).Where(f => !f.EndsWith(".json")));
+            Assert.DoesNotContain(Directory.GetFiles(ImagesOnHost), f => !f.EndsWith(".json"));
         }
 
         [Fact]
