@@ -19,6 +19,10 @@
         'Invoke-GuestBuild'
         'Remove-MetalHost'
         'Invoke-OpenBsdBuild'
+        'Get-OpenBsdImage'
+        'Publish-OpenBsdImage'
+        'Remove-OpenBsdImage'
+        'New-OpenBsdImage'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -19,5 +19,20 @@ namespace OpenBsdBuild.Guest
         public string PidFile { get; set; } = "";
         /// <summary>Keep MSI-X on the virtio devices (off by default: lost interrupts on first-generation Graviton).</summary>
         public bool MsiX { get; set; }
+
+        /// <summary>
+        /// Install media (installNN.img) attached read-only before the disk, so the installer sees it
+        /// as sd0 and the target as sd1 (FACTS §1.12); null for a normal boot.
+        /// </summary>
+        public string? InstallMediaPath { get; set; }
+
+        /// <summary>
+        /// Serve the serial console on this port of the host's loopback (and still log it to
+        /// <see cref="SerialLogPath"/>), so the engine can read and type on it; 0 only logs.
+        /// </summary>
+        public int SerialPort { get; set; }
+
+        /// <summary>Exit QEMU instead of rebooting: the end of an autoinstall (which always reboots) becomes visible.</summary>
+        public bool NoReboot { get; set; }
     }
 }

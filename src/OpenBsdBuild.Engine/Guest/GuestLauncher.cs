@@ -138,7 +138,7 @@ namespace OpenBsdBuild.Guest
             }
         }
 
-        private static async Task LaunchAsync(MetalHost host, OpenBsdGuest guest, GuestLaunchSpec spec, int requestedPort, IOperationReporter reporter,
+        internal static async Task LaunchAsync(MetalHost host, OpenBsdGuest guest, GuestLaunchSpec spec, int requestedPort, IOperationReporter reporter,
             CancellationToken cancellationToken)
         {
             for (int attempt = 1; ; attempt++)
@@ -168,7 +168,7 @@ namespace OpenBsdBuild.Guest
             }
         }
 
-        private static int PickPort()
+        internal static int PickPort()
         {
             lock (PortPicker) return PortPicker.Next(20000, 60000);
         }

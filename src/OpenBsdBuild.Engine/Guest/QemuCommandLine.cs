@@ -28,6 +28,12 @@ namespace OpenBsdBuild.Guest
 
             // vectors=0 forces INTx: under KVM on a1.metal MSI-X interrupts never arrive.
             string vectors = spec.MsiX ? "" : ",vectors=0";
+            if (spec.InstallMediaPath != null)
+            {
+                // First on the bus: the installer's sd0. snapshot=on: whatever it writes is discarded.
+                args.AddRange(new[] { "-drive", $"if=none,id=media0,format=raw,snapshot=on,file={spec.InstallMediaPath}" });
+                args.AddRange(new[] { "-device", $"virtio-blk-pci,drive=media0{vectors}" });
+            }
             args.AddRange(new[] { "-drive", $"if=none,id=disk0,format=qcow2,file={spec.DiskPath}" });
             args.AddRange(new[] { "-device", $"virtio-blk-pci,drive=disk0{vectors}" });
 
@@ -37,7 +43,12 @@ namespace OpenBsdBuild.Guest
             args.AddRange(new[] { "-device", $"virtio-net-pci,netdev=net0{vectors},romfile=" });
 
             args.AddRange(new[] { "-display", "none", "-monitor", "none" });
-            args.AddRange(new[] { "-chardev", $"file,id=serial0,path={spec.SerialLogPath}", "-serial", "chardev:serial0" });
+            // A socket console keeps its log too; wait=off: QEMU must not block before the engine connects.
+            string console = spec.SerialPort == 0
+                ? $"file,id=serial0,path={spec.SerialLogPath}"
+                : $"socket,id=serial0,host=127.0.0.1,port={spec.SerialPort},server=on,wait=off,logfile={spec.SerialLogPath}";
+            args.AddRange(new[] { "-chardev", console, "-serial", "chardev:serial0" });
+            if (spec.NoReboot) args.Add("-no-reboot");
             args.AddRange(new[] { "-qmp", $"unix:{spec.QmpSocketPath},server=on,wait=off" });
             args.AddRange(new[] { "-daemonize", "-pidfile", spec.PidFile });
             return args;

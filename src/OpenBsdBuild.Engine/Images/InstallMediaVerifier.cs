@@ -38,7 +38,12 @@ namespace OpenBsdBuild.Images
         /// Hashes <paramref name="path"/> and compares it with the list entry for
         /// <paramref name="name"/> (default: the file name). Throws ChecksumMissing or ChecksumMismatch.
         /// </summary>
-        public async Task VerifyFileAsync(Sha256ChecksumList checksums, string path, string? name = null,
+        public Task VerifyFileAsync(Sha256ChecksumList checksums, string path, string? name = null,
+            CancellationToken cancellationToken = default) =>
+            VerifyChecksumAsync(checksums, path, name, cancellationToken);
+
+        /// <summary>The checksum comparison alone, for a list whose signature could not be checked (no key known).</summary>
+        public static async Task VerifyChecksumAsync(Sha256ChecksumList checksums, string path, string? name = null,
             CancellationToken cancellationToken = default)
         {
             name ??= Path.GetFileName(path);

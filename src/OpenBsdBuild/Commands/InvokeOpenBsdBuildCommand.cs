@@ -180,7 +180,7 @@ namespace OpenBsdBuild.Commands
                 Guest = new GuestOptions
                 {
                     Name = GuestName,
-                    Image = s3Image ? "" : Image.ToString() ?? "",
+                    Image = s3Image ? "" : LocalImagePath(Image),
                     Architecture = MetalHost == null ? Architecture : null,
                     MemoryMB = (int)(Memory / (1024 * 1024)),
                     CpuCount = CpuCount,
@@ -244,6 +244,13 @@ namespace OpenBsdBuild.Commands
             }
             catch (BuildFailedException ex) { ThrowEngineError(ex, ex.Result); }
             catch (OpenBsdBuildException ex) { ThrowEngineError(ex); }
+        }
+
+        /// <summary>The path a guest boots from for an image on the host: a local image object's file, or the text given.</summary>
+        private static string LocalImagePath(object image)
+        {
+            object value = image is PSObject pso ? pso.BaseObject : image;
+            return value is OpenBsdImage golden ? golden.Location : value.ToString() ?? "";
         }
     }
 }

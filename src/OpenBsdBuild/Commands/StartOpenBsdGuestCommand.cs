@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using OpenBsdBuild.Cloud;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Guest;
@@ -11,16 +12,19 @@ namespace OpenBsdBuild.Commands
     /// <summary>Boots a guest from an image on a host and waits until its SSH answers with the expected host key.</summary>
     [Cmdlet(VerbsLifecycle.Start, "OpenBsdGuest", SupportsShouldProcess = true)]
     [OutputType(typeof(OpenBsdGuest))]
-    public sealed class StartOpenBsdGuestCommand : OpenBsdBuildCmdlet
+    public sealed class StartOpenBsdGuestCommand : ImageCmdlet
     {
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         [ValidateNotNull]
         public MetalHost MetalHost { get; set; } = null!;
 
-        /// <summary>Path of a qcow2 or raw image on the host.</summary>
+        /// <summary>
+        /// An OpenBsdImage, an s3:// key (the host fetches it by a presigned URL and checks its SHA-256),
+        /// or the path of a qcow2 or raw image on the host.
+        /// </summary>
         [Parameter(Mandatory = true, Position = 0)]
-        [ValidateNotNullOrEmpty]
-        public string Image { get; set; } = "";
+        [ValidateNotNull]
+        public object Image { get; set; } = null!;
 
         [Parameter]
         [ValidatePattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
@@ -99,10 +103,21 @@ namespace OpenBsdBuild.Commands
                     $"Host {MetalHost.Name} was removed; it cannot start guests.", MetalHost, "Attach or create a host again."));
                 return;
             }
+            OpenBsdImage? golden;
+            string imagePath;
+            try
+            {
+                (golden, imagePath) = ChooseImage();
+            }
+            catch (OpenBsdBuildException ex)
+            {
+                WriteEngineError(ex);
+                return;
+            }
             var options = new GuestOptions
             {
                 Name = Name,
-                Image = Image,
+                Image = imagePath,
                 Architecture = Architecture,
                 MemoryMB = (int)(Memory / (1024 * 1024)),
                 CpuCount = CpuCount,
@@ -117,15 +132,39 @@ namespace OpenBsdBuild.Commands
                 FirmwareCode = FirmwareCode,
                 FirmwareVars = FirmwareVars,
             };
-            if (!ShouldProcess(MetalHost.Name, $"Start guest '{Name ?? "(generated name)"}' from image {Image}")) return;
+            if (!ShouldProcess(MetalHost.Name, $"Start guest '{Name ?? "(generated name)"}' from image {golden?.Location ?? imagePath}")) return;
+            var aws = golden?.S3Location == null ? null : ImageLibrary.WithImageDefaults(AwsOptions(), golden);
             try
             {
-                WriteObject(RunEngine((r, ct) => GuestLauncher.StartAsync(MetalHost, options, r, ct)));
+                WriteObject(RunEngine(async (r, ct) =>
+                {
+                    if (aws != null) options.Image = await HostImageFetch.FetchAsync(MetalHost, golden!, aws, r, ct).ConfigureAwait(false);
+                    return await GuestLauncher.StartAsync(MetalHost, options, r, ct).ConfigureAwait(false);
+                }));
             }
             catch (OpenBsdBuildException ex)
             {
                 WriteEngineError(ex);
             }
+        }
+
+        /// <summary>The image object (if any) and the path the guest boots from; an S3 image's path is known only once the host has fetched it.</summary>
+        private (OpenBsdImage?, string) ChooseImage()
+        {
+            object input = Image is PSObject ps ? ps.BaseObject : Image;
+            string? text = input as string;
+            if (input is OpenBsdImage || ImageLibrary.IsS3(text))
+            {
+                var golden = ResolveImage(nameof(Image), input);
+                if (golden.S3Location != null) return (golden, "");
+                if (MetalHost.Provider != HostProvider.Local)
+                    ThrowBadParameter(nameof(Image), golden.Location, $"is a file on this machine, not on {MetalHost.Name}.",
+                        "Publish it to S3 (Publish-OpenBsdImage) and pass the s3:// image, or copy it to the host and pass its path there.");
+                return (golden, golden.Location);
+            }
+            if (string.IsNullOrWhiteSpace(text))
+                ThrowBadParameter(nameof(Image), input, "is not an image.", "Pass an image object, an s3:// URI, or the path of an image on the host.");
+            return (null, text!);
         }
     }
 }

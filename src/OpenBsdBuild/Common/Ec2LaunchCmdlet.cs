@@ -5,6 +5,7 @@ using System.Linq;
 using System.Management.Automation;
 using OpenBsdBuild.Cloud;
 using OpenBsdBuild.Cloud.Ec2;
+using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Common
 {
@@ -115,8 +116,10 @@ namespace OpenBsdBuild.Common
             };
             if (image != null)
             {
-                request.Image = S3ImageOrThrow(image);
-                request.S3EndpointUrl = S3EndpointUrl;
+                object value = image is PSObject pso ? pso.BaseObject : image;
+                request.Image = S3ImageOrThrow(value);
+                // An image found by Get-OpenBsdImage is fetched from the store it was found in.
+                request.S3EndpointUrl = S3EndpointUrl ?? (value as OpenBsdImage)?.EndpointUrl;
             }
             return request;
         }
@@ -136,13 +139,18 @@ namespace OpenBsdBuild.Common
         protected static bool IsS3Image(object image)
         {
             object value = image is PSObject pso ? pso.BaseObject : image;
-            return value is StoredImage stored ? stored.S3Location != null : (value.ToString() ?? "").StartsWith("s3:", StringComparison.OrdinalIgnoreCase); // "s3:/typo" too: it is checked, not taken for a path
+            return value is OpenBsdImage golden ? golden.S3Location != null : (value.ToString() ?? "").StartsWith("s3:", StringComparison.OrdinalIgnoreCase); // "s3:/typo" too: it is checked, not taken for a path
         }
 
-        private S3Location S3ImageOrThrow(object image)
+        private S3Location S3ImageOrThrow(object value)
         {
-            object value = image is PSObject pso ? pso.BaseObject : image;
-            if (value is StoredImage stored && stored.S3Location != null) return stored.S3Location;
+            if (value is OpenBsdImage golden)
+            {
+                if (golden.S3Location == null)
+                    ThrowBadParameter("Image", golden.Location, "is a local image; an EC2 host fetches its image from S3.",
+                        "Publish it first: Publish-OpenBsdImage -Image ... -Destination s3://bucket/prefix/ -PassThru.");
+                return golden.S3Location!;
+            }
             string? text = value.ToString();
             if (!S3Location.TryParse(text, out var location, out string? problem))
                 ThrowBadParameter("Image", text, problem ?? "is not an s3:// location.", "Pass s3://bucket/path/image.qcow2 or an image object from the image cmdlets.");

@@ -32,6 +32,28 @@ namespace OpenBsdBuild.Tests.Guest
         }
 
         [Fact]
+        public void An_install_attaches_the_media_first_serves_the_console_on_loopback_and_exits_instead_of_rebooting()
+        {
+            var spec = Spec();
+            spec.InstallMediaPath = "/st/install78.img";
+            spec.SerialPort = 40123;
+            spec.NoReboot = true;
+            var args = QemuCommandLine.Build(spec).ToList();
+            string line = string.Join(" ", args);
+            // The media must come first on the bus, so the installer calls it sd0 and the target sd1.
+            int media = args.IndexOf("virtio-blk-pci,drive=media0,vectors=0");
+            int disk = args.IndexOf("virtio-blk-pci,drive=disk0,vectors=0");
+            Assert.True(media >= 0 && disk > media, line);
+            Assert.Contains("if=none,id=media0,format=raw,snapshot=on,file=/st/install78.img", line);
+            Assert.Contains("socket,id=serial0,host=127.0.0.1,port=40123,server=on,wait=off,logfile=/st/serial.log", line);
+            Assert.Contains("-no-reboot", args);
+
+            var normal = string.Join(" ", QemuCommandLine.Build(Spec()));
+            Assert.DoesNotContain("media0", normal);
+            Assert.DoesNotContain("-no-reboot", normal);
+        }
+
+        [Fact]
         public void Emulation_avoids_pointer_authentication_and_kvm_uses_the_host_cpu()
         {
             string Cpu(string accel) => QemuCommandLine.Build(Spec(accel)).SkipWhile(a => a != "-cpu").Skip(1).First();

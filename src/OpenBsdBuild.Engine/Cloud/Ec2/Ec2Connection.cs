@@ -75,7 +75,13 @@ namespace OpenBsdBuild.Cloud.Ec2
                 (options.EndpointUrl.Scheme != Uri.UriSchemeHttp && options.EndpointUrl.Scheme != Uri.UriSchemeHttps)))
                 throw OpenBsdBuildException.BadParameter("EndpointUrl", options.EndpointUrl, "is not an http:// or https:// URL.",
                     "Give the service's base URL, for example https://ec2.eu-west-1.amazonaws.com.");
+            var (credentials, source, region) = ResolveCredentials(options);
+            return new Ec2Connection(region, credentials, source, options.EndpointUrl);
+        }
 
+        /// <summary>The credentials, where they came from, and the region, as <see cref="Open"/> resolves them; shared with the S3 image cmdlets.</summary>
+        public static (AWSCredentials Credentials, string Source, string Region) ResolveCredentials(AwsConnectionOptions options)
+        {
             var tried = new List<string>();
             AWSCredentials? credentials = null;
             string source = "";
@@ -134,7 +140,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                     "Pass -Region, for example -Region eu-west-1.");
             if (!System.Text.RegularExpressions.Regex.IsMatch(region, "^[a-z]{2}(-[a-z]+)+-[0-9]+$"))
                 throw OpenBsdBuildException.BadParameter("Region", region, "is not an AWS region name.", "Use a region code such as eu-west-1 or us-east-1.");
-            return new Ec2Connection(region!, credentials!, source, options.EndpointUrl);
+            return (credentials!, source, region!);
         }
 
         public void Dispose()

@@ -1,0 +1,80 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using System.Text.RegularExpressions;
+using OpenBsdBuild.Remote;
+
+namespace OpenBsdBuild.Images
+{
+    /// <summary>
+    /// What runs as root over SSH on the freshly installed system's first boot, and how its report is
+    /// read back: packages, the build user's login class, boot loader timeout, optionally no boot-time
+    /// relinking, host key fingerprints, zeroed free space.
+    /// </summary>
+    public static class FirstBootScript
+    {
+        /// <summary>The login class given to the build user: no data size cap (the default class stops at 1 GB, FACTS §4).</summary>
+        public const string LoginClass = "build";
+        private const string PackagesMarker = "@@obb-packages@@";
+        private const string KeysMarker = "@@obb-hostkeys@@";
+
+        public static string Render(ImageBuildRequest request)
+        {
+            var s = new StringBuilder();
+            s.Append("set -e\n");
+            if (request.Packages.Count > 0)
+            {
+                s.Append($"export PKG_PATH={ShellQuote.Quote(request.EffectivePackagePath())}\n");
+                s.Append("pkg_add -I ").Append(string.Join(" ", request.Packages.Select(ShellQuote.Quote))).Append('\n');
+            }
+            // rustc and LLVM links need several GB of data segment; the port itself refuses below 3 GB.
+            s.Append($"grep -q '^{LoginClass}:' /etc/login.conf || printf '%s\\n' " +
+                     ShellQuote.Quote($"{LoginClass}:\\\n\t:datasize=infinity:maxproc=infinity:openfiles-cur=8192:openfiles-max=16384:stacksize-cur=8M:tc=default:") +
+                     " >> /etc/login.conf\n");
+            s.Append("if [ -f /etc/login.conf.db ]; then cap_mkdb /etc/login.conf; fi\n");
+            s.Append($"usermod -L {LoginClass} {ShellQuote.Quote(request.BuildUser)}\n");
+            // The boot loader waits 5 s for a key by default; nobody types on a build guest's console.
+            s.Append("echo 'set timeout 1' > /etc/boot.conf\n");
+            if (request.SkipRelink)
+            {
+                // Every guest from this image then shares one kernel and library layout (no KARL); see docs/golden-images.md.
+                s.Append("sed -i 's|^/usr/libexec/reorder_kernel &|# & (disabled by New-OpenBsdImage -SkipRelink)|' /etc/rc\n");
+                s.Append("rcctl disable library_aslr\n");
+            }
+            s.Append($"echo {PackagesMarker}; pkg_info -q 2>/dev/null || true; echo {PackagesMarker}\n");
+            s.Append(FingerprintCommand).Append('\n');
+            // The ephemeral key that ran this script must not stay in the image.
+            s.Append("rm -f /root/.ssh/authorized_keys\n");
+            // Zeroed blocks compress to nothing in qemu-img convert -c.
+            s.Append("for m in $(mount -t ffs | awk '{print $3}'); do dd if=/dev/zero of=\"$m/.obb-zero\" bs=1m 2>/dev/null || true; rm -f \"$m/.obb-zero\"; done\n");
+            s.Append("sync\n");
+            return s.ToString();
+        }
+
+        /// <summary>Installed packages ("rust-1.86.0" → rust / 1.86.0) from the script's output.</summary>
+        public static List<PackageVersion> ParsePackages(string output) => Between(output, PackagesMarker)
+            .Select(line => Regex.Match(line, @"^(?<name>.+?)-(?<version>[0-9][^-]*(-[^-]+)?)$"))
+            .Where(m => m.Success)
+            .Select(m => new PackageVersion { Name = m.Groups["name"].Value, Version = m.Groups["version"].Value })
+            .ToList();
+
+        /// <summary>"SHA256:…" fingerprints from <c>ssh-keygen -lf</c> lines ("256 SHA256:… root@host (ED25519)").</summary>
+        public static List<string> ParseFingerprints(string output) => Between(output, KeysMarker)
+            .Select(line => Regex.Match(line, @"^\d+ (?<fp>SHA256:[A-Za-z0-9+/]{43}) "))
+            .Where(m => m.Success)
+            .Select(m => m.Groups["fp"].Value)
+            .ToList();
+
+        /// <summary>What the console prints for <c>ssh-keygen -lf</c> on each host key, between markers.</summary>
+        public static string FingerprintCommand => $"echo {KeysMarker}; for k in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf \"$k\"; done; echo {KeysMarker}";
+
+        private static IEnumerable<string> Between(string output, string marker)
+        {
+            var lines = output.Replace("\r", "").Split('\n');
+            // The last pair: a console also echoes the command line that contains the markers.
+            int end = System.Array.FindLastIndex(lines, l => l.Trim() == marker);
+            int start = end <= 0 ? -1 : System.Array.FindLastIndex(lines, end - 1, l => l.Trim() == marker);
+            return start < 0 ? Enumerable.Empty<string>() : lines.Skip(start + 1).Take(end - start - 1).Select(l => l.Trim());
+        }
+    }
+}

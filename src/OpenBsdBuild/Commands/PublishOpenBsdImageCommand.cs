@@ -1,0 +1,62 @@
+using System.Management.Automation;
+using OpenBsdBuild.Cloud;
+using OpenBsdBuild.Common;
+using OpenBsdBuild.Model;
+
+namespace OpenBsdBuild.Commands
+{
+    /// <summary>Uploads a local golden image and its metadata to an S3 prefix in parallel parts.</summary>
+    [Cmdlet(VerbsData.Publish, "OpenBsdImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(OpenBsdImage))]
+    public sealed class PublishOpenBsdImageCommand : ImageCmdlet
+    {
+        /// <summary>An OpenBsdImage (New-OpenBsdImage, Get-OpenBsdImage on a folder) or the path of a local image with its sidecar.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public object Image { get; set; } = null!;
+
+        /// <summary>s3://bucket/prefix/; the image keeps its file name under it.</summary>
+        [Parameter(Mandatory = true, Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string Destination { get; set; } = "";
+
+        /// <summary>Replace an image already published under that name.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        /// <summary>Multipart part size in bytes (8MB to 512MB).</summary>
+        [Parameter]
+        [ValidateRange(S3ImageStore.MinimumPartSize, 512 * S3ImageStore.MiB)]
+        public long PartSize { get; set; } = S3ImageStore.DefaultPartSize;
+
+        /// <summary>Parts uploaded at once; each holds one part in memory.</summary>
+        [Parameter]
+        [ValidateRange(1, 32)]
+        public int ThrottleLimit { get; set; } = S3ImageStore.DefaultPartsInFlight;
+
+        private S3Location _destination = null!;
+
+        protected override void BeginProcessing()
+        {
+            if (!ImageLibrary.IsS3(Destination))
+                ThrowBadParameter(nameof(Destination), Destination, "is not an s3:// location.", "Pass s3://bucket/prefix/.");
+            _destination = S3Location.Parse(Destination, nameof(Destination));
+        }
+
+        protected override void ProcessRecord()
+        {
+            ForEachItem(() =>
+            {
+                var image = ResolveImage(nameof(Image), Image);
+                if (!ShouldProcess($"{image.Location} ({image.Size / 1e6:F0} MB)", $"Publish to {_destination}{(Force ? " (overwriting)" : "")}")) return;
+                var options = AwsOptions();
+                var publish = new S3PublishOptions { PartSize = PartSize, PartsInFlight = ThrottleLimit };
+                var published = RunEngine((r, ct) => ImageLibrary.PublishAsync(image, _destination, Force, publish, options, r, ct));
+                if (PassThru) WriteObject(published);
+            });
+        }
+    }
+}
