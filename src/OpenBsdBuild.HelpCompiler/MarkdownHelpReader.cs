@@ -53,6 +53,10 @@ public static class MarkdownHelpReader
                         example = new ExampleDoc(Regex.Replace(sub, @"^Example \d+:\s*", ""), "", new List<string>());
                         doc.Examples.Add(example);
                         break;
+                    // PlatyPS's standard paragraph on the common parameters: PowerShell's help adds them itself.
+                    case "PARAMETERS" when sub == "CommonParameters":
+                        parameter = null;
+                        break;
                     case "PARAMETERS":
                         parameter = new ParameterDoc { Name = sub.TrimStart('-') };
                         if (!sub.StartsWith("-")) problems.Add($"{block.Line}: a parameter heading is '### -Name'.");
