@@ -89,6 +89,7 @@ namespace OpenBsdBuild.Tests.Module
         [Theory]
         [InlineData("build.ps1")]
         [InlineData("tests/Pester/OpenBsdBuild.Tests.ps1")]
+        [InlineData("tests/RealInstall/Test-RealInstall.ps1")]
         [InlineData("OpenBsdBuild.psd1")]
         public void Scripts_users_run_parse_without_errors(string file)
         {
