@@ -88,7 +88,12 @@ namespace OpenBsdBuild.Remote
             Task execution;
             try
             {
-                execution = cmd.ExecuteAsync(cancellationToken);
+                // Opening the channel blocks inside SSH.NET until the server answers, up to the connection
+                // timeout, and ignores the token: over a dead link a cancel must not wait for that.
+                Task<Task> opening = Task.Factory.StartNew(() => cmd.ExecuteAsync(cancellationToken), CancellationToken.None,
+                    TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
+                await WithinAsync(opening, cancellationToken).ConfigureAwait(false);
+                execution = opening.Result;
             }
             catch (SshException ex)
             {
