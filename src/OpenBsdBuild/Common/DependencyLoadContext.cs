@@ -1,0 +1,46 @@
+#if !NETFRAMEWORK
+using System;
+using System.IO;
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace OpenBsdBuild.Common
+{
+    /// <summary>
+    /// PowerShell 7: the engine and its dependencies live in this load context, so another module's
+    /// AWSSDK.Core or SSH.NET in the default context is never seen by the engine, and ours never by them.
+    /// Framework assemblies still come from the runtime: the netstandard2.0 copies of System.Memory and
+    /// friends in dependencies/ are for Windows PowerShell only.
+    /// </summary>
+    internal sealed class DependencyLoadContext : AssemblyLoadContext
+    {
+        private static DependencyLoadContext? _instance;
+        private readonly string _directory;
+        private readonly string _frameworkDirectory = Path.GetDirectoryName(typeof(object).Assembly.Location) ?? "";
+
+        private DependencyLoadContext(string directory) => _directory = directory;
+
+        public static void Register(string directory)
+        {
+            _instance ??= new DependencyLoadContext(directory);
+            Default.Resolving += ResolveEngine;
+        }
+
+        public static void Unregister() => Default.Resolving -= ResolveEngine;
+
+        /// <summary>The default context asks only when it cannot find the engine itself (it is not on any probing path).</summary>
+        private static Assembly? ResolveEngine(AssemblyLoadContext context, AssemblyName name) =>
+            name.Name == ModuleInitializer.EngineAssembly ? _instance?.LoadShipped(name) : null;
+
+        protected override Assembly? Load(AssemblyName name) =>
+            File.Exists(Path.Combine(_frameworkDirectory, name.Name + ".dll")) ? null : LoadShipped(name);
+
+        /// <summary>Only what dependencies/ holds; anything else falls back to the default context.</summary>
+        private Assembly? LoadShipped(AssemblyName name)
+        {
+            string path = Path.Combine(_directory, name.Name + ".dll");
+            return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+        }
+    }
+}
+#endif
