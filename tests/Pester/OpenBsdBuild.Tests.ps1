@@ -17,7 +17,8 @@ Describe 'Module surface' {
     }
 
     It 'marks every cmdlet that creates or destroys something with SupportsShouldProcess' -ForEach @(
-        'Start-OpenBsdGuest', 'Stop-OpenBsdGuest', 'Invoke-GuestBuild', 'Remove-MetalHost'
+        'Start-OpenBsdGuest', 'Stop-OpenBsdGuest', 'Invoke-GuestBuild', 'Remove-MetalHost', 'New-MetalHost',
+        'Invoke-OpenBsdBuild', 'New-OpenBsdImage', 'Publish-OpenBsdImage', 'Remove-OpenBsdImage'
     ) {
         (Get-Command $_).Parameters.Keys | Should -Contain 'WhatIf'
         (Get-Command $_).Parameters.Keys | Should -Contain 'Confirm'
@@ -65,5 +66,48 @@ Describe 'Start-OpenBsdGuest' {
 Describe 'Invoke-GuestBuild' {
     It 'rejects a missing guest at binding time' {
         { Invoke-GuestBuild -Guest $null -Command true } | Should -Throw
+    }
+}
+
+Describe 'Help' {
+    It 'has a synopsis and at least two examples for <_>' -ForEach @(
+        'Connect-MetalHost', 'New-MetalHost', 'Get-MetalHost', 'Remove-MetalHost', 'Start-OpenBsdGuest', 'Get-OpenBsdGuest',
+        'Stop-OpenBsdGuest', 'Invoke-GuestBuild', 'Invoke-OpenBsdBuild', 'New-OpenBsdImage', 'Publish-OpenBsdImage',
+        'Get-OpenBsdImage', 'Remove-OpenBsdImage'
+    ) {
+        $help = Get-Help $_ -Full
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
+    }
+}
+
+Describe 'Images' {
+    It 'lists the images of a local folder newest first' {
+        $folder = Join-Path ([IO.Path]::GetTempPath()) ([Guid]::NewGuid())
+        New-Item -ItemType Directory $folder | Out-Null
+        try {
+            foreach ($v in '7.7', '7.8') {
+                $image = Join-Path $folder "openbsd-$v-arm64.qcow2"
+                [IO.File]::WriteAllBytes($image, [byte[]]::new(4096))
+                $sha = (Get-FileHash $image -Algorithm SHA256).Hash.ToLowerInvariant()
+                @{ name = "openbsd-$v"; os = 'OpenBSD'; version = $v; architecture = 'arm64'; buildUser = 'builder'
+                   hostKeyFingerprints = @('SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'); size = 4096; sha256 = $sha
+                   created = "2025-09-0$($v.Substring(2))T00:00:00Z" } | ConvertTo-Json | Set-Content "$image.json"
+            }
+            (Get-OpenBsdImage $folder).Version | Should -Be @('7.8', '7.7')
+        }
+        finally { Remove-Item -Recurse -Force $folder }
+    }
+
+    It 'refuses a version it does not know before touching anything' {
+        { Connect-MetalHost -Local | New-OpenBsdImage -Version 99 -InstallMedia ./install99.img -BuildUserKey 'ssh-ed25519 AAAA x' -Output ./x.qcow2 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidParameter.Version*'
+    }
+}
+
+Describe 'Completion' {
+    It 'completes metal instance types for the architecture' {
+        $line = 'New-MetalHost -Architecture amd64 -InstanceType c5'
+        (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText | Should -Contain 'c5.metal'
     }
 }

@@ -19,6 +19,7 @@ namespace OpenBsdBuild.Commands
         [Parameter(Position = 0)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(GuestNameCompleter))]
         public string[] Name { get; set; } = new[] { "*" };
 
         protected override void ProcessRecord()

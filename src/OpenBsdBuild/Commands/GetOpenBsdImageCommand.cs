@@ -19,6 +19,7 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageVersionCompleter))]
         public string? Version { get; set; }
 
         [Parameter]

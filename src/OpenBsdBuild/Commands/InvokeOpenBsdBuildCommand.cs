@@ -30,6 +30,7 @@ namespace OpenBsdBuild.Commands
         /// <summary>EC2 instance types for the new host; the first with capacity is used.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(MetalTypeCompleter))]
         public string[] InstanceType { get; set; } = new string[0];
 
         /// <summary>The guest image: s3://… (a new EC2 host fetches it at boot) or a path on the host.</summary>

@@ -13,6 +13,7 @@ namespace OpenBsdBuild.Commands
         /// <summary>One or more types; the first with capacity is used.</summary>
         [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(MetalTypeCompleter))]
         public string[] InstanceType { get; set; } = new string[0];
 
         [Parameter]

@@ -207,5 +207,29 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.False(File.Exists(path));
             Assert.False(File.Exists(path + ImageMetadata.SidecarSuffix));
         }
+
+        [Fact]
+        public async Task CtrlC_mid_publish_stops_within_seconds_and_leaves_no_image_under_the_prefix()
+        {
+            string path = LocalImage("openbsd-7.9-arm64.qcow2", "7.9", "arm64", 1, 400 * MiB);
+            var before = _s3rver.PendingUploadIds();
+            var running = _ps.RunAsync($"Publish-OpenBsdImage -Image '{path}' -Destination {_prefix} {Aws} -PartSize 8MB -ThrottleLimit 1");
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (!_s3rver.PendingUploadIds().Except(before).Any() && !running.IsCompleted && DateTime.UtcNow < deadline)
+                System.Threading.Thread.Sleep(20);
+            Assert.False(running.IsCompleted, "the publish ended before it could be stopped: " + (running.IsCompleted ? running.Result.Describe() : ""));
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            _ps.Stop();
+            Assert.True(running.Wait(TimeSpan.FromSeconds(60)), "Ctrl+C during the publish never returned");
+            var took = clock.Elapsed;
+            var r = running.Result;
+            Assert.True(r.Stopped, r.Describe());
+            Assert.True(took < TimeSpan.FromSeconds(15), $"Ctrl+C took {took}");
+            // Neither the image nor its sidecar: a listing shows nothing half-published.
+            Assert.Empty(await KeysUnderPrefix());
+            Assert.Empty(_ps.Run($"Get-OpenBsdImage {_prefix} {Aws}").All<OpenBsdImage>());
+            Reliability.ReliabilityDoc.Row("Ctrl+C: Publish-OpenBsdImage mid-upload", "the pipeline stops; the multipart upload is aborted and nothing is under the prefix", took);
+        }
     }
 }

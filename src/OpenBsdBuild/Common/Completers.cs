@@ -1,0 +1,94 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using System.Threading;
+using OpenBsdBuild.Cloud;
+using OpenBsdBuild.Cloud.Ec2;
+using OpenBsdBuild.Guest;
+using OpenBsdBuild.Model;
+
+namespace OpenBsdBuild.Common
+{
+    /// <summary>Tab completion from a list of candidates; a completer only says where its candidates come from.</summary>
+    public abstract class CandidateCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            string typed = (wordToComplete ?? "").Trim('\'', '"');
+            IEnumerable<string> candidates;
+            try
+            {
+                candidates = Candidates(fakeBoundParameters);
+            }
+            catch (Exception)
+            {
+                // Completion must never throw at the user's prompt; no suggestions is the honest answer.
+                yield break;
+            }
+            foreach (string c in candidates.Distinct(StringComparer.OrdinalIgnoreCase))
+                if (c.StartsWith(typed, StringComparison.OrdinalIgnoreCase))
+                    yield return new CompletionResult(Quote(c), c, CompletionResultType.ParameterValue, c);
+        }
+
+        protected abstract IEnumerable<string> Candidates(IDictionary fakeBoundParameters);
+
+        private static string Quote(string value) => value.IndexOfAny(new[] { ' ', '\'', '$', '`', ';' }) >= 0 ? "'" + value.Replace("'", "''") + "'" : value;
+    }
+
+    /// <summary>-Region: the regions the bundled AWS SDK knows.</summary>
+    public sealed class RegionCompleter : CandidateCompleter
+    {
+        protected override IEnumerable<string> Candidates(IDictionary bound) => AwsRegions.Names;
+    }
+
+    /// <summary>-InstanceType: the bare-metal types for the bound -Architecture (both when none is bound).</summary>
+    public sealed class MetalTypeCompleter : CandidateCompleter
+    {
+        protected override IEnumerable<string> Candidates(IDictionary bound)
+        {
+            string? arch = bound["Architecture"]?.ToString();
+            return LaunchPlan.MetalTypes.Where(t => arch == null || t.Key.Equals(arch, StringComparison.OrdinalIgnoreCase)).SelectMany(t => t.Value);
+        }
+    }
+
+    /// <summary>-Name of Get-OpenBsdGuest: guests on the hosts attached in this session that live on this machine (no network at the prompt).</summary>
+    public sealed class GuestNameCompleter : CandidateCompleter
+    {
+        protected override IEnumerable<string> Candidates(IDictionary bound)
+        {
+            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            var names = new List<string>();
+            foreach (var host in HostRegistry.All.Where(h => h.Provider == HostProvider.Local && h.State != "Removed"))
+            {
+                try
+                {
+                    names.AddRange(GuestControl.ListAsync(host, quick.Token).GetAwaiter().GetResult().Select(g => g.Name));
+                }
+                catch (Exception)
+                {
+                    // One host whose state cannot be read must not hide the others' guests.
+                }
+            }
+            return names;
+        }
+    }
+
+    /// <summary>-Version of Get-OpenBsdImage: the versions of the images in the bound local -Location folders, newest first.</summary>
+    public sealed class ImageVersionCompleter : CandidateCompleter
+    {
+        protected override IEnumerable<string> Candidates(IDictionary bound)
+        {
+            object? location = bound["Location"];
+            var folders = location is string one ? new[] { one }
+                : (location as IEnumerable)?.Cast<object>().Select(o => o.ToString() ?? "") ?? Array.Empty<string>();
+            return folders.Where(f => !ImageLibrary.IsS3(f) && Directory.Exists(f))
+                .SelectMany(f => LocalImageCatalog.ListAsync(f).GetAwaiter().GetResult().Images)
+                .Select(i => i.Version).ToList();
+        }
+    }
+}
