@@ -50,6 +50,7 @@ namespace OpenBsdBuild.Images
                     "Install QEMU for that architecture on the host (Debian/Ubuntu: qemu-system-arm qemu-efi-aarch64, or qemu-system-x86 ovmf).");
             var firmware = await Firmware.FindAsync(host.Shell, request.Architecture, null, null, cancellationToken).ConfigureAwait(false);
 
+            Directory.CreateDirectory(work);
             string disk = Path.Combine(work, "disk.qcow2");
             string create = $"{ShellQuote.Quote(qemuImg)} create -q -f qcow2 {ShellQuote.Quote(disk)} {request.DiskSizeText}";
             reporter.Verbose($"On {host.Name}: {create}");

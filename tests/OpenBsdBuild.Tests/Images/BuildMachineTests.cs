@@ -1,0 +1,130 @@
+using System;
+using System.IO;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Hosts;
+using OpenBsdBuild.Images;
+using OpenBsdBuild.Remote;
+using OpenBsdBuild.Tests.Fixtures;
+using Xunit;
+
+namespace OpenBsdBuild.Tests.Images
+{
+    /// <summary>
+    /// The image build's machinery with a real QEMU: the test guest stands in for OpenBSD (which
+    /// cannot be installed here) on the build machine's disk, with install media attached first,
+    /// the serial console on a loopback socket read by the engine, host keys taken from that console
+    /// to pin SSH, the response server reached from the guest as 10.0.2.2, power-off seen as the
+    /// console closing, and the finish phase flattening the disk.
+    /// </summary>
+    public sealed class BuildMachineTests : IDisposable
+    {
+        private readonly string _dir = Directory.CreateTempSubdirectory("obb-buildmachine-").FullName;
+
+        public void Dispose()
+        {
+            foreach (var pid in Tools.QemuProcesses(_dir)) Tools.Sh($"kill -9 {pid} || true");
+            Directory.Delete(_dir, recursive: true);
+        }
+
+        [Fact]
+        public async Task A_real_qemu_is_driven_through_its_socket_console_and_reaches_the_response_server_as_10_0_2_2()
+        {
+            var guestImage = TestGuestImage.Get();
+            var reporter = new Cloud.RecordingReporter();
+            var host = await HostConnector.ConnectLocalAsync(Path.Combine(_dir, "state"), reporter, CancellationToken.None);
+            var request = new ImageBuildRequest { Version = "7.8", Architecture = "arm64", MemoryMB = 512, CpuCount = 1 };
+            string work = Path.Combine(_dir, "work");
+            Directory.CreateDirectory(work);
+            var machine = await BuildMachine.PrepareAsync(host, request, work, reporter, CancellationToken.None);
+            Assert.Contains("virtual size: 32 GiB", Tools.Sh($"qemu-img info '{machine.DiskPath}'"));
+            // The test guest in place of an installed OpenBSD.
+            Tools.Sh($"qemu-img create -q -f qcow2 -b '{guestImage.Path}' -F qcow2 '{machine.DiskPath}'");
+            string media = Path.Combine(_dir, "install78.img");
+            File.WriteAllBytes(media, new byte[3 * 1024 * 1024]);
+
+            using var server = ResponseServer.Start(reporter);
+            server.Add("install.conf", "System hostname = probe\n");
+            var boot = await machine.LaunchAsync("probe", media, reporter, CancellationToken.None);
+            try
+            {
+                string fingerprint;
+                using (var console = await SerialConsole.ConnectAsync(host.Shell, boot.SerialPort, CancellationToken.None))
+                {
+                    var key = await console.WaitForAsync(new Regex(@"TESTGUEST: host key (SHA256:\S+)\r?\n"), TimeSpan.FromMinutes(3), "the host key line", CancellationToken.None);
+                    fingerprint = key.Groups[1].Value;
+                    await console.WaitForAsync(new Regex("TESTGUEST: ssh ready"), TimeSpan.FromMinutes(1), "ssh", CancellationToken.None);
+                    Assert.Equal(guestImage.HostKeyFingerprint, fingerprint);
+
+                    // SSH pinned to what the console said, as the first boot does.
+                    var target = new SshTarget("127.0.0.1", boot.SshPort, "root", guestImage.KeyFile, HostKeyPolicy.Pinned(new[] { fingerprint }));
+                    using (var ssh = await SshShell.ConnectAsync(target, CancellationToken.None))
+                    {
+                        var fetched = await ssh.RunAsync($"wget -q -O - http://10.0.2.2:{server.Port}/install.conf?path=7.8/arm64", CancellationToken.None);
+                        Assert.True(fetched.Succeeded, fetched.Message);
+                        Assert.Equal("System hostname = probe", fetched.Stdout.Trim());
+                        // The media is the first disk on the bus (the installer's sd0), the target the second.
+                        var sizes = await ssh.RunAsync("cat /sys/block/vda/size /sys/block/vdb/size", CancellationToken.None);
+                        long diskBytes = System.Text.Json.JsonDocument.Parse(Tools.Sh($"qemu-img info -U --output=json '{machine.DiskPath}'"))
+                            .RootElement.GetProperty("virtual-size").GetInt64();
+                        Assert.Equal(new[] { (3 * 1024 * 1024 / 512).ToString(), (diskBytes / 512).ToString() }, sizes.Stdout.Trim().Split('\n'));
+                        await ssh.RunAsync("poweroff", CancellationToken.None);
+                    }
+                    Assert.True(server.Served("install.conf"));
+
+                    // Power-off closes the console: that is how the end of an install is seen.
+                    var closed = await Assert.ThrowsAsync<OpenBsdBuildException>(() =>
+                        console.WaitForAsync(new Regex("never printed"), TimeSpan.FromMinutes(2), "power-off", CancellationToken.None));
+                    Assert.Equal("ConsoleClosed", closed.ErrorId);
+                    Assert.Contains("TESTGUEST: ssh ready", closed.Message);
+                }
+                await boot.WaitForExitAsync(TimeSpan.FromMinutes(1), CancellationToken.None);
+            }
+            finally
+            {
+                await boot.DestroyAsync();
+            }
+            Assert.Empty(Tools.QemuProcesses(_dir));
+            Assert.False(Directory.Exists(Path.Combine(work, "probe")));
+
+            // The finish phase flattens the overlay chain into one compressed image.
+            string output = Path.Combine(_dir, "out", "probe.qcow2");
+            var image = await ImageFinisher.FinishAsync(host, machine.DiskPath, output, new ImageMetadata { Version = "7.8", Architecture = "arm64" },
+                reporter, CancellationToken.None);
+            Assert.DoesNotContain("backing file", Tools.Sh($"qemu-img info '{output}'"));
+            Assert.Equal("Images are identical.", Tools.Sh($"qemu-img compare '{guestImage.Path}' '{output}'").Trim());
+            Assert.Equal(image.Sha256, TestImagesHash(output));
+        }
+
+        [Fact]
+        public async Task A_console_that_never_shows_the_awaited_text_times_out_with_the_transcript()
+        {
+            var reporter = new Cloud.RecordingReporter();
+            var host = await HostConnector.ConnectLocalAsync(Path.Combine(_dir, "state"), reporter, CancellationToken.None);
+            var machine = await BuildMachine.PrepareAsync(host, new ImageBuildRequest { Version = "7.8", MemoryMB = 512, CpuCount = 1 },
+                Path.Combine(_dir, "work"), reporter, CancellationToken.None);
+            // An empty disk: the firmware prints, then nothing boots, so the installer's question never comes.
+            var boot = await machine.LaunchAsync("empty", null, reporter, CancellationToken.None);
+            try
+            {
+                using var console = await SerialConsole.ConnectAsync(host.Shell, boot.SerialPort, CancellationToken.None);
+                var e = await Assert.ThrowsAsync<OpenBsdBuildException>(() =>
+                    console.WaitForAsync(new Regex(@"\(I\)nstall, \(U\)pgrade"), TimeSpan.FromSeconds(20), "the installer's first question", CancellationToken.None));
+                Assert.Equal("ConsoleTimeout", e.ErrorId);
+                Assert.Equal(FailureKind.OperationTimeout, e.Kind);
+                Assert.Contains("the installer's first question", e.Message);
+                Assert.Contains("Console transcript", e.Message);
+            }
+            finally
+            {
+                await boot.DestroyAsync();
+            }
+            Assert.Empty(Tools.QemuProcesses(_dir));
+        }
+
+        private static string TestImagesHash(string path) => Cloud.TestImages.Sha256Of(path);
+    }
+}
