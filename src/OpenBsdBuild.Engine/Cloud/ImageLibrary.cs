@@ -173,6 +173,7 @@ namespace OpenBsdBuild.Cloud
         {
             var (credentials, source, region) = Ec2Connection.ResolveCredentials(options);
             var client = S3ClientFactory.Create(region, credentials, options.EndpointUrl);
+            AwsRequestTrace.Attach(client, region, reporter);
             try
             {
                 var store = publish == null ? new S3ImageStore(client) : new S3ImageStore(client, publish.PartSize, publish.PartsInFlight);

@@ -22,13 +22,13 @@ namespace OpenBsdBuild.Commands
             {
                 if (Orphaned)
                 {
-                    var (hosts, leftovers) = RunEngine((r, ct) => Ec2Inventory.ListOrphansAsync(aws, ct));
+                    var (hosts, leftovers) = RunEngine((r, ct) => Ec2Inventory.ListOrphansAsync(aws, r, ct));
                     foreach (var h in hosts) WriteObject(h);
                     foreach (var l in leftovers) WriteObject(l);
                 }
                 else
                 {
-                    foreach (var h in RunEngine((r, ct) => Ec2Inventory.ListHostsAsync(aws, ct))) WriteObject(h);
+                    foreach (var h in RunEngine((r, ct) => Ec2Inventory.ListHostsAsync(aws, r, ct))) WriteObject(h);
                 }
             }
             catch (OpenBsdBuildException ex)

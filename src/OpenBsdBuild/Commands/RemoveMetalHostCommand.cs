@@ -65,7 +65,7 @@ namespace OpenBsdBuild.Commands
             {
                 if (!ShouldProcess($"{leftover.Kind} {leftover.Id} ({leftover.Name})", "Delete leftover")) return;
                 var aws = HasAwsParameters ? AwsOptions() : new AwsConnectionOptions { Region = leftover.Region };
-                try { RunEngine((r, ct) => Ec2Inventory.DeleteLeftoverAsync(aws, leftover, ct)); }
+                try { RunEngine((r, ct) => Ec2Inventory.DeleteLeftoverAsync(aws, leftover, r, ct)); }
                 catch (OpenBsdBuildException ex) { WriteEngineError(ex, leftover); }
                 if (PassThru) WriteObject(InputObject);
                 return;

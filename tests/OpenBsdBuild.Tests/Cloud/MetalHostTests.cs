@@ -122,8 +122,11 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.NotNull(listed.ExpiresAt);
 
             // Get-MetalHost output can be removed, like an instance id.
-            var removed = ps.Run($"Get-MetalHost {Aws} | Remove-MetalHost; Get-MetalHost {Aws}");
+            var removed = ps.Run($"Get-MetalHost {Aws} | Remove-MetalHost -Verbose; Get-MetalHost {Aws}");
             Assert.False(removed.HadErrors, removed.Describe());
+            // Every AWS request shows with -Verbose, named by its operation.
+            Assert.Contains(removed.Verbose, v => v.Message.StartsWith("AWS ") && v.Message.Contains(" TerminateInstances (us-east-1)"));
+            Assert.Contains(removed.Verbose, v => v.Message.StartsWith("AWS ") && v.Message.Contains(" DeleteSecurityGroup (us-east-1)"));
             Assert.Empty(removed.All<MetalHost>());
             AssertNothingLeft();
         }

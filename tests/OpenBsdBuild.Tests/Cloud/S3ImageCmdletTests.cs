@@ -69,6 +69,7 @@ namespace OpenBsdBuild.Tests.Cloud
             // Progress for the transfer, and every external action visible with -Verbose.
             Assert.Contains(published.Progress, p => p.Activity.Contains("openbsd-7.8-arm64.qcow2") && p.PercentComplete > 0 && p.PercentComplete < 100);
             Assert.Contains(published.Verbose, v => v.Message.Contains("Publishing") && v.Message.Contains(_prefix));
+            Assert.Contains(published.Verbose, v => v.Message.StartsWith("AWS ") && v.Message.Contains(" UploadPart (us-east-1)"));
             Assert.Equal(new[] { "openbsd-7.8-arm64.qcow2", "openbsd-7.8-arm64.qcow2.json", "openbsd-7.9-amd64.qcow2", "openbsd-7.9-amd64.qcow2.json",
                 "openbsd-7.9-arm64.qcow2", "openbsd-7.9-arm64.qcow2.json" }, await KeysUnderPrefix());
 

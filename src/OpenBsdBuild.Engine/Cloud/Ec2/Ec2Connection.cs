@@ -7,6 +7,7 @@ using Amazon.Runtime.CredentialManagement;
 using Amazon.Runtime.Credentials;
 using Amazon.SimpleSystemsManagement;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
@@ -25,7 +26,7 @@ namespace OpenBsdBuild.Cloud.Ec2
     /// <summary>EC2 and SSM clients for one region, with the credentials they were resolved from.</summary>
     public sealed class Ec2Connection : IDisposable
     {
-        private Ec2Connection(string region, AWSCredentials credentials, string credentialSource, Uri? endpoint)
+        private Ec2Connection(string region, AWSCredentials credentials, string credentialSource, Uri? endpoint, IOperationReporter? reporter)
         {
             Region = region;
             Credentials = credentials;
@@ -38,6 +39,7 @@ namespace OpenBsdBuild.Cloud.Ec2
             launchConfig.MaxErrorRetry = 1;
             Launch = new AmazonEC2Client(credentials, launchConfig);
             Ssm = new AmazonSimpleSystemsManagementClient(credentials, Config(new AmazonSimpleSystemsManagementConfig(), region, endpoint));
+            foreach (var client in new object[] { Ec2, Launch, Ssm }) AwsRequestTrace.Attach((AmazonServiceClient)client, region, reporter);
         }
 
         public string Region { get; }
@@ -69,14 +71,15 @@ namespace OpenBsdBuild.Cloud.Ec2
         /// Resolves credentials and region: explicit keys, then a named profile, then the SDK's
         /// default chain (environment, shared files incl. SSO, container and instance roles).
         /// </summary>
-        public static Ec2Connection Open(AwsConnectionOptions options)
+        /// <param name="reporter">Gets a verbose line for every request the clients send; null for none.</param>
+        public static Ec2Connection Open(AwsConnectionOptions options, IOperationReporter? reporter = null)
         {
             if (options.EndpointUrl != null && (!options.EndpointUrl.IsAbsoluteUri ||
                 (options.EndpointUrl.Scheme != Uri.UriSchemeHttp && options.EndpointUrl.Scheme != Uri.UriSchemeHttps)))
                 throw OpenBsdBuildException.BadParameter("EndpointUrl", options.EndpointUrl, "is not an http:// or https:// URL.",
                     "Give the service's base URL, for example https://ec2.eu-west-1.amazonaws.com.");
             var (credentials, source, region) = ResolveCredentials(options);
-            return new Ec2Connection(region, credentials, source, options.EndpointUrl);
+            return new Ec2Connection(region, credentials, source, options.EndpointUrl, reporter);
         }
 
         /// <summary>The credentials, where they came from, and the region, as <see cref="Open"/> resolves them; shared with the S3 image cmdlets.</summary>

@@ -30,7 +30,7 @@ namespace OpenBsdBuild.Cloud.Ec2
         /// <summary>Validates everything without creating anything (for -WhatIf and early errors).</summary>
         public static async Task<LaunchPlan> PlanAsync(AwsConnectionOptions connection, LaunchRequest request, IOperationReporter reporter, CancellationToken ct)
         {
-            using var aws = Ec2Connection.Open(connection);
+            using var aws = Ec2Connection.Open(connection, reporter);
             reporter.Verbose($"AWS: region {aws.Region}, credentials from {aws.CredentialSource}.");
             return await LaunchPlan.CreateAsync(aws, request, reporter, ct).ConfigureAwait(false);
         }
@@ -39,7 +39,7 @@ namespace OpenBsdBuild.Cloud.Ec2
         public static async Task<MetalHost> LaunchAsync(AwsConnectionOptions connection, LaunchRequest request, IOperationReporter reporter, CancellationToken ct,
             LaunchPlan? plan = null)
         {
-            using var aws = Ec2Connection.Open(connection);
+            using var aws = Ec2Connection.Open(connection, reporter);
             reporter.Verbose($"AWS: region {aws.Region}, credentials from {aws.CredentialSource}.");
             reporter.Progress(Activity, "Checking the request against " + aws.Region);
             plan ??= await LaunchPlan.CreateAsync(aws, request, reporter, ct).ConfigureAwait(false);

@@ -7,6 +7,8 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using OpenBsdBuild.Model;
 
+using OpenBsdBuild.Reporting;
+
 namespace OpenBsdBuild.Cloud.Ec2
 {
     /// <summary>A security group or key pair this module made whose instance no longer exists.</summary>
@@ -26,16 +28,16 @@ namespace OpenBsdBuild.Cloud.Ec2
     {
         private static readonly List<string> LiveStates = new List<string> { "pending", "running", "shutting-down", "stopping", "stopped" };
 
-        public static async Task<IReadOnlyList<MetalHost>> ListHostsAsync(AwsConnectionOptions connection, CancellationToken ct)
+        public static async Task<IReadOnlyList<MetalHost>> ListHostsAsync(AwsConnectionOptions connection, IOperationReporter? reporter, CancellationToken ct)
         {
-            using var aws = Ec2Connection.Open(connection);
+            using var aws = Ec2Connection.Open(connection, reporter);
             return (await DescribeOursAsync(aws, ct).ConfigureAwait(false)).Select(i => ToHost(i, aws.Region, connection)).ToList();
         }
 
         /// <summary>Hosts past their expiry, and groups/key pairs whose run has no live instance.</summary>
-        public static async Task<(IReadOnlyList<MetalHost> Hosts, IReadOnlyList<Ec2Leftover> Leftovers)> ListOrphansAsync(AwsConnectionOptions connection, CancellationToken ct)
+        public static async Task<(IReadOnlyList<MetalHost> Hosts, IReadOnlyList<Ec2Leftover> Leftovers)> ListOrphansAsync(AwsConnectionOptions connection, IOperationReporter? reporter, CancellationToken ct)
         {
-            using var aws = Ec2Connection.Open(connection);
+            using var aws = Ec2Connection.Open(connection, reporter);
             var live = await DescribeOursAsync(aws, ct).ConfigureAwait(false);
             var liveRuns = new HashSet<string>(live.Select(i => Ec2Tags.Get(i.Tags, Ec2Tags.RunId)!));
             var now = DateTime.UtcNow;
@@ -63,9 +65,9 @@ namespace OpenBsdBuild.Cloud.Ec2
         }
 
         /// <summary>Deletes a leftover group or key pair (refuses anything without our tag).</summary>
-        public static async Task DeleteLeftoverAsync(AwsConnectionOptions connection, Ec2Leftover leftover, CancellationToken ct)
+        public static async Task DeleteLeftoverAsync(AwsConnectionOptions connection, Ec2Leftover leftover, IOperationReporter? reporter, CancellationToken ct)
         {
-            using var aws = Ec2Connection.Open(connection);
+            using var aws = Ec2Connection.Open(connection, reporter);
             if (leftover.Kind == "SecurityGroup")
             {
                 if (!await Ec2Teardown.TryDeleteGroupAsync(aws.Ec2, leftover.Id, ct).ConfigureAwait(false))

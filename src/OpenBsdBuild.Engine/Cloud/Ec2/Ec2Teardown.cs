@@ -50,7 +50,7 @@ namespace OpenBsdBuild.Cloud.Ec2
         public static async Task<TeardownReport> RemoveAsync(AwsConnectionOptions connection, string instanceId, bool wait, decimal? pricePerHour,
             IOperationReporter reporter, CancellationToken ct)
         {
-            var aws = Ec2Connection.Open(connection);
+            var aws = Ec2Connection.Open(connection, reporter);
             bool handedOff = false;
             try
             {
