@@ -27,7 +27,7 @@ namespace OpenBsdBuild.Common
         /// <summary>Runs engine work off the pipeline thread while its records are written on it.</summary>
         protected T RunEngine<T>(Func<IOperationReporter, CancellationToken, Task<T>> work)
         {
-            var reporter = new PipelineReporter();
+            var reporter = new PipelineReporter(VerboseWanted);
             Task<T> task = Task.Run(() => work(reporter, _stopping.Token));
             reporter.PumpUntil(task, this);
             try
@@ -49,6 +49,13 @@ namespace OpenBsdBuild.Common
                     "This is a bug in OpenBsdBuild; please report it with the output of -Verbose and $Error[0].Exception.InnerException.", ex);
             }
         }
+
+        /// <summary>-Verbose if given, else $VerbosePreference: a long build's every output line is not queued for nothing.</summary>
+        private bool VerboseWanted =>
+            MyInvocation.BoundParameters.TryGetValue("Verbose", out object? verbose)
+                ? ((SwitchParameter)verbose).IsPresent
+                : Enum.TryParse(Convert.ToString(GetVariableValue("VerbosePreference")), out ActionPreference preference)
+                  && preference != ActionPreference.SilentlyContinue && preference != ActionPreference.Ignore;
 
         protected void RunEngine(Func<IOperationReporter, CancellationToken, Task> work) =>
             RunEngine<bool>(async (r, ct) => { await work(r, ct).ConfigureAwait(false); return true; });

@@ -15,6 +15,10 @@ namespace OpenBsdBuild.Common
     {
         private readonly BlockingCollection<Action<Cmdlet>> _queue = new BlockingCollection<Action<Cmdlet>>();
         private readonly Dictionary<string, int> _activityIds = new Dictionary<string, int>();
+        private readonly bool _verbose;
+
+        public PipelineReporter(bool verbose) => _verbose = verbose;
+
         public void Progress(string activity, string status, int percent = -1, int id = 0) =>
             _queue.Add(c => c.WriteProgress(new ProgressRecord(ActivityId(activity, id), activity, string.IsNullOrEmpty(status) ? " " : status)
             {
@@ -27,7 +31,10 @@ namespace OpenBsdBuild.Common
                 RecordType = ProgressRecordType.Completed
             }));
 
-        public void Verbose(string message) => _queue.Add(c => c.WriteVerbose(message));
+        public void Verbose(string message)
+        {
+            if (_verbose) _queue.Add(c => c.WriteVerbose(message));
+        }
         public void Warning(string message) => _queue.Add(c => c.WriteWarning(message));
         public void Information(string message, params string[] tags) => _queue.Add(c => c.WriteInformation(message, tags));
 

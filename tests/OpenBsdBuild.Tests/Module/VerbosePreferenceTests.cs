@@ -1,0 +1,22 @@
+using System.Linq;
+using OpenBsdBuild.Tests.Harness;
+using Xunit;
+
+namespace OpenBsdBuild.Tests.Module
+{
+    /// <summary>Engine verbose lines follow -Verbose first and $VerbosePreference otherwise, as PowerShell's own do.</summary>
+    public sealed class VerbosePreferenceTests
+    {
+        [Theory]
+        [InlineData("$VerbosePreference = 'Continue'; $h = Connect-MetalHost -Local", true)]
+        [InlineData("$VerbosePreference = 'Continue'; $h = Connect-MetalHost -Local -Verbose:$false", false)]
+        [InlineData("$h = Connect-MetalHost -Local -Verbose", true)]
+        public void Host_probe_lines_appear_when_verbose_is_wanted(string script, bool expected)
+        {
+            using var ps = new PsSession();
+            var r = ps.Run(script + "; $h | Remove-MetalHost");
+            Assert.False(r.HadErrors, r.Describe());
+            Assert.Equal(expected, r.Verbose.Any(v => v.Message.Contains("accelerator")));
+        }
+    }
+}
