@@ -50,8 +50,10 @@ namespace OpenBsdBuild.Tests.Module
         [Fact]
         public void Hosts_guests_builds_and_artifacts_show_what_matters()
         {
-            var build = _ps.Run($"$r = $guest | Invoke-GuestBuild -Command 'printf hello > a.txt' -Artifact a.txt -Destination '{_out}'; $r; $a = $r.Artifacts[0]");
+            var build = _ps.Run($"$r = $guest | Invoke-GuestBuild -Command 'printf hello > a.txt' -Artifact a.txt -Destination '{_out}' -Verbose; $r; $a = $r.Artifacts[0]");
             Assert.False(build.HadErrors, build.Describe());
+            // The transfer shows with -Verbose, like every other external action.
+            Assert.Contains(build.Verbose, v => v.Message.StartsWith("Downloading ") && v.Message.Contains("a.txt (5 bytes)"));
             var artifact = Assert.Single(build.Single<GuestBuildResult>().Artifacts);
 
             var host = List("MetalHostList", "h");
