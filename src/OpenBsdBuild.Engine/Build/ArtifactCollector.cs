@@ -132,9 +132,7 @@ namespace OpenBsdBuild.Build
         private static async Task<Dictionary<string, string>> HashAsync(IHostShell guest, string workingDirectory, List<RemoteFile> files, CancellationToken cancellationToken)
         {
             string list = string.Join(" ", files.Select(f => ShellQuote.Quote(f.Path)));
-            // sha256sum on Linux, sha256(1) on OpenBSD.
-            string script = $"cd {ShellQuote.Quote(workingDirectory)} || exit 3; " +
-                            $"if command -v sha256sum >/dev/null 2>&1; then sha256sum -- {list}; else sha256 -- {list}; fi";
+            string script = $"cd {ShellQuote.Quote(workingDirectory)} || exit 3; " + Checksums.ListingCommand(list);
             ShellResult result = await guest.RunAsync(script, cancellationToken).ConfigureAwait(false);
             var hashes = Checksums.ParseListing(result.Stdout);
             var missing = files.FirstOrDefault(f => !hashes.ContainsKey(f.Path));

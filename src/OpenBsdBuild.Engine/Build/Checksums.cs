@@ -20,6 +20,14 @@ namespace OpenBsdBuild.Build
         }
 
         /// <summary>
+        /// A shell command that prints the SHA-256 of the given (already quoted) paths in a form
+        /// <see cref="ParseListing"/> reads: sha256sum on Linux, sha256(1) on OpenBSD, shasum on macOS.
+        /// </summary>
+        public static string ListingCommand(string quotedPaths) =>
+            $"if command -v sha256sum >/dev/null 2>&1; then sha256sum -- {quotedPaths}; " +
+            $"elif command -v sha256 >/dev/null 2>&1; then sha256 -- {quotedPaths}; else shasum -a 256 -- {quotedPaths}; fi";
+
+        /// <summary>
         /// Parses `sha256sum` ("hex  path") and OpenBSD `sha256` ("SHA256 (path) = hex") output
         /// into path → lower-case hex.
         /// </summary>

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
+using OpenBsdBuild.Build;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Images;
@@ -129,14 +130,11 @@ namespace OpenBsdBuild.Cloud
 
         private static async Task<string> HashOnHostAsync(MetalHost host, string path, CancellationToken cancellationToken)
         {
-            string q = ShellQuote.Quote(path);
-            var result = await host.Shell.RunAsync(
-                $"if command -v sha256sum >/dev/null; then sha256sum {q}; elif command -v sha256 >/dev/null; then sha256 -q {q}; else shasum -a 256 {q}; fi",
-                cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded)
+            var result = await host.Shell.RunAsync(Checksums.ListingCommand(ShellQuote.Quote(path)), cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded || !Checksums.ParseListing(result.Stdout).TryGetValue(path, out string? hash))
                 throw new OpenBsdBuildException("ImageChecksumFailed", FailureKind.ReadError,
                     $"Could not compute the SHA-256 of {path} on {host.Name}: {result.Message}", path, "Check that the file is readable on the host.");
-            return result.Stdout.Trim().Split(' ')[0].ToLowerInvariant();
+            return hash!;
         }
 
         private static async Task WriteSidecarAsync(MetalHost host, ImageMetadata metadata, string path, CancellationToken cancellationToken)
