@@ -4,6 +4,9 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Build
 {
@@ -50,6 +53,13 @@ namespace OpenBsdBuild.Build
                 }
             }
             return result;
+        }
+
+        /// <summary>The SHA-256 of one file on a host or guest, or null when it could not be read.</summary>
+        public static async Task<string?> OfRemoteFileAsync(IHostShell shell, string path, CancellationToken cancellationToken)
+        {
+            var result = await shell.RunAsync(ListingCommand(ShellQuote.Quote(path)), cancellationToken).ConfigureAwait(false);
+            return result.Succeeded && ParseListing(result.Stdout).TryGetValue(path, out string? hash) ? hash : null;
         }
 
         /// <summary>One line of OpenBSD's sha256(1) format, as written to the SHA256 file beside artifacts.</summary>

@@ -130,11 +130,9 @@ namespace OpenBsdBuild.Cloud
 
         private static async Task<string> HashOnHostAsync(MetalHost host, string path, CancellationToken cancellationToken)
         {
-            var result = await host.Shell.RunAsync(Checksums.ListingCommand(ShellQuote.Quote(path)), cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded || !Checksums.ParseListing(result.Stdout).TryGetValue(path, out string? hash))
-                throw new OpenBsdBuildException("ImageChecksumFailed", FailureKind.ReadError,
-                    $"Could not compute the SHA-256 of {path} on {host.Name}: {result.Message}", path, "Check that the file is readable on the host.");
-            return hash!;
+            return await Checksums.OfRemoteFileAsync(host.Shell, path, cancellationToken).ConfigureAwait(false)
+                ?? throw new OpenBsdBuildException("ImageChecksumFailed", FailureKind.ReadError,
+                    $"Could not compute the SHA-256 of {path} on {host.Name}.", path, "Check that the file is readable on the host.");
         }
 
         private static async Task WriteSidecarAsync(MetalHost host, ImageMetadata metadata, string path, CancellationToken cancellationToken)

@@ -14,18 +14,22 @@ using OpenBsdBuild.Reporting;
 namespace OpenBsdBuild.Images
 {
     /// <summary>
-    /// The machine an image is installed on: its empty disk, UEFI firmware, and the root credentials
-    /// used only while building (a random password for the serial console, an ephemeral SSH key).
+    /// The machine an image is installed on: its empty disk (in a build folder on the host), UEFI
+    /// firmware, and the root credentials used only while building (a random password for the serial
+    /// console, an ephemeral SSH key kept on this machine).
     /// Each boot is a QEMU started with the guest launcher's command line.
     /// </summary>
-    internal sealed class BuildMachine
+    internal sealed class BuildMachine : IDisposable
     {
         private readonly GuestLaunchSpec _template;
         private readonly string _work;
 
-        private BuildMachine(MetalHost host, string work, GuestLaunchSpec template, string varsTemplate)
+        private readonly EphemeralKeyPair _rootKey;
+
+        private BuildMachine(MetalHost host, string work, GuestLaunchSpec template, string varsTemplate, EphemeralKeyPair rootKey)
         {
             Host = host;
+            _rootKey = rootKey;
             _work = work;
             _template = template;
             VarsTemplate = varsTemplate;
@@ -35,11 +39,16 @@ namespace OpenBsdBuild.Images
         public string DiskPath => _template.DiskPath;
         public string VarsTemplate { get; }
         public string RootPassword { get; private set; } = "";
-        public string RootKeyFile { get; private set; } = "";
-        public string RootPublicKey { get; private set; } = "";
+        /// <summary>The key root's SSH login accepts during the build (removed from the image by the first boot).</summary>
+        public string RootKeyFile => _rootKey.PrivateKeyFile;
+        public string RootPublicKey => _rootKey.PublicKeyLine;
 
-        public static async Task<BuildMachine> PrepareAsync(MetalHost host, ImageBuildRequest request, string work, IOperationReporter reporter,
-            CancellationToken cancellationToken)
+        /// <summary>Deletes the root key from this machine.</summary>
+        public void Dispose() => _rootKey.Dispose();
+
+        /// <param name="work">The build's folder on the host (disk, QEMU files).</param>
+        public static async Task<BuildMachine> PrepareAsync(MetalHost host, ImageBuildRequest request, string work,
+            IOperationReporter reporter, CancellationToken cancellationToken)
         {
             var caps = host.Capabilities;
             string qemuImg = caps.QemuImg ?? throw new OpenBsdBuildException("QemuNotInstalled", FailureKind.NotInstalled,
@@ -50,13 +59,13 @@ namespace OpenBsdBuild.Images
                     "Install QEMU for that architecture on the host (Debian/Ubuntu: qemu-system-arm qemu-efi-aarch64, or qemu-system-x86 ovmf).");
             var firmware = await Firmware.FindAsync(host.Shell, request.Architecture, null, null, cancellationToken).ConfigureAwait(false);
 
-            Directory.CreateDirectory(work);
-            string disk = Path.Combine(work, "disk.qcow2");
-            string create = $"{ShellQuote.Quote(qemuImg)} create -q -f qcow2 {ShellQuote.Quote(disk)} {request.DiskSizeText}";
+            string disk = work + "/disk.qcow2";
+            string create = $"mkdir -p {ShellQuote.Quote(work)} && chmod 700 {ShellQuote.Quote(work)} && " +
+                            $"{ShellQuote.Quote(qemuImg)} create -q -f qcow2 {ShellQuote.Quote(disk)} {request.DiskSizeText}";
             reporter.Verbose($"On {host.Name}: {create}");
             var created = await host.Shell.RunAsync(create, cancellationToken).ConfigureAwait(false);
             if (!created.Succeeded)
-                throw new OpenBsdBuildException("ImageDiskCreateFailed", FailureKind.WriteError, $"Could not create the disk: {created.Message}", disk,
+                throw new OpenBsdBuildException("ImageDiskCreateFailed", FailureKind.WriteError, $"Could not create the disk on {host.Name}: {created.Message}", disk,
                     "Check free space in the host's state directory.");
 
             var template = new GuestLaunchSpec
@@ -70,26 +79,23 @@ namespace OpenBsdBuild.Images
                 DiskPath = disk,
                 NoReboot = true,
             };
-            var machine = new BuildMachine(host, work, template, firmware.VarsTemplate)
-            {
-                RootPassword = RandomPassword(),
-                RootKeyFile = Path.Combine(work, "root_ed25519"),
-            };
-            var keygen = await host.Shell.RunAsync($"ssh-keygen -q -t ed25519 -N '' -C openbsdbuild-image-build -f {ShellQuote.Quote(machine.RootKeyFile)}", cancellationToken)
-                .ConfigureAwait(false);
-            if (!keygen.Succeeded)
-                throw new OpenBsdBuildException("SshKeygenFailed", FailureKind.NotInstalled, $"ssh-keygen failed: {keygen.Message}", null,
-                    "Install OpenSSH's client tools (ssh-keygen) on this machine.");
-            machine.RootPublicKey = File.ReadAllText(machine.RootKeyFile + ".pub").Trim();
+            // Generated here: the SSH client of the first boot runs in this process, wherever the host is.
+            var key = EphemeralKeyPair.Generate("openbsdbuild-image-build-" + Path.GetFileName(work));
+            var machine = new BuildMachine(host, work, template, firmware.VarsTemplate, key) { RootPassword = RandomPassword() };
             return machine;
         }
 
         /// <summary>Starts QEMU on the disk (with the install media first when given), console on a loopback socket.</summary>
         public async Task<Boot> LaunchAsync(string name, string? installMedia, IOperationReporter reporter, CancellationToken cancellationToken)
         {
-            var guest = new OpenBsdGuest(Host, name, Path.Combine(_work, name)) { Architecture = _template.Architecture };
-            Directory.CreateDirectory(guest.StateDirectory);
-            File.Copy(VarsTemplate, Path.Combine(guest.StateDirectory, "vars.fd"));
+            var guest = new OpenBsdGuest(Host, name, _work + "/" + name) { Architecture = _template.Architecture };
+            string vars = guest.StateDirectory + "/vars.fd";
+            var prepared = await Host.Shell.RunAsync($"mkdir -p {ShellQuote.Quote(guest.StateDirectory)} && cp {ShellQuote.Quote(VarsTemplate)} {ShellQuote.Quote(vars)}",
+                cancellationToken).ConfigureAwait(false);
+            if (!prepared.Succeeded)
+                throw new OpenBsdBuildException("GuestPrepareFailed", FailureKind.WriteError,
+                    $"Could not prepare {guest.StateDirectory} on {Host.Name}: {prepared.Message}", guest.StateDirectory,
+                    "Check free space and permissions in the host's state directory.");
             var spec = new GuestLaunchSpec
             {
                 Name = "obb-image-" + name,
@@ -99,11 +105,11 @@ namespace OpenBsdBuild.Images
                 CpuCount = _template.CpuCount,
                 QemuBinary = _template.QemuBinary,
                 FirmwareCode = _template.FirmwareCode,
-                FirmwareVars = Path.Combine(guest.StateDirectory, "vars.fd"),
+                FirmwareVars = vars,
                 DiskPath = _template.DiskPath,
                 SerialLogPath = guest.SerialLogPath,
                 QmpSocketPath = guest.QmpSocketPath,
-                PidFile = Path.Combine(guest.StateDirectory, "qemu.pid"),
+                PidFile = guest.StateDirectory + "/qemu.pid",
                 InstallMediaPath = installMedia,
                 SerialPort = GuestLauncher.PickPort(),
                 NoReboot = true,

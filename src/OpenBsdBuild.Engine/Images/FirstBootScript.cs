@@ -18,13 +18,14 @@ namespace OpenBsdBuild.Images
         private const string PackagesMarker = "@@obb-packages@@";
         private const string KeysMarker = "@@obb-hostkeys@@";
 
-        public static string Render(ImageBuildRequest request)
+        /// <param name="packagePath">PKG_PATH as the guest reaches it.</param>
+        public static string Render(ImageBuildRequest request, string packagePath)
         {
             var s = new StringBuilder();
             s.Append("set -e\n");
             if (request.Packages.Count > 0)
             {
-                s.Append($"export PKG_PATH={ShellQuote.Quote(request.EffectivePackagePath())}\n");
+                s.Append($"export PKG_PATH={ShellQuote.Quote(packagePath)}\n");
                 s.Append("pkg_add -I ").Append(string.Join(" ", request.Packages.Select(ShellQuote.Quote))).Append('\n');
             }
             // rustc and LLVM links need several GB of data segment; the port itself refuses below 3 GB.

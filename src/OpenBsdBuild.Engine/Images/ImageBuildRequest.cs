@@ -23,8 +23,12 @@ namespace OpenBsdBuild.Images
         public string? SignifyPublicKey { get; set; }
         public long DiskSize { get; set; } = DisklabelTemplate.DefaultDiskSize;
         public IList<string> Packages { get; set; } = new List<string>();
-        /// <summary>PKG_PATH for pkg_add: a mirror URL (default: the mirror's packages for this release).</summary>
+        /// <summary>
+        /// Where pkg_add finds packages: a mirror URL, or a package directory on this machine that is served
+        /// to the guest (default: the mirror's packages for this release).
+        /// </summary>
         public string? PackagePath { get; set; }
+        public bool PackagesFromDirectory => PackagePath != null && !IsUrl(PackagePath);
         public string BuildUser { get; set; } = "builder";
         /// <summary>One OpenSSH public key line: what builds log in with.</summary>
         public string BuildUserKey { get; set; } = "";
@@ -78,18 +82,38 @@ namespace OpenBsdBuild.Images
             foreach (string package in Packages)
                 if (!Regex.IsMatch(package ?? "", @"^[A-Za-z0-9][A-Za-z0-9_.+%-]*$"))
                     throw OpenBsdBuildException.BadParameter("Package", package, "is not a package name.", "Use pkg_add names such as rust, git or llvm%19.");
-            if (PackagePath != null && !Regex.IsMatch(PackagePath, @"^https?://[^\s'""]+$"))
-                throw OpenBsdBuildException.BadParameter("PackagePath", PackagePath, "is not an http:// or https:// URL.",
-                    "Pass a package mirror directory, e.g. https://cdn.openbsd.org/pub/OpenBSD/7.8/packages/aarch64/.");
+            if (PackagePath != null) ValidatePackagePath(PackagePath);
             if (string.IsNullOrWhiteSpace(Output) || !Output.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase))
                 throw OpenBsdBuildException.BadParameter("Output", Output, "must name a .qcow2 file.", "Pass e.g. -Output ./openbsd-7.8-arm64.qcow2.");
             if (MemoryMB < 512) throw OpenBsdBuildException.BadParameter("Memory", MemoryMB, "is too little for the installer.", "Give at least 512MB.");
         }
 
-        /// <summary>The packages directory pkg_add uses: the given path, else the mirror's, else the CDN's.</summary>
+        /// <summary>Whether -PackagePath names a URL (else a directory on this machine).</summary>
+        public static bool IsUrl(string path) => Regex.IsMatch(path, "^[A-Za-z][A-Za-z0-9+.-]*://");
+
+        private static void ValidatePackagePath(string path)
+        {
+            if (!IsUrl(path))
+            {
+                if (!Directory.Exists(path))
+                    throw OpenBsdBuildException.BadParameter("PackagePath", path, "is neither an http(s):// URL nor a directory on this machine.",
+                        "Pass a package mirror directory (https://cdn.openbsd.org/pub/OpenBSD/7.8/packages/aarch64/) or a local folder of .tgz packages.");
+                return;
+            }
+            if (!Regex.IsMatch(path, @"^https?://[^\s'""]+$"))
+                throw OpenBsdBuildException.BadParameter("PackagePath", path, "is not an http:// or https:// URL.",
+                    "Pass a package mirror directory, e.g. https://cdn.openbsd.org/pub/OpenBSD/7.8/packages/aarch64/.");
+            // The guest's 127.0.0.1 is the guest itself: a server on this machine's loopback is out of its reach.
+            var host = new Uri(path).Host;
+            if (host == "localhost" || host.StartsWith("127.", StringComparison.Ordinal) || host == "[::1]")
+                throw OpenBsdBuildException.BadParameter("PackagePath", path, "points at this machine's loopback, which the guest cannot reach.",
+                    "Pass the package folder itself (-PackagePath ./packages): it is then served to the guest.");
+        }
+
+        /// <summary>The packages URL pkg_add uses: the given one, else the mirror's, else the CDN's (a directory is served: see ImageBuilder).</summary>
         public string EffectivePackagePath()
         {
-            if (PackagePath != null) return PackagePath.TrimEnd('/') + "/";
+            if (PackagePath != null && IsUrl(PackagePath)) return PackagePath.TrimEnd('/') + "/";
             string root = Mirror?.AbsoluteUri.TrimEnd('/') ?? "https://cdn.openbsd.org/pub/OpenBSD";
             // pkg.conf(5) %m would do this in the guest; the URL is checked here first, so it is spelled out.
             return $"{root}/{Version}/packages/{(Architecture == "arm64" ? "aarch64" : "amd64")}/";

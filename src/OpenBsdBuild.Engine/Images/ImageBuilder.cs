@@ -17,9 +17,9 @@ using OpenBsdBuild.Reporting;
 namespace OpenBsdBuild.Images
 {
     /// <summary>
-    /// New-OpenBsdImage from start to end: verify the media (before anything boots), install
-    /// (autoinstall with a response file served on the host's loopback, or the interactive
-    /// conversation), first boot (host keys read on the serial console, then everything else over
+    /// New-OpenBsdImage from start to end, on any host (this machine, over SSH, or EC2 metal): verify
+    /// the media (before anything boots, on this machine), install (autoinstall with a response file
+    /// served on the host's loopback, or the interactive conversation), first boot (host keys read on the serial console, then everything else over
     /// SSH pinned to them), and finish (compressed qcow2, SHA-256, sidecar). Whatever fails, QEMU
     /// and the work files on the host are removed.
     /// </summary>
@@ -36,21 +36,32 @@ namespace OpenBsdBuild.Images
         public static async Task<OpenBsdImage> BuildAsync(MetalHost host, ImageBuildRequest request, IOperationReporter reporter, CancellationToken cancellationToken)
         {
             request.Validate();
-            // A local package directory would need the host's HTTP server in every case; mirrors are what pkg_add expects.
-            if (request.Packages.Count > 0) await CheckPackagePathAsync(request, reporter, cancellationToken).ConfigureAwait(false);
-            if (!host.Shell.IsLocal)
-                throw new OpenBsdBuildException("ImageBuildNeedsLocalHost", FailureKind.NotImplemented,
-                    $"New-OpenBsdImage runs its install on this machine's QEMU only; {host.Name} is remote.", host.Name,
-                    "Use Connect-MetalHost -Local | New-OpenBsdImage ...; building on a remote or EC2 host is not implemented yet.");
+            if (request.Packages.Count > 0 && !request.PackagesFromDirectory)
+                await CheckPackagePathAsync(request, reporter, cancellationToken).ConfigureAwait(false);
 
-            string work = Path.Combine(host.StateDirectory, "image-builds", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + Guid.NewGuid().ToString("N").Substring(0, 6));
-            Directory.CreateDirectory(work);
+            string id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + Guid.NewGuid().ToString("N").Substring(0, 6);
+            // Mirror downloads land on this machine (they are verified here); the disk and QEMU live on the host.
+            string local = Path.Combine(Path.GetTempPath(), "openbsdbuild-image-" + id);
+            string work = host.StateDirectory + "/image-builds/" + id;
             try
             {
-                var media = await InstallMediaSource.PrepareAsync(request, Path.Combine(work, "media"), reporter, cancellationToken).ConfigureAwait(false);
-                var machine = await BuildMachine.PrepareAsync(host, request, work, reporter, cancellationToken).ConfigureAwait(false);
-                await InstallAsync(machine, request, media, reporter, cancellationToken).ConfigureAwait(false);
-                var report = await FirstBootAsync(machine, request, reporter, cancellationToken).ConfigureAwait(false);
+                var media = await InstallMediaSource.PrepareAsync(request, Path.Combine(local, "media"), reporter, cancellationToken).ConfigureAwait(false);
+                using var machine = await BuildMachine.PrepareAsync(host, request, work, reporter, cancellationToken).ConfigureAwait(false);
+                string mediaOnHost = await PlaceMediaAsync(host, media, work, reporter, cancellationToken).ConfigureAwait(false);
+
+                using var server = ResponseServer.Start(reporter);
+                // A remote host's QEMU reaches it on that host's loopback, through the SSH session.
+                using var exposed = await host.Shell.ExposeLocalPortAsync(server.Port, cancellationToken).ConfigureAwait(false);
+                server.GuestPort = exposed.Port;
+                string packagePath = request.EffectivePackagePath();
+                if (request.PackagesFromDirectory)
+                {
+                    server.AddDirectory("packages", request.PackagePath!);
+                    packagePath = server.Url("packages") + "/";
+                }
+
+                await InstallAsync(machine, request, mediaOnHost, server, reporter, cancellationToken).ConfigureAwait(false);
+                var report = await FirstBootAsync(machine, request, packagePath, reporter, cancellationToken).ConfigureAwait(false);
 
                 var metadata = new ImageMetadata
                 {
@@ -69,8 +80,41 @@ namespace OpenBsdBuild.Images
             }
             finally
             {
-                try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+                try { Directory.Delete(local, recursive: true); } catch (IOException) { }
+                await host.Shell.RunAsync($"rm -rf {ShellQuote.Quote(work)}", CancellationToken.None).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>
+        /// The verified media where the host's QEMU reads it: in place on this machine, else copied into
+        /// the build folder and its SHA-256 checked again there (what was verified is what boots).
+        /// </summary>
+        private static async Task<string> PlaceMediaAsync(MetalHost host, VerifiedInstallMedia media, string work, IOperationReporter reporter,
+            CancellationToken cancellationToken)
+        {
+            if (host.Shell.IsLocal) return media.Path;
+            string name = Path.GetFileName(media.Path);
+            string target = work + "/" + name;
+            string activity = $"Copying {name} to {host.Name}";
+            long total = new FileInfo(media.Path).Length;
+            reporter.Verbose($"Uploading {media.Path} ({total:N0} bytes) to {host.Name}:{target}");
+            try
+            {
+                using var source = File.OpenRead(media.Path);
+                await host.Shell.UploadAsync(source, target,
+                    done => reporter.Progress(activity, $"{done / 1e6:F0} of {total / 1e6:F0} MB", total > 0 ? (int)(done * 100 / total) : -1),
+                    cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                reporter.ProgressDone(activity);
+            }
+            string? hash = await Build.Checksums.OfRemoteFileAsync(host.Shell, target, cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(hash, media.Sha256, StringComparison.OrdinalIgnoreCase))
+                throw new OpenBsdBuildException("InstallMediaChecksumMismatch", FailureKind.InvalidResult,
+                    $"The copy of {name} on {host.Name} has SHA-256 {hash ?? "(unreadable)"}, not the verified {media.Sha256}.", target,
+                    "Check the host's disk and try again; nothing was booted from it.");
+            return target;
         }
 
         internal static async Task CheckPackagePathAsync(ImageBuildRequest request, IOperationReporter reporter, CancellationToken cancellationToken)
@@ -95,16 +139,15 @@ namespace OpenBsdBuild.Images
                 "Pass -PackagePath with a package directory of this release and architecture (it holds index.txt), or check the network.");
         }
 
-        private static async Task InstallAsync(BuildMachine machine, ImageBuildRequest request, VerifiedInstallMedia media, IOperationReporter reporter,
-            CancellationToken cancellationToken)
+        private static async Task InstallAsync(BuildMachine machine, ImageBuildRequest request, string mediaOnHost, ResponseServer server,
+            IOperationReporter reporter, CancellationToken cancellationToken)
         {
             const string activity = "Installing OpenBSD";
-            using var server = ResponseServer.Start(reporter);
             var options = request.ToInstallOptions(machine.RootPassword, machine.RootPublicKey, server.Url("disklabel"));
             server.Add("install.conf", ResponseFile.Build(options).ToText());
             server.Add("disklabel", options.DiskLayout!.ToText());
 
-            var boot = await machine.LaunchAsync("install", media.Path, reporter, cancellationToken).ConfigureAwait(false);
+            var boot = await machine.LaunchAsync("install", mediaOnHost, reporter, cancellationToken).ConfigureAwait(false);
             using var console = await SerialConsole.ConnectAsync(machine.Host.Shell, boot.SerialPort, cancellationToken).ConfigureAwait(false);
             try
             {
@@ -136,8 +179,8 @@ namespace OpenBsdBuild.Images
             }
         }
 
-        private static async Task<FirstBootReport> FirstBootAsync(BuildMachine machine, ImageBuildRequest request, IOperationReporter reporter,
-            CancellationToken cancellationToken)
+        private static async Task<FirstBootReport> FirstBootAsync(BuildMachine machine, ImageBuildRequest request, string packagePath,
+            IOperationReporter reporter, CancellationToken cancellationToken)
         {
             const string activity = "First boot";
             var boot = await machine.LaunchAsync("firstboot", null, reporter, cancellationToken).ConfigureAwait(false);
@@ -167,11 +210,11 @@ namespace OpenBsdBuild.Images
                 reporter.Progress(activity, "Adding packages and configuring over SSH", -1);
                 var target = new SshTarget("127.0.0.1", boot.SshPort, "root", machine.RootKeyFile, HostKeyPolicy.Pinned(hostKeys));
                 string output;
-                using (var ssh = await SshShell.ConnectAsync(target, cancellationToken).ConfigureAwait(false))
+                using (var ssh = await SshShell.ConnectAsync(target, cancellationToken, machine.Host.Shell.IsLocal ? null : machine.Host.Shell).ConfigureAwait(false))
                 {
                     var text = new StringBuilder();
                     var errors = new StringBuilder();
-                    int exit = await ssh.StreamAsync("sh -s", new MemoryStream(Encoding.UTF8.GetBytes(FirstBootScript.Render(request))),
+                    int exit = await ssh.StreamAsync("sh -s", new MemoryStream(Encoding.UTF8.GetBytes(FirstBootScript.Render(request, packagePath))),
                         line => { lock (text) text.AppendLine(line); reporter.Information(line, "firstboot"); },
                         line => { lock (errors) errors.AppendLine(line); reporter.Information(line, "firstboot", "stderr"); },
                         cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -10,17 +11,19 @@ using OpenBsdBuild.Reporting;
 namespace OpenBsdBuild.Images
 {
     /// <summary>
-    /// Serves the response file and disklabel template on this machine's loopback, which QEMU's user
-    /// networking shows the guest as 10.0.2.2 (FACTS §3). An unprivileged port: the installer is told
-    /// the URL at "Response file location?", so port 80 is not needed. A few lines of HTTP/1.0 rather
-    /// than HttpListener, which answers 404 to a request whose Host (10.0.2.2) is not its prefix, and
-    /// would have to listen on every interface to accept it; the response file holds a password.
+    /// Serves the response file, the disklabel template and a local package directory on this machine's
+    /// loopback, which QEMU's user networking shows the guest as 10.0.2.2 (FACTS §3); a remote host's
+    /// loopback gets it through a reverse SSH forward. An unprivileged port: the installer is told the
+    /// URL at "Response file location?", so port 80 is not needed. A few lines of HTTP/1.0 rather than
+    /// HttpListener, which answers 404 to a request whose Host (10.0.2.2) is not its prefix, and would
+    /// have to listen on every interface to accept it; the response file holds a password.
     /// </summary>
     internal sealed class ResponseServer : IDisposable
     {
         private readonly TcpListener _listener;
         private readonly IOperationReporter _reporter;
-        private readonly ConcurrentDictionary<string, string> _files = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, byte[]> _files = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, string> _directories = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, bool> _served = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
 
         private ResponseServer(TcpListener listener, IOperationReporter reporter)
@@ -28,24 +31,45 @@ namespace OpenBsdBuild.Images
             _listener = listener;
             _reporter = reporter;
             Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            GuestPort = Port;
             _ = Task.Run(AcceptAsync);
         }
 
+        /// <summary>The port on this machine's loopback.</summary>
         public int Port { get; }
+
+        /// <summary>The port the guest's host sees it on: the same, or a reverse SSH forward's on a remote host.</summary>
+        public int GuestPort { get; set; }
 
         public static ResponseServer Start(IOperationReporter reporter)
         {
             var listener = new TcpListener(IPAddress.Loopback, 0);
             listener.Start();
             var server = new ResponseServer(listener, reporter);
-            reporter.Verbose($"Serving the response file on 127.0.0.1:{server.Port} (the guest's 10.0.2.2:{server.Port})");
+            reporter.Verbose($"Serving the response file on 127.0.0.1:{server.Port}");
             return server;
         }
 
         /// <summary>The URL the guest uses for <paramref name="name"/>.</summary>
-        public string Url(string name) => $"http://10.0.2.2:{Port}/{name}";
+        public string Url(string name) => $"http://10.0.2.2:{GuestPort}/{name}";
 
-        public void Add(string name, string content) => _files[name] = content;
+        public void Add(string name, string content) => _files[name] = Encoding.UTF8.GetBytes(content);
+
+        /// <summary>
+        /// Serves the files directly in <paramref name="directory"/> (a local package directory) under
+        /// <paramref name="name"/>/, with an index.txt made from its listing when it has none (pkg_add reads it).
+        /// </summary>
+        public void AddDirectory(string name, string directory)
+        {
+            _directories[name] = directory;
+            if (!File.Exists(Path.Combine(directory, "index.txt")))
+            {
+                var index = new StringBuilder();
+                foreach (var file in new DirectoryInfo(directory).GetFiles().OrderBy(f => f.Name, StringComparer.Ordinal))
+                    index.Append(file.Length).Append(' ').Append(file.Name).Append('\n');
+                Add(name + "/index.txt", index.ToString());
+            }
+        }
 
         public bool Served(string name) => _served.ContainsKey(name);
 
@@ -81,28 +105,31 @@ namespace OpenBsdBuild.Images
                     string target = parts.Length > 1 ? parts[1] : "";
                     string name = target.Split('?')[0].TrimStart('/');
                     _reporter.Verbose($"The guest asked for /{name}");
-                    byte[] body;
-                    string status;
-                    if (parts[0] == "GET" && _files.TryGetValue(name, out var content))
-                    {
-                        _served[name] = true;
-                        body = Encoding.UTF8.GetBytes(content);
-                        status = "200 OK";
-                    }
-                    else
-                    {
-                        body = Encoding.UTF8.GetBytes("not found\n");
-                        status = "404 Not Found";
-                    }
-                    var head = Encoding.ASCII.GetBytes($"HTTP/1.0 {status}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+                    using Stream? body = parts[0] == "GET" ? Open(name) : null;
+                    if (body != null) _served[name] = true;
+                    string status = body == null ? "404 Not Found" : "200 OK";
+                    long length = body?.Length ?? 0;
+                    var head = Encoding.ASCII.GetBytes($"HTTP/1.0 {status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n");
                     await stream.WriteAsync(head, 0, head.Length).ConfigureAwait(false);
-                    await stream.WriteAsync(body, 0, body.Length).ConfigureAwait(false);
+                    if (body != null) await body.CopyToAsync(stream, 1 << 16).ConfigureAwait(false);
                 }
                 catch (IOException)
                 {
                     // The guest went away mid-request; it will ask again.
                 }
             }
+        }
+
+        private Stream? Open(string name)
+        {
+            if (_files.TryGetValue(name, out var content)) return new MemoryStream(content, writable: false);
+            int slash = name.IndexOf('/');
+            if (slash < 0 || !_directories.TryGetValue(name.Substring(0, slash), out var directory)) return null;
+            // Only files directly in the directory: no "..", no subfolders.
+            string file = Uri.UnescapeDataString(name.Substring(slash + 1));
+            if (file.Length == 0 || file.IndexOfAny(new[] { '/', '\\' }) >= 0 || file == "." || file == "..") return null;
+            string path = Path.Combine(directory, file);
+            return File.Exists(path) ? File.OpenRead(path) : null;
         }
 
         public void Dispose() => _listener.Stop();

@@ -32,11 +32,20 @@ namespace OpenBsdBuild.Remote
         /// <summary>Copies a file on the target into <paramref name="destination"/>; reports bytes done.</summary>
         Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken);
 
+        /// <summary>Writes <paramref name="source"/> to a file on the target (replacing it); reports bytes done.</summary>
+        Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken);
+
         /// <summary>
         /// Makes a TCP endpoint as seen from the target (e.g. a guest's forwarded SSH port on the
         /// host's loopback) reachable from this process.
         /// </summary>
         Task<Tunnel> OpenTunnelAsync(string host, int port, CancellationToken cancellationToken);
+
+        /// <summary>
+        /// The reverse: makes a TCP port on this process's loopback reachable on the target's loopback
+        /// (e.g. a server a guest on the host must reach as 10.0.2.2). The tunnel's port is the one on the target.
+        /// </summary>
+        Task<Tunnel> ExposeLocalPortAsync(int localPort, CancellationToken cancellationToken);
     }
 
     public sealed class ShellResult

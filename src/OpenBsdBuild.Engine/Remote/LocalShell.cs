@@ -67,8 +67,17 @@ namespace OpenBsdBuild.Remote
             await StreamCopy.CopyAsync(source, destination, progress, cancellationToken).ConfigureAwait(false);
         }
 
+        public async Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken)
+        {
+            using var destination = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
+            await StreamCopy.CopyAsync(source, destination, progress, cancellationToken).ConfigureAwait(false);
+        }
+
         public Task<Tunnel> OpenTunnelAsync(string host, int port, CancellationToken cancellationToken) =>
             Task.FromResult(new Tunnel(host, port, null));
+
+        public Task<Tunnel> ExposeLocalPortAsync(int localPort, CancellationToken cancellationToken) =>
+            Task.FromResult(new Tunnel("127.0.0.1", localPort, null));
 
         public void Dispose() { }
 

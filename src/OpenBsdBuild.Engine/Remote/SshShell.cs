@@ -20,6 +20,7 @@ namespace OpenBsdBuild.Remote
         private readonly SshClient _client;
         private readonly ConnectionInfo _connection;
         private readonly Tunnel? _jump;
+        private static readonly Random ReversePorts = new Random();
         private readonly object _sftpLock = new object();
         private SftpClient? _sftp;
 
@@ -133,6 +134,61 @@ namespace OpenBsdBuild.Remote
             catch (SshConnectionException ex)
             {
                 throw ConnectionLost(ex);
+            }
+        }
+
+        public async Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken)
+        {
+            var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await sftp.UploadFileAsync(source, path, true, new InlineUploadProgress(r => progress?.Invoke((long)r.TotalBytesUploaded)), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (SftpPathNotFoundException ex)
+            {
+                throw new OpenBsdBuildException("RemoteDirectoryNotFound", FailureKind.ObjectNotFound,
+                    $"Cannot write '{path}' on {Description}: its directory does not exist.", path, "Check the path on the remote machine.", ex);
+            }
+            catch (SshConnectionException ex)
+            {
+                throw ConnectionLost(ex);
+            }
+        }
+
+        public Task<Tunnel> ExposeLocalPortAsync(int localPort, CancellationToken cancellationToken)
+        {
+            EnsureConnected();
+            // The server picks nothing for us (SSH.NET does not report an allocated port), so try a few free-looking ones.
+            for (int attempt = 1; ; attempt++)
+            {
+                uint remotePort;
+                lock (ReversePorts) remotePort = (uint)ReversePorts.Next(20000, 60000);
+                var forward = new ForwardedPortRemote("127.0.0.1", remotePort, "127.0.0.1", (uint)localPort);
+                _client.AddForwardedPort(forward);
+                try
+                {
+                    forward.Start();
+                }
+                catch (SshException ex)
+                {
+                    _client.RemoveForwardedPort(forward);
+                    forward.Dispose();
+                    if (attempt < 5 && _client.IsConnected) continue;
+                    throw new OpenBsdBuildException("ReverseForwardRefused", FailureKind.PermissionDenied,
+                        $"{Description} refused to forward a port on its loopback back to this machine: {ex.Message}", Description,
+                        "Allow TCP forwarding in the host's sshd_config (AllowTcpForwarding yes or remote), then try again.", ex);
+                }
+                return Task.FromResult(new Tunnel("127.0.0.1", (int)remotePort, () =>
+                {
+                    try
+                    {
+                        forward.Stop();
+                        _client.RemoveForwardedPort(forward);
+                    }
+                    catch (Exception) { /* the session is already gone */ }
+                    forward.Dispose();
+                }));
             }
         }
 
@@ -285,6 +341,13 @@ namespace OpenBsdBuild.Remote
             private readonly Action<DownloadFileProgressReport> _report;
             public InlineProgress(Action<DownloadFileProgressReport> report) => _report = report;
             public void Report(DownloadFileProgressReport value) => _report(value);
+        }
+
+        private sealed class InlineUploadProgress : IProgress<UploadFileProgressReport>
+        {
+            private readonly Action<UploadFileProgressReport> _report;
+            public InlineUploadProgress(Action<UploadFileProgressReport> report) => _report = report;
+            public void Report(UploadFileProgressReport value) => _report(value);
         }
 
         /// <summary>

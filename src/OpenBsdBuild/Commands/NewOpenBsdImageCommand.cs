@@ -106,7 +106,7 @@ namespace OpenBsdBuild.Commands
                 SignifyPublicKey = SignifyPublicKey == null ? null : ResolveLocalPath(SignifyPublicKey),
                 DiskSize = DiskSize,
                 Packages = Package,
-                PackagePath = PackagePath,
+                PackagePath = PackagePath == null || ImageBuildRequest.IsUrl(PackagePath) ? PackagePath : ResolveLocalPath(PackagePath),
                 BuildUser = BuildUser,
                 BuildUserKey = ReadKey(BuildUserKey),
                 Sets = Sets,

@@ -23,6 +23,8 @@ namespace OpenBsdBuild.Tests.Build
             public Task<int> StreamAsync(string c, Stream? i, Action<string>? o, Action<string>? e, CancellationToken ct) => throw new NotSupportedException();
             public Task DownloadAsync(string p, Stream d, Action<long>? pr, CancellationToken ct) => throw new NotSupportedException();
             public Task<Tunnel> OpenTunnelAsync(string h, int p, CancellationToken ct) => throw new NotSupportedException();
+            public Task UploadAsync(Stream s, string p, Action<long>? pr, CancellationToken ct) => throw new NotSupportedException();
+            public Task<Tunnel> ExposeLocalPortAsync(int p, CancellationToken ct) => throw new NotSupportedException();
             public void Dispose() { }
         }
 

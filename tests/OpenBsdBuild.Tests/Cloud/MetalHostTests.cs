@@ -1,10 +1,11 @@
 using System.IO;
-using System;
 using System.Linq;
 using System.Threading.Tasks;
+using System;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
 using Xunit;

@@ -8,6 +8,7 @@ using OpenBsdBuild.Errors;
 using OpenBsdBuild.Hosts;
 using OpenBsdBuild.Images;
 using OpenBsdBuild.Remote;
+using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Tests.Fixtures;
 using Xunit;
 
@@ -24,22 +25,36 @@ namespace OpenBsdBuild.Tests.Images
     {
         private readonly string _dir = Directory.CreateTempSubdirectory("obb-buildmachine-").FullName;
 
+        private NetnsSshHost? _remote;
+
         public void Dispose()
         {
+            _remote?.Dispose();
             foreach (var pid in Tools.QemuProcesses(_dir)) Tools.Sh($"kill -9 {pid} || true");
             Directory.Delete(_dir, recursive: true);
         }
 
-        [Fact]
-        public async Task A_real_qemu_is_driven_through_its_socket_console_and_reaches_the_response_server_as_10_0_2_2()
+        /// <summary>This machine, or a remote host over SSH (a private sshd in a network namespace, running QEMU there).</summary>
+        private async Task<Model.MetalHost> HostAsync(bool overSsh, IOperationReporter reporter)
+        {
+            string state = Path.Combine(_dir, "state");
+            if (!overSsh) return await HostConnector.ConnectLocalAsync(state, reporter, CancellationToken.None);
+            _remote = new NetnsSshHost();
+            var target = new SshTarget(_remote.Address, 22, "root", _remote.KeyFile, HostKeyPolicy.Pinned(new[] { _remote.HostKeyFingerprint }));
+            return await HostConnector.ConnectSshAsync(target, state, reporter, CancellationToken.None);
+        }
+
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task A_real_qemu_is_driven_through_its_socket_console_and_reaches_the_response_server_as_10_0_2_2(bool overSsh)
         {
             var guestImage = TestGuestImage.Get();
             var reporter = new Cloud.RecordingReporter();
-            var host = await HostConnector.ConnectLocalAsync(Path.Combine(_dir, "state"), reporter, CancellationToken.None);
+            var host = await HostAsync(overSsh, reporter);
             var request = new ImageBuildRequest { Version = "7.8", Architecture = "arm64", MemoryMB = 512, CpuCount = 1 };
             string work = Path.Combine(_dir, "work");
-            Directory.CreateDirectory(work);
-            var machine = await BuildMachine.PrepareAsync(host, request, work, reporter, CancellationToken.None);
+            using var machine = await BuildMachine.PrepareAsync(host, request, work, reporter, CancellationToken.None);
             Assert.Contains("virtual size: 32 GiB", Tools.Sh($"qemu-img info '{machine.DiskPath}'"));
             // The test guest in place of an installed OpenBSD.
             Tools.Sh($"qemu-img create -q -f qcow2 -b '{guestImage.Path}' -F qcow2 '{machine.DiskPath}' 32G");
@@ -48,6 +63,10 @@ namespace OpenBsdBuild.Tests.Images
 
             using var server = ResponseServer.Start(reporter);
             server.Add("install.conf", "System hostname = probe\n");
+            // On a remote host the guest's 10.0.2.2 is that host's loopback: a reverse forward brings it here.
+            using var exposed = await host.Shell.ExposeLocalPortAsync(server.Port, CancellationToken.None);
+            server.GuestPort = exposed.Port;
+            Assert.Equal(overSsh, exposed.Port != server.Port);
             var boot = await machine.LaunchAsync("probe", media, reporter, CancellationToken.None);
             try
             {
@@ -61,9 +80,9 @@ namespace OpenBsdBuild.Tests.Images
 
                     // SSH pinned to what the console said, as the first boot does.
                     var target = new SshTarget("127.0.0.1", boot.SshPort, "root", guestImage.KeyFile, HostKeyPolicy.Pinned(new[] { fingerprint }));
-                    using (var ssh = await SshShell.ConnectAsync(target, CancellationToken.None))
+                    using (var ssh = await SshShell.ConnectAsync(target, CancellationToken.None, overSsh ? host.Shell : null))
                     {
-                        var fetched = await ssh.RunAsync($"wget -q -O - http://10.0.2.2:{server.Port}/install.conf?path=7.8/arm64", CancellationToken.None);
+                        var fetched = await ssh.RunAsync($"wget -q -O - {server.Url("install.conf")}?path=7.8/arm64", CancellationToken.None);
                         Assert.True(fetched.Succeeded, fetched.Message);
                         Assert.Equal("System hostname = probe", fetched.Stdout.Trim());
                         // The media is the first disk on the bus (the installer's sd0), the target the second.
@@ -96,6 +115,13 @@ namespace OpenBsdBuild.Tests.Images
             // The output is larger (the build disk's 32 GiB); qemu-img compare checks that the extra is all zeros.
             Assert.EndsWith("Images are identical.", Tools.Sh($"qemu-img compare '{guestImage.Path}' '{output}' 2>&1").Trim());
             Assert.Equal(image.Sha256, TestImagesHash(output));
+
+            // The build's root key lived only on this machine, and only while the machine did.
+            string rootKey = machine.RootKeyFile;
+            Assert.True(File.Exists(rootKey));
+            machine.Dispose();
+            Assert.False(File.Exists(rootKey));
+            host.Shell.Dispose();
         }
 
         [Fact]

@@ -209,7 +209,7 @@ namespace OpenBsdBuild.Tests.Images
                 Version = "7.8", Mirror = new Uri("https://cdn.openbsd.org/pub/OpenBSD/"), BuildUserKey = BuildKey, Output = Output,
                 Packages = new List<string> { "rust", "git" },
             };
-            string script = FirstBootScript.Render(request);
+            string script = FirstBootScript.Render(request, request.EffectivePackagePath());
             Assert.Contains("export PKG_PATH=https://cdn.openbsd.org/pub/OpenBSD/7.8/packages/aarch64/", script);
             Assert.Contains("pkg_add -I rust git", script);
             Assert.Contains(":datasize=infinity:", script);
@@ -218,8 +218,8 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Contains("rm -f /root/.ssh/authorized_keys", script);
             Assert.DoesNotContain("reorder_kernel", script);
             request.SkipRelink = true;
-            Assert.Contains("reorder_kernel", FirstBootScript.Render(request));
-            Assert.Contains("rcctl disable library_aslr", FirstBootScript.Render(request));
+            Assert.Contains("reorder_kernel", FirstBootScript.Render(request, request.EffectivePackagePath()));
+            Assert.Contains("rcctl disable library_aslr", FirstBootScript.Render(request, request.EffectivePackagePath()));
 
             string output = "noise\n@@obb-packages@@\nrust-1.86.0\np5-Locale-gettext-1.07p0\nvim-9.1.0-no_x11\n@@obb-packages@@\n" +
                             "@@obb-hostkeys@@\r\n256 SHA256:Ljm1Vw3QkBmFvKq7kqoXDe0GzT1oA0sQ6V6N0v0r5xM root@obsd (ED25519)\r\n@@obb-hostkeys@@\r\n";

@@ -1,3 +1,5 @@
+using OpenBsdBuild.Remote;
+
 namespace OpenBsdBuild.Cloud.Ec2
 {
     /// <summary>What a MetalHost on EC2 needs to be torn down: how to reach AWS and what was made for it.</summary>

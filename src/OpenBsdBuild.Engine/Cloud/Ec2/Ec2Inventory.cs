@@ -1,11 +1,12 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
-using Amazon.EC2;
+using System.Threading;
+using System;
 using Amazon.EC2.Model;
+using Amazon.EC2;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
 
 using OpenBsdBuild.Reporting;
 

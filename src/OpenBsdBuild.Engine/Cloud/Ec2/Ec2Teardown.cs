@@ -1,12 +1,13 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
-using Amazon.EC2;
+using System.Threading;
+using System;
 using Amazon.EC2.Model;
+using Amazon.EC2;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Cloud.Ec2

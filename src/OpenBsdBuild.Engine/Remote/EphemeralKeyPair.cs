@@ -5,7 +5,7 @@ using System.Text;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Security;
 
-namespace OpenBsdBuild.Cloud.Ec2
+namespace OpenBsdBuild.Remote
 {
     /// <summary>
     /// An ed25519 key generated in this process for one host. The private half is written once,
