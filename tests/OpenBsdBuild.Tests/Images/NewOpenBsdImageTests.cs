@@ -94,9 +94,15 @@ namespace OpenBsdBuild.Tests.Images
                 "InvalidParameter.BuildUserKey", ErrorCategory.InvalidArgument);
 
             // The package path is checked before the media is even read.
-            var packages = StopsBeforeBooting(New($"-InstallMedia '{media}' -SignifyPublicKey '{key}' -Package rust -PackagePath {_mirror.Root}7.8/packages/aarch64/"),
+            var packages = StopsBeforeBooting(New($"-InstallMedia '{media}' -SignifyPublicKey '{key}' -Package rust -PackagePath {_mirror.ExternalRoot}7.8/packages/aarch64/"),
                 "PackagePathUnreachable", ErrorCategory.ConnectionError);
             Assert.Contains("index.txt answered 404", packages.Exception.Message);
+            // The guest's 127.0.0.1 is itself: a package server on this machine's loopback would never answer it.
+            var loopback = StopsBeforeBooting(New($"-InstallMedia '{media}' -Package rust -PackagePath {_mirror.Root}7.8/packages/aarch64/"),
+                "InvalidParameter.PackagePath", ErrorCategory.InvalidArgument);
+            Assert.Contains("-PackagePath ./packages", loopback.ErrorDetails.RecommendedAction);
+            StopsBeforeBooting(New($"-InstallMedia '{media}' -Package rust -PackagePath '{Path.Combine(_dir, "no-such-packages")}'"),
+                "InvalidParameter.PackagePath", ErrorCategory.InvalidArgument);
 
             File.Delete(Path.Combine(_dir, "media", "SHA256.sig"));
             StopsBeforeBooting(New($"-InstallMedia '{media}'"), "InstallMediaChecksumMissing", ErrorCategory.SecurityError);

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Concurrent;
+using System.Linq;
 using System.Net;
+using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Threading.Tasks;
 
@@ -19,12 +21,22 @@ namespace OpenBsdBuild.Tests.Images
             int port = ((IPEndPoint)probe.LocalEndpoint).Port;
             probe.Stop();
             Root = new Uri($"http://127.0.0.1:{port}/pub/OpenBSD/");
-            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            // Every interface: a package path must not be on loopback (a guest cannot reach it), so tests use this machine's address too.
+            _listener.Prefixes.Add($"http://*:{port}/");
+            string address = NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+                .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+                .Select(a => a.Address)
+                .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))?.ToString()
+                ?? throw new InvalidOperationException("This machine has no non-loopback IPv4 address for the test mirror.");
+            ExternalRoot = new Uri($"http://{address}:{port}/pub/OpenBSD/");
             _listener.Start();
             _ = Task.Run(ServeAsync);
         }
 
         public Uri Root { get; }
+        /// <summary>The same files at this machine's network address.</summary>
+        public Uri ExternalRoot { get; }
 
         /// <summary>Serves <paramref name="content"/> at Root + <paramref name="relativePath"/>.</summary>
         public void Add(string relativePath, byte[] content) => _files[new Uri(Root, relativePath).AbsolutePath] = content;
