@@ -208,6 +208,32 @@ namespace OpenBsdBuild.Tests.Images
         }
 
         [Fact]
+        public async Task A_local_package_folder_is_served_with_an_index_and_nothing_outside_it()
+        {
+            string packages = Path.Combine(_dir, "packages");
+            Directory.CreateDirectory(Path.Combine(packages, "sub"));
+            var git = new byte[300_000];
+            new Random(7).NextBytes(git);
+            File.WriteAllBytes(Path.Combine(packages, "git-2.46.0.tgz"), git);
+            File.WriteAllText(Path.Combine(packages, "sub", "hidden.tgz"), "no");
+            File.WriteAllText(Path.Combine(_dir, "secret.txt"), "no");
+
+            using var server = ResponseServer.Start(new Cloud.RecordingReporter());
+            server.AddDirectory("packages", packages);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}/") };
+            Assert.Equal(git, await http.GetByteArrayAsync("packages/git-2.46.0.tgz"));
+            // pkg_add reads index.txt; a folder without one gets one made from its listing.
+            Assert.Equal("300000 git-2.46.0.tgz\n", await http.GetStringAsync("packages/index.txt"));
+            foreach (string outside in new[] { "packages/../secret.txt", "packages/%2e%2e%2fsecret.txt", "packages/sub/hidden.tgz", "packages/sub", "packages/" })
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync(outside)).StatusCode);
+
+            // A folder with its own index.txt serves that one.
+            File.WriteAllText(Path.Combine(packages, "index.txt"), "own index\n");
+            server.AddDirectory("mirror", packages);
+            Assert.Equal("own index\n", await http.GetStringAsync("mirror/index.txt"));
+        }
+
+        [Fact]
         public void The_first_boot_script_adds_packages_raises_limits_and_only_skips_relinking_when_asked()
         {
             var request = new ImageBuildRequest
