@@ -46,6 +46,7 @@ namespace OpenBsdBuild.Images
             try
             {
                 var media = await InstallMediaSource.PrepareAsync(request, Path.Combine(local, "media"), reporter, cancellationToken).ConfigureAwait(false);
+                var sets = SelectedSets(request, media);
                 using var machine = await BuildMachine.PrepareAsync(host, request, work, reporter, cancellationToken).ConfigureAwait(false);
                 string mediaOnHost = await PlaceMediaAsync(host, media, work, reporter, cancellationToken).ConfigureAwait(false);
 
@@ -68,7 +69,7 @@ namespace OpenBsdBuild.Images
                     Name = Path.GetFileNameWithoutExtension(request.Output),
                     Version = request.Version,
                     Architecture = request.Architecture,
-                    Sets = request.Sets.ToList(),
+                    Sets = sets,
                     Packages = report.Packages,
                     BuildUser = request.BuildUser,
                     HostKeyFingerprints = report.HostKeys,
@@ -83,6 +84,19 @@ namespace OpenBsdBuild.Images
                 try { Directory.Delete(local, recursive: true); } catch (IOException) { }
                 await host.Shell.RunAsync($"rm -rf {ShellQuote.Quote(work)}", CancellationToken.None).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>The set files the answers install, from the verified release list; refused before boot when bsd or base is missing.</summary>
+        private static List<string> SelectedSets(ImageBuildRequest request, VerifiedInstallMedia media)
+        {
+            var sets = InstallSetSelection.Resolve(request.Sets, media.ReleaseFiles, request.ShortVersion, request.CpuCount);
+            // install.sub's sane_install() would ask "Are you *SURE* your install is complete without ...?", which stops an autoinstall.
+            foreach (string required in new[] { "bsd", $"base{request.ShortVersion}.tgz" })
+                if (!sets.Contains(required))
+                    throw OpenBsdBuildException.BadParameter("Sets", string.Join(" ", request.Sets),
+                        $"would not install {required} (the answers select: {(sets.Count == 0 ? "nothing" : string.Join(" ", sets))}).",
+                        "Deselect only optional sets, e.g. -Sets '-x* -game*'.");
+            return sets;
         }
 
         /// <summary>

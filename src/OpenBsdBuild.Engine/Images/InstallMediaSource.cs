@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Text;
@@ -13,9 +15,10 @@ namespace OpenBsdBuild.Images
     /// <summary>Install media on this machine whose SHA-256 matched the (signed, when a key is known) SHA256.sig.</summary>
     public sealed class VerifiedInstallMedia
     {
-        public VerifiedInstallMedia(string path, string sha256, bool signatureChecked, string? keySource)
+        public VerifiedInstallMedia(string path, string sha256, bool signatureChecked, string? keySource, IReadOnlyCollection<string> releaseFiles)
         {
             Path = path;
+            ReleaseFiles = releaseFiles;
             Sha256 = sha256;
             SignatureChecked = signatureChecked;
             KeySource = keySource;
@@ -26,6 +29,8 @@ namespace OpenBsdBuild.Images
         /// <summary>Whether SHA256.sig's Ed25519 signature was verified (else only the checksum was).</summary>
         public bool SignatureChecked { get; }
         public string? KeySource { get; }
+        /// <summary>Every file the verified SHA256 list names: the release's sets, kernels and images.</summary>
+        public IReadOnlyCollection<string> ReleaseFiles { get; }
     }
 
     /// <summary>
@@ -94,7 +99,7 @@ namespace OpenBsdBuild.Images
                 reporter.ProgressDone("Verifying the install media");
             }
             reporter.Verbose($"{media}: SHA-256 matches {sigPath}.");
-            return new VerifiedInstallMedia(media, list.ExpectedHash(Path.GetFileName(media)), key != null, keySource);
+            return new VerifiedInstallMedia(media, list.ExpectedHash(Path.GetFileName(media)), key != null, keySource, list.Entries.Keys.ToList());
         }
 
         private static (SignifyPublicKey?, string?) TrustedKey(ImageBuildRequest request)
