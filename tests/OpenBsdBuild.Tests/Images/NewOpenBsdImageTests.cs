@@ -56,7 +56,8 @@ namespace OpenBsdBuild.Tests.Images
             Directory.CreateDirectory(dir);
             string media = Path.Combine(dir, "install78.img");
             File.WriteAllBytes(media, Encoding.UTF8.GetBytes("pretend install media " + Guid.NewGuid()));
-            var list = $"SHA256 (base78.tgz) = {new string('1', 64)}\nSHA256 (install78.img) = {SignifyTestKeys.Sha256Hex(File.ReadAllBytes(media))}\n";
+            var list = $"SHA256 (base78.tgz) = {new string('1', 64)}\nSHA256 (bsd) = {new string('2', 64)}\n" +
+                       $"SHA256 (install78.img) = {SignifyTestKeys.Sha256Hex(File.ReadAllBytes(media))}\n";
             File.WriteAllBytes(Path.Combine(dir, "SHA256.sig"), (signer ?? _keys).SignEmbedded(list));
             string key = Path.Combine(_dir, "openbsd-78-base.pub");
             File.WriteAllText(key, _keys.PublicKey.ToFileText());
@@ -103,6 +104,10 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Contains("-PackagePath ./packages", loopback.ErrorDetails.RecommendedAction);
             StopsBeforeBooting(New($"-InstallMedia '{media}' -Package rust -PackagePath '{Path.Combine(_dir, "no-such-packages")}'"),
                 "InvalidParameter.PackagePath", ErrorCategory.InvalidArgument);
+
+            // Known once the release list is verified, still before anything boots: the installer would stop without base.
+            var noBase = StopsBeforeBooting(New($"-InstallMedia '{media}' -SignifyPublicKey '{key}' -Sets '-base*'"), "InvalidParameter.Sets", ErrorCategory.InvalidArgument);
+            Assert.Contains("would not install base78.tgz", noBase.Exception.Message);
 
             File.Delete(Path.Combine(_dir, "media", "SHA256.sig"));
             StopsBeforeBooting(New($"-InstallMedia '{media}'"), "InstallMediaChecksumMissing", ErrorCategory.SecurityError);
