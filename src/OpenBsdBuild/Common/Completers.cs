@@ -10,6 +10,7 @@ using OpenBsdBuild.Cloud;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Guest;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Common
 {
@@ -78,17 +79,43 @@ namespace OpenBsdBuild.Common
         }
     }
 
-    /// <summary>-Version of Get-OpenBsdImage: the versions of the images in the bound local -Location folders, newest first.</summary>
+    /// <summary>-Version of Get-OpenBsdImage: the versions of the images at the bound -Location (a folder or an S3 prefix), newest first.</summary>
     public sealed class ImageVersionCompleter : CandidateCompleter
     {
         protected override IEnumerable<string> Candidates(IDictionary bound)
         {
             object? location = bound["Location"];
-            var folders = location is string one ? new[] { one }
+            var places = location is string one ? new[] { one }
                 : (location as IEnumerable)?.Cast<object>().Select(o => o.ToString() ?? "") ?? Array.Empty<string>();
-            return folders.Where(f => !ImageLibrary.IsS3(f) && Directory.Exists(f))
-                .SelectMany(f => LocalImageCatalog.ListAsync(f).GetAwaiter().GetResult().Images)
-                .Select(i => i.Version).ToList();
+            string? arch = bound["Architecture"]?.ToString();
+            // A prompt must not wait long on a bucket: a few seconds, then whatever was found.
+            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            var versions = new List<string>();
+            foreach (string place in places.Where(p => ImageLibrary.IsS3(p) || Directory.Exists(p)))
+            {
+                try
+                {
+                    var (images, _) = ImageLibrary.FindAsync(place.Trim(), null, arch, AwsOptions(bound), NullReporter.Instance, quick.Token).GetAwaiter().GetResult();
+                    versions.AddRange(images.Select(i => i.Version));
+                }
+                catch (Exception)
+                {
+                    // An unreachable bucket or missing credentials: no suggestions from this place.
+                }
+            }
+            return versions;
         }
+
+        /// <summary>The AWS parameters typed so far on the command line.</summary>
+        private static AwsConnectionOptions AwsOptions(IDictionary bound) => new AwsConnectionOptions
+        {
+            Region = bound["Region"]?.ToString(),
+            ProfileName = bound["ProfileName"]?.ToString(),
+            ProfileLocation = bound["ProfileLocation"]?.ToString(),
+            AccessKey = bound["AccessKey"]?.ToString(),
+            SecretKey = bound["SecretKey"]?.ToString(),
+            SessionToken = bound["SessionToken"]?.ToString(),
+            EndpointUrl = bound["EndpointUrl"] is object url ? new Uri(url.ToString()!) : null,
+        };
     }
 }

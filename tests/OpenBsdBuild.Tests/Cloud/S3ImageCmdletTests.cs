@@ -93,6 +93,19 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Equal(new[] { "7.9", "7.8" }, filtered.All<OpenBsdImage>().Select(i => i.Version));
             var one = _ps.Run($"Get-OpenBsdImage {_prefix}openbsd-7.9-amd64.qcow2 {Aws}");
             Assert.Equal("amd64", one.Single<OpenBsdImage>().Architecture);
+
+            // Tab completion of -Version reads the catalog being listed, with the credentials typed so far.
+            Assert.Equal(new[] { "7.9", "7.8" }, Complete($"Get-OpenBsdImage {_prefix} {Aws} -Version "));
+            Assert.Equal(new[] { "7.8" }, Complete($"Get-OpenBsdImage {_prefix} {Aws} -Architecture arm64 -Version 7.8"));
+            Assert.Empty(Complete($"Get-OpenBsdImage {_prefix} -Region us-east-1 -AccessKey NOT-A-KEY -SecretKey x -EndpointUrl {_s3rver.Endpoint} -Version "));
+        }
+
+        private List<string> Complete(string line)
+        {
+            _ps.Set("line", line);
+            var r = _ps.Run("[System.Management.Automation.CommandCompletion]::CompleteInput($line, $line.Length, $null).CompletionMatches.CompletionText");
+            Assert.False(r.HadErrors, r.Describe());
+            return r.Output.Where(o => o != null).Select(o => o.ToString()).ToList();
         }
 
         [Fact]
