@@ -171,7 +171,7 @@ namespace OpenBsdBuild.Images
                 {
                     var text = new StringBuilder();
                     var errors = new StringBuilder();
-                    int exit = await ssh.StreamAsync("sh -s", new MemoryStream(Encoding.UTF8.GetBytes(FirstBootScript.Render(request))),
+                    int exit = await ssh.StreamAsync("sh -s", new ShellScript(FirstBootScript.Render(request)),
                         line => { lock (text) text.AppendLine(line); reporter.Information(line, "firstboot"); },
                         line => { lock (errors) errors.AppendLine(line); reporter.Information(line, "firstboot", "stderr"); },
                         cancellationToken).ConfigureAwait(false);

@@ -5,6 +5,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Reporting;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 
@@ -42,6 +43,9 @@ namespace OpenBsdBuild.Remote
         public static async Task<SshShell> ConnectAsync(SshTarget target, CancellationToken cancellationToken, IHostShell? via = null)
         {
             PrivateKeyFile key = LoadKey(target.KeyFile);
+            OperationTrace.Action(target.ToString(), via == null
+                ? $"SSH connection to {target.Host}:{target.Port} (host key {target.HostKeys})"
+                : $"SSH connection to {target.Host}:{target.Port} as seen from {via.Description} (host key {target.HostKeys})");
             Tunnel? jump = via == null ? null : await via.OpenTunnelAsync(target.Host, target.Port, cancellationToken).ConfigureAwait(false);
             string host = jump?.Host ?? target.Host;
             int port = jump?.Port ?? target.Port;
@@ -83,6 +87,7 @@ namespace OpenBsdBuild.Remote
             CancellationToken cancellationToken)
         {
             EnsureConnected();
+            OperationTrace.Command(Description, command, input);
             using var cmd = _client.CreateCommand(command);
             cmd.CommandTimeout = Timeout.InfiniteTimeSpan;
             Task execution;
@@ -119,6 +124,7 @@ namespace OpenBsdBuild.Remote
 
         public async Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken)
         {
+            OperationTrace.Download(Description, "sftp get", path, destination);
             var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -142,6 +148,7 @@ namespace OpenBsdBuild.Remote
             var forward = new ForwardedPortLocal("127.0.0.1", 0, host, (uint)port);
             _client.AddForwardedPort(forward);
             forward.Start();
+            OperationTrace.Action(Description, $"forward 127.0.0.1:{forward.BoundPort} -> {host}:{port}");
             return Task.FromResult(new Tunnel("127.0.0.1", (int)forward.BoundPort, () =>
             {
                 try
