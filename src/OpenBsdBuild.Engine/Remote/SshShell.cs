@@ -44,7 +44,7 @@ namespace OpenBsdBuild.Remote
         {
             PrivateKeyFile key = LoadKey(target.KeyFile);
             OperationTrace.Action(target.ToString(), via == null
-                ? $"SSH connection to {target.Host}:{target.Port} (host key {target.HostKeys})"
+                ? $"SSH connection (host key {target.HostKeys})"
                 : $"SSH connection to {target.Host}:{target.Port} as seen from {via.Description} (host key {target.HostKeys})");
             Tunnel? jump = via == null ? null : await via.OpenTunnelAsync(target.Host, target.Port, cancellationToken).ConfigureAwait(false);
             string host = jump?.Host ?? target.Host;

@@ -49,6 +49,7 @@ namespace OpenBsdBuild.Tests.EndToEnd
             Assert.Single(verbose, v => v.StartsWith(where + ": ") && v.Contains("&& echo alive") && v.EndsWith("# polled, shown once"));
             Assert.Contains(verbose, v => v.StartsWith("build@traced: ") && v.Contains("tar xzf -  # stdin: data"));
             Assert.Contains(verbose, v => v.StartsWith("build@traced: sftp get ") && v.EndsWith(Path.Combine(_work, "dest", "result.txt.partial")));
+            Assert.Contains($"{where}: SSH connection (host key {host.HostKeyFingerprint})", verbose);
             Assert.Contains(verbose, v => v.StartsWith("build@traced: SSH connection to 127.0.0.1:") && v.Contains("as seen from " + where));
         }
 
@@ -94,7 +95,7 @@ namespace OpenBsdBuild.Tests.EndToEnd
             foreach (string command in commands)
                 Assert.True(shown.Any(s => Shows(s, command)), $"Not shown with -Verbose: {where}: {command}\nVerbose was:\n{string.Join("\n", verbose)}");
 
-            var announcedCommands = shown.Where(s => !s.StartsWith("SSH connection to ", StringComparison.Ordinal) &&
+            var announcedCommands = shown.Where(s => !s.StartsWith("SSH connection ", StringComparison.Ordinal) &&
                                                      !s.StartsWith("forward ", StringComparison.Ordinal) &&
                                                      !s.StartsWith("sftp get ", StringComparison.Ordinal));
             foreach (string s in announcedCommands)
