@@ -68,13 +68,10 @@ namespace OpenBsdBuild.Reporting
         }
 
         /// <summary>A file fetched from <paramref name="where"/> (SFTP, or a copy on this machine).</summary>
-        internal static void Download(string where, string verb, string path, Stream destination)
-        {
-            var scope = Current.Value;
-            if (scope == null) return;
-            string? local = (destination as FileStream)?.Name ?? (destination as INamedStream)?.Name;
-            scope.Reporter.Verbose($"{where}: {verb} {ShellQuote.Quote(path)}{(local == null ? "" : " -> " + local)}");
-        }
+        internal static void Download(string where, string verb, string path, Stream destination) =>
+            Current.Value?.Reporter.Verbose($"{where}: {verb} {ShellQuote.Quote(path)}{(LocalName(destination) is string local ? " -> " + local : "")}");
+
+        private static string? LocalName(Stream stream) => (stream as FileStream)?.Name ?? (stream as INamedStream)?.Name;
 
         /// <summary>Anything else external: an SSH connection, a port forward.</summary>
         internal static void Action(string where, string what) => Current.Value?.Reporter.Verbose($"{where}: {what}");

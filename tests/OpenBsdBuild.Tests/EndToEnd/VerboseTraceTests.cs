@@ -1,8 +1,6 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Management.Automation;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
 using Xunit;
@@ -42,7 +40,7 @@ namespace OpenBsdBuild.Tests.EndToEnd
             Assert.Contains(commands, c => c.Contains("qemu-system-aarch64"));
             Assert.Contains(commands, c => c.Contains("system_powerdown"));
             Assert.True(commands.Count(c => c.Contains("&& echo alive")) >= 1);
-            AssertEverythingShows(host, where, verbose);
+            TraceAssert.EverythingShows(host, where, verbose);
             Assert.NotEmpty(host.ForwardTargets()); // the readiness probe and the guest's session go through forwards
 
             // Polls run many times but show once, and the guest's own commands show under its name.
@@ -77,43 +75,8 @@ namespace OpenBsdBuild.Tests.EndToEnd
             var verbose = r.Verbose.Select(v => v.Message).ToList();
             string where = $"root@{target.Namespace.Address}:22";
             Assert.Contains(target.Namespace.ExecutedCommands(), c => c.Contains("IFS= read -r TOKEN"));
-            Assert.Equal(2, target.Namespace.SftpOpened().Count); // out/result.txt and out/token.sha256
-            AssertEverythingShows(target.Namespace, where, verbose);
-        }
-
-        /// <summary>
-        /// Both ways for commands: each one the server ran was announced, and each announced one ran.
-        /// SFTP opens and forward targets must each have been announced. Command lines are shown whole
-        /// unless they span lines or pass 2,000 characters; then the first line (or its start) must show.
-        /// </summary>
-        private static void AssertEverythingShows(NetnsSshHost server, string where, IReadOnlyList<string> verbose)
-        {
-            string prefix = where + ": ";
-            var shown = verbose.Where(v => v.StartsWith(prefix, StringComparison.Ordinal)).Select(v => v.Substring(prefix.Length)).ToList();
-            var commands = server.ExecutedCommands().Where(c => c != NetnsSshHost.SftpServer).Distinct().ToList();
-            Assert.NotEmpty(commands);
-            foreach (string command in commands)
-                Assert.True(shown.Any(s => Shows(s, command)), $"Not shown with -Verbose: {where}: {command}\nVerbose was:\n{string.Join("\n", verbose)}");
-
-            var announcedCommands = shown.Where(s => !s.StartsWith("SSH connection ", StringComparison.Ordinal) &&
-                                                     !s.StartsWith("forward ", StringComparison.Ordinal) &&
-                                                     !s.StartsWith("sftp get ", StringComparison.Ordinal));
-            foreach (string s in announcedCommands)
-                Assert.True(commands.Any(c => Shows(s, c)), $"Announced but never run on {where}: {s}");
-
-            foreach (string path in server.SftpOpened())
-                Assert.Contains(shown, s => s.StartsWith($"sftp get '{path}' -> ", StringComparison.Ordinal) || s.StartsWith($"sftp get {path} -> ", StringComparison.Ordinal));
-            foreach (string forward in server.ForwardTargets())
-                Assert.Contains(shown, s => s.StartsWith("forward 127.0.0.1:", StringComparison.Ordinal) && s.EndsWith(" -> " + forward, StringComparison.Ordinal));
-        }
-
-        private static bool Shows(string shown, string command)
-        {
-            if (shown == command || shown.StartsWith(command + "  # ", StringComparison.Ordinal)) return true;
-            string first = command.Split('\n')[0];
-            if (first == command && command.Length <= 2000) return false;
-            string start = first.Substring(0, Math.Min(first.Length, 2000));
-            return shown.StartsWith(start, StringComparison.Ordinal) && shown.Contains("  # ");
+            Assert.Equal(2, target.Namespace.SftpOpened().Count(o => !o.Write)); // out/result.txt and out/token.sha256
+            TraceAssert.EverythingShows(target.Namespace, where, verbose);
         }
 
         private string Sources()

@@ -74,13 +74,19 @@ namespace OpenBsdBuild.Tests.Fixtures
         public IReadOnlyList<string> ExecutedCommands() =>
             ReadLog("commands.log").Split('\0').Where(c => c.Length > 0).ToList();
 
-        /// <summary>The paths SFTP sessions opened (sftp-server's own log).</summary>
-        public IReadOnlyList<string> SftpOpened() =>
-            Regex.Matches(ReadLog("sftp.log"), "^open \"(.*)\" flags", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+        /// <summary>The files SFTP sessions opened, and whether to write (sftp-server's own log).</summary>
+        public IReadOnlyList<(string Path, bool Write)> SftpOpened() =>
+            Regex.Matches(ReadLog("sftp.log"), "^open \"(.*)\" flags (\\S+)", RegexOptions.Multiline)
+                .Select(m => (m.Groups[1].Value, m.Groups[2].Value.Contains("WRITE"))).ToList();
 
         /// <summary>"host:port" of every TCP forward (direct-tcpip channel) a client opened, as sshd logged it.</summary>
         public IReadOnlyList<string> ForwardTargets() =>
             Regex.Matches(ReadLog("sshd.log"), @"server_request_direct_tcpip: originator \S+ port \d+, target (\S+) port (\d+)")
+                .Select(m => m.Groups[1].Value + ":" + m.Groups[2].Value).Distinct().ToList();
+
+        /// <summary>"host:port" of every port a client asked the server to listen on and forward back (tcpip-forward).</summary>
+        public IReadOnlyList<string> ReverseForwards() =>
+            Regex.Matches(ReadLog("sshd.log"), @"server_input_global_request: tcpip-forward listen (\S+) port (\d+)")
                 .Select(m => m.Groups[1].Value + ":" + m.Groups[2].Value).Distinct().ToList();
 
         /// <summary>Forgets what was recorded so far (e.g. a fixture's own set-up), so a test sees only its own.</summary>
