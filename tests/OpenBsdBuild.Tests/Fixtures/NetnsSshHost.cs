@@ -26,9 +26,13 @@ namespace OpenBsdBuild.Tests.Fixtures
         {
             Tools.Require("ip", "sshd", "ssh-keygen");
             if (logCommands) Tools.Require(SftpServer); // internal-sftp runs inside sshd: the wrapper could not start it
-            int n = (Environment.ProcessId * 7 + Interlocked.Increment(ref _counter)) % 250 + 1;
-            Namespace = $"obbtest{Environment.ProcessId % 100000}n{_counter}";
-            _outerLink = $"obbv{n}a{_counter}";
+            // One increment, read once: hosts made in parallel must never share a name (each deletes a leftover of its name first).
+            int id = Interlocked.Increment(ref _counter);
+            int pid = Environment.ProcessId % 100000;
+            int n = (Environment.ProcessId * 7 + id) % 250 + 1;
+            Namespace = $"obbtest{pid}n{id}";
+            _outerLink = $"obbv{pid}a{id}";
+            string inner = $"obbi{pid}n{id}"; // named in this namespace first: another test process may be making its own
             OuterAddress = $"10.203.{n}.1";
             Address = $"10.203.{n}.2";
             Directory = System.IO.Directory.CreateTempSubdirectory("obb-netns-").FullName;
@@ -36,10 +40,10 @@ namespace OpenBsdBuild.Tests.Fixtures
             KeyFile = Path.Combine(Directory, "client_key");
 
             Tools.Sh($"ip netns del {Namespace} 2>/dev/null; ip link del {_outerLink} 2>/dev/null; " +
-                     $"ip netns add {Namespace} && ip link add {_outerLink} type veth peer name obbin{_counter} && " +
-                     $"ip link set obbin{_counter} netns {Namespace} && ip addr add {OuterAddress}/30 dev {_outerLink} && ip link set {_outerLink} up && " +
-                     $"ip netns exec {Namespace} ip addr add {Address}/30 dev obbin{_counter} && " +
-                     $"ip netns exec {Namespace} ip link set obbin{_counter} up && ip netns exec {Namespace} ip link set lo up");
+                     $"ip netns add {Namespace} && ip link add {_outerLink} type veth peer name {inner} && " +
+                     $"ip link set {inner} netns {Namespace} && ip addr add {OuterAddress}/30 dev {_outerLink} && ip link set {_outerLink} up && " +
+                     $"ip netns exec {Namespace} ip addr add {Address}/30 dev {inner} && " +
+                     $"ip netns exec {Namespace} ip link set {inner} up && ip netns exec {Namespace} ip link set lo up");
             string d = Directory;
             Tools.Sh($"ssh-keygen -q -t ed25519 -N '' -f {d}/host_key && ssh-keygen -q -t ed25519 -N '' -f {KeyFile} && " +
                      $"cp {KeyFile}.pub {d}/authorized_keys && chmod 600 {d}/authorized_keys && mkdir -p /run/sshd");
