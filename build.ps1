@@ -2,51 +2,82 @@
 <#
 .SYNOPSIS
     Builds, tests, packages or cleans OpenBsdBuild.
+.DESCRIPTION
+    Without switches, builds the solution and lays out the module folder out/OpenBsdBuild
+    (Import-Module ./out/OpenBsdBuild). Switches combine: -Clean -Test -Package cleans, builds,
+    tests, then packages.
 .EXAMPLE
     ./build.ps1                 # build the module folder into out/OpenBsdBuild
 .EXAMPLE
     ./build.ps1 -Test           # build, run the xunit suite, and the Pester tests if Pester 5 is installed
 .EXAMPLE
     ./build.ps1 -Package        # build Release and lay out a gallery-ready folder in out/package/OpenBsdBuild
+.EXAMPLE
+    ./build.ps1 -Clean          # delete out/ and every project's bin/ and obj/
 #>
 [CmdletBinding()]
 param(
+    # Delete out/ and every project's bin/ and obj/ first (alone: only that).
     [switch] $Clean,
+    # Run the xunit suite (it needs QEMU, sshd and root: see .ci/run), then tests/Pester if Pester 5 is installed.
     [switch] $Test,
+    # Lay out out/package/OpenBsdBuild from a Release build: the folder Publish-Module -Path takes.
     [switch] $Package,
+    # For the build and -Test; -Package alone builds Release.
     [ValidateSet('Debug', 'Release')] [string] $Configuration = 'Debug'
 )
 $ErrorActionPreference = 'Stop'
-Set-Location $PSScriptRoot
+Set-StrictMode -Version 3.0
+# Only PowerShell's own engine below (no Microsoft.PowerShell.Management or .Utility cmdlets, .NET for files),
+# so the script also runs in a hosted PowerShell: tests/OpenBsdBuild.Tests/Module/PackageTests.cs runs -Package.
+# Paths are absolute, so the caller's location is left alone.
+$root = $PSScriptRoot
+
+function Invoke-Dotnet {
+    & dotnet @args
+    if ($LASTEXITCODE) { throw "dotnet $($args[0]) failed (exit code $LASTEXITCODE)" }
+}
+
+function Remove-Folder([string] $Path) {
+    if ([System.IO.Directory]::Exists($Path)) { [System.IO.Directory]::Delete($Path, $true) }
+}
 
 if ($Clean) {
-    foreach ($dir in 'out', 'src/OpenBsdBuild/bin', 'src/OpenBsdBuild/obj', 'src/OpenBsdBuild.Engine/bin', 'src/OpenBsdBuild.Engine/obj',
-                     'tests/OpenBsdBuild.Tests/bin', 'tests/OpenBsdBuild.Tests/obj') {
-        if (Test-Path $dir) { Remove-Item -Recurse -Force $dir }
+    Remove-Folder ([System.IO.Path]::Combine($root, 'out'))
+    foreach ($group in 'src', 'tests', 'bench') {
+        $groupPath = [System.IO.Path]::Combine($root, $group)
+        if (-not [System.IO.Directory]::Exists($groupPath)) { continue }
+        foreach ($project in [System.IO.Directory]::GetDirectories($groupPath)) {
+            foreach ($output in 'bin', 'obj') { Remove-Folder ([System.IO.Path]::Combine($project, $output)) }
+        }
     }
     if (-not ($Test -or $Package)) { return }
 }
 
-if ($Package) { $Configuration = 'Release' }
-dotnet build OpenBsdBuild.sln -c $Configuration
-if ($LASTEXITCODE) { throw "dotnet build failed ($LASTEXITCODE)" }
+# -Package alone builds only what ships; with -Test the whole solution is built (and tested) first.
+if ($Package -and -not $PSBoundParameters.ContainsKey('Configuration')) { $Configuration = 'Release' }
+if ($Test -or -not $Package) {
+    Invoke-Dotnet build ([System.IO.Path]::Combine($root, 'OpenBsdBuild.sln')) -c $Configuration
+}
 
 if ($Test) {
-    dotnet test OpenBsdBuild.sln -c $Configuration --no-build
-    if ($LASTEXITCODE) { throw "dotnet test failed ($LASTEXITCODE)" }
+    Invoke-Dotnet test ([System.IO.Path]::Combine($root, 'OpenBsdBuild.sln')) -c $Configuration --no-build
     if (Get-Module -ListAvailable Pester | Where-Object Version -ge '5.0') {
-        $result = Invoke-Pester -Path tests/Pester -PassThru -Output Detailed
+        $result = Invoke-Pester -Path ([System.IO.Path]::Combine($root, 'tests', 'Pester')) -PassThru -Output Detailed
         if ($result.FailedCount) { throw "$($result.FailedCount) Pester test(s) failed" }
     } else {
-        Write-Warning 'Pester 5 is not installed; skipped tests/Pester (Install-Module Pester -MinimumVersion 5.0).'
+        $PSCmdlet.WriteWarning('Pester 5 is not installed; skipped tests/Pester (Install-Module Pester -MinimumVersion 5.0).')
     }
 }
 
 if ($Package) {
-    $target = Join-Path 'out/package' 'OpenBsdBuild'
-    if (Test-Path $target) { Remove-Item -Recurse -Force $target }
-    New-Item -ItemType Directory $target | Out-Null
-    Copy-Item out/OpenBsdBuild/* $target -Recurse
-    Test-ModuleManifest (Join-Path $target 'OpenBsdBuild.psd1') | Out-Null
-    Write-Host "Publishable module folder: $target (Publish-Module -Path $target -NuGetApiKey ...)"
+    if ($Configuration -ne 'Release') { $PSCmdlet.WriteWarning("Packaging a $Configuration build; the gallery should get Release.") }
+    # Laid out by the build itself into an emptied folder: nothing stale from earlier builds can ship,
+    # and out/OpenBsdBuild (the one tests and Import-Module ./out/OpenBsdBuild use) is left as it was.
+    $target = [System.IO.Path]::Combine($root, 'out', 'package', 'OpenBsdBuild')
+    Remove-Folder $target
+    $project = [System.IO.Path]::Combine($root, 'src', 'OpenBsdBuild', 'OpenBsdBuild.csproj')
+    Invoke-Dotnet build $project -c $Configuration "-p:ModuleOutput=$target$([System.IO.Path]::DirectorySeparatorChar)"
+    $manifest = Test-ModuleManifest ([System.IO.Path]::Combine($target, 'OpenBsdBuild.psd1'))
+    $Host.UI.WriteLine("Publishable module folder: $target ($($manifest.Name) $($manifest.Version), $Configuration). Publish-Module -Path '$target' -NuGetApiKey ...")
 }

@@ -63,6 +63,19 @@ Describe 'Start-OpenBsdGuest' {
     }
 }
 
+Describe 'Verbose' {
+    It 'names each command the engine runs and where, only when asked' -Skip:$IsWindows {
+        $verbose = Connect-MetalHost -Local -Verbose 4>&1 | ForEach-Object {
+            if ($_ -is [System.Management.Automation.VerboseRecord]) { $_.Message } else { $_ | Remove-MetalHost }
+        }
+        $verbose | Where-Object { $_ -like 'local: echo "arch=*' } | Should -HaveCount 1
+        $quiet = Connect-MetalHost -Local 4>&1 | ForEach-Object {
+            if ($_ -is [System.Management.Automation.VerboseRecord]) { $_.Message } else { $_ | Remove-MetalHost }
+        }
+        $quiet | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Invoke-GuestBuild' {
     It 'rejects a missing guest at binding time' {
         { Invoke-GuestBuild -Guest $null -Command true } | Should -Throw

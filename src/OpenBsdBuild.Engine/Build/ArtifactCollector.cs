@@ -45,7 +45,6 @@ namespace OpenBsdBuild.Build
                 foreach (var file in files)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    reporter.Verbose($"Downloading {file.RemotePath} ({file.Size:N0} bytes) from {guestName} to {destination}");
                     downloaded.Add(await DownloadAsync(guest, workingDirectory, file, destination,
                         done => reporter.Progress(activity, $"{file.Name} ({Mb(before + done)} of {Mb(total)} MB)", Percent(before + done, total)),
                         cancellationToken).ConfigureAwait(false));

@@ -33,6 +33,8 @@ namespace OpenBsdBuild.Build
             IHostShell session = guest.Shell ?? throw new OpenBsdBuildException("GuestNotConnected", FailureKind.InvalidOperation,
                 $"Guest {guest.Name} has no open SSH session (it was stopped, or it was listed from another session).", guest.Name,
                 "Start a new guest with Start-OpenBsdGuest and pipe it to Invoke-GuestBuild.");
+            // A user may have typed a secret's value into -Command too: -Verbose shows *** wherever it appears.
+            using var masking = OperationTrace.Masking(spec.Secrets.Values);
             IHostShell? other = null;
             try
             {
@@ -49,8 +51,7 @@ namespace OpenBsdBuild.Build
         /// <summary>A second session to the same guest as another user, with the same key and the same pinned host key.</summary>
         private static async Task<IHostShell> ConnectAsUserAsync(OpenBsdGuest guest, string user, IOperationReporter reporter, CancellationToken cancellationToken)
         {
-            reporter.Verbose($"Connecting to {guest.Name} as {user}");
-            var target = new SshTarget("127.0.0.1", guest.SshPort, user, guest.KeyFile!, HostKeyPolicy.Pinned(new[] { guest.HostKeyFingerprint! }));
+            var target = new SshTarget("127.0.0.1", guest.SshPort, user, guest.KeyFile!, HostKeyPolicy.Pinned(new[] { guest.HostKeyFingerprint! })) { Name = guest.Name };
             return await SshShell.ConnectAsync(target, cancellationToken, guest.Host.Shell.IsLocal ? null : guest.Host.Shell).ConfigureAwait(false);
         }
 
@@ -103,7 +104,6 @@ namespace OpenBsdBuild.Build
                     }
                 }
 
-                reporter.Verbose($"Running in {guest.Name}: {masker.Mask(spec.Command)}");
                 reporter.Progress(activity, "Running " + Shorten(masker.Mask(spec.Command)));
                 using var watchdog = new ConnectionWatchdog(shell, timeout, WatchdogInterval, WatchdogAnswerTimeout);
                 try
@@ -241,7 +241,6 @@ namespace OpenBsdBuild.Build
                 ? $"git clone --depth 1 -q {ShellQuote.Quote(spec.GitUrl!)} {wd}"
                 : $"git clone --depth 1 -q --branch {ShellQuote.Quote(spec.GitRef)} {ShellQuote.Quote(spec.GitUrl!)} {wd} 2>/dev/null || " +
                   $"{{ rm -rf {wd} && git clone -q {ShellQuote.Quote(spec.GitUrl!)} {wd} && cd {wd} && git checkout -q {ShellQuote.Quote(spec.GitRef)}; }}";
-            reporter.Verbose($"Cloning {spec.GitUrl}{(spec.GitRef == null ? "" : " at " + spec.GitRef)} in {guestName}");
             reporter.Progress($"Cloning in {guestName}", spec.GitUrl!);
             ShellResult r = await shell.RunAsync($"command -v git >/dev/null || {{ echo 'git is not installed in the guest' >&2; exit 127; }}; rmdir {wd} 2>/dev/null; {script}",
                 cancellationToken).ConfigureAwait(false);

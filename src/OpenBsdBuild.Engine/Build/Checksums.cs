@@ -67,7 +67,7 @@ namespace OpenBsdBuild.Build
     }
 
     /// <summary>Writes through to a file while hashing, so a download is verified without reading it twice.</summary>
-    internal sealed class HashingWriteStream : Stream
+    internal sealed class HashingWriteStream : Stream, Reporting.INamedStream
     {
         private readonly Stream _inner;
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -75,6 +75,7 @@ namespace OpenBsdBuild.Build
         public HashingWriteStream(Stream inner) => _inner = inner;
 
         public long Written { get; private set; }
+        public string? Name => (_inner as FileStream)?.Name;
         public string HexDigest() => Checksums.Hex(_hash.GetHashAndReset());
 
         public override void Write(byte[] buffer, int offset, int count)

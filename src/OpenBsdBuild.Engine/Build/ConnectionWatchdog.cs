@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Remote;
+using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Build
 {
@@ -20,6 +21,7 @@ namespace OpenBsdBuild.Build
         {
             _loop = Task.Run(async () =>
             {
+                using var polling = OperationTrace.Polling();
                 while (!_stop.IsCancellationRequested)
                 {
                     try { await Task.Delay(interval, _stop.Token).ConfigureAwait(false); }

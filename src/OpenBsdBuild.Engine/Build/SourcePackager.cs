@@ -105,6 +105,7 @@ namespace OpenBsdBuild.Build
                     RedirectStandardError = true,
                     StandardOutputEncoding = Encoding.UTF8,
                 };
+                Reporting.OperationTrace.Action("local", $"git ls-files -z --cached --others --exclude-standard (in {root})");
                 using var git = Process.Start(psi);
                 if (git == null) return null;
                 var errors = git.StandardError.ReadToEndAsync();

@@ -25,7 +25,6 @@ namespace OpenBsdBuild.Guest
             var caps = host.Capabilities;
             string qemuImg = caps.QemuImg ?? throw new OpenBsdBuildException("QemuNotInstalled", FailureKind.NotInstalled,
                 $"qemu-img is not installed on {host.Name}.", host.Name, "Install it on the host (Debian/Ubuntu: apt-get install qemu-utils).");
-            reporter.Verbose($"Inspecting image {options.Image} on {host.Name}");
             var image = await GuestImageInfo.InspectAsync(host.Shell, qemuImg, options.Image, cancellationToken).ConfigureAwait(false);
 
             string arch = options.Architecture ?? image.Metadata?.Architecture ?? host.Architecture;
@@ -78,8 +77,7 @@ namespace OpenBsdBuild.Guest
                 await LaunchAsync(host, guest, spec, options.SshPort, reporter, cancellationToken).ConfigureAwait(false);
                 await GuestReadiness.WaitForSshAsync(guest, options.BootTimeout, reporter, cancellationToken).ConfigureAwait(false);
 
-                reporter.Verbose($"Connecting to {guest.User}@{name} through {host.Name}, host key {hostKeys}");
-                var target = new SshTarget("127.0.0.1", guest.SshPort, guest.User, options.KeyFile, hostKeys);
+                var target = new SshTarget("127.0.0.1", guest.SshPort, guest.User, options.KeyFile, hostKeys) { Name = name };
                 var shell = await SshShell.ConnectAsync(target, cancellationToken, host.Shell.IsLocal ? null : host.Shell).ConfigureAwait(false);
                 guest.Shell = shell;
                 guest.HostKeyFingerprint = shell.HostKeyFingerprint;
@@ -146,7 +144,6 @@ namespace OpenBsdBuild.Guest
                 spec.SshPort = requestedPort != 0 ? requestedPort : PickPort();
                 guest.SshPort = spec.SshPort;
                 string command = QemuCommandLine.Render(spec);
-                reporter.Verbose($"Launching QEMU on {host.Name}: {command}");
                 reporter.Progress(BootActivity(guest), "Launching QEMU", -1);
                 ShellResult result = await host.Shell.RunAsync(command + " && cat " + ShellQuote.Quote(spec.PidFile), cancellationToken).ConfigureAwait(false);
                 if (result.Succeeded && int.TryParse(result.Stdout.Trim().Split('\n').Last().Trim(), out int pid))

@@ -30,6 +30,7 @@ namespace OpenBsdBuild.Guest
         {
             var host = guest.Host;
             var clock = Stopwatch.StartNew();
+            using var polling = OperationTrace.Polling();
             using var tunnel = await host.Shell.OpenTunnelAsync("127.0.0.1", guest.SshPort, cancellationToken).ConfigureAwait(false);
             using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var ready = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);

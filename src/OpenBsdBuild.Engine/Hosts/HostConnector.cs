@@ -25,7 +25,6 @@ namespace OpenBsdBuild.Hosts
 
         public static async Task<MetalHost> ConnectSshAsync(SshTarget target, string? stateDirectory, IOperationReporter reporter, CancellationToken cancellationToken)
         {
-            reporter.Verbose($"SSH to {target}, host key policy: {target.HostKeys}");
             var shell = await SshShell.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
             try
             {

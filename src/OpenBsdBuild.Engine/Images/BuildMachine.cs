@@ -62,7 +62,6 @@ namespace OpenBsdBuild.Images
             string disk = work + "/disk.qcow2";
             string create = $"mkdir -p {ShellQuote.Quote(work)} && chmod 700 {ShellQuote.Quote(work)} && " +
                             $"{ShellQuote.Quote(qemuImg)} create -q -f qcow2 {ShellQuote.Quote(disk)} {request.DiskSizeText}";
-            reporter.Verbose($"On {host.Name}: {create}");
             var created = await host.Shell.RunAsync(create, cancellationToken).ConfigureAwait(false);
             if (!created.Succeeded)
                 throw new OpenBsdBuildException("ImageDiskCreateFailed", FailureKind.WriteError, $"Could not create the disk on {host.Name}: {created.Message}", disk,
@@ -155,6 +154,7 @@ namespace OpenBsdBuild.Images
             public async Task WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
             {
                 var clock = Stopwatch.StartNew();
+                using var polling = OperationTrace.Polling();
                 while (clock.Elapsed < timeout)
                 {
                     var alive = await _host.Shell.RunAsync($"kill -0 {_guest.ProcessId} 2>/dev/null", cancellationToken).ConfigureAwait(false);

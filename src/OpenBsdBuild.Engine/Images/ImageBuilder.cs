@@ -111,7 +111,6 @@ namespace OpenBsdBuild.Images
             string target = work + "/" + name;
             string activity = $"Copying {name} to {host.Name}";
             long total = new FileInfo(media.Path).Length;
-            reporter.Verbose($"Uploading {media.Path} ({total:N0} bytes) to {host.Name}:{target}");
             try
             {
                 using var source = File.OpenRead(media.Path);
@@ -228,7 +227,7 @@ namespace OpenBsdBuild.Images
                 {
                     var text = new StringBuilder();
                     var errors = new StringBuilder();
-                    int exit = await ssh.StreamAsync("sh -s", new MemoryStream(Encoding.UTF8.GetBytes(FirstBootScript.Render(request, packagePath))),
+                    int exit = await ssh.StreamAsync("sh -s", new ShellScript(FirstBootScript.Render(request, packagePath)),
                         line => { lock (text) text.AppendLine(line); reporter.Information(line, "firstboot"); },
                         line => { lock (errors) errors.AppendLine(line); reporter.Information(line, "firstboot", "stderr"); },
                         cancellationToken).ConfigureAwait(false);

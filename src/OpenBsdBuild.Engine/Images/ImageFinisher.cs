@@ -32,7 +32,6 @@ namespace OpenBsdBuild.Images
             {
                 // -c: zlib-compressed clusters; zeroed free space (done in the guest) compresses to nothing.
                 string convert = $"{ShellQuote.Quote(qemuImg)} convert -c -O qcow2 {ShellQuote.Quote(diskOnHost)} {ShellQuote.Quote(converted)}";
-                reporter.Verbose($"On {host.Name}: {convert}");
                 reporter.Progress(activity, "Compressing the disk (qemu-img convert -c)", -1);
                 var result = await host.Shell.RunAsync(convert, cancellationToken).ConfigureAwait(false);
                 if (!result.Succeeded)
@@ -41,7 +40,6 @@ namespace OpenBsdBuild.Images
                         "Check free space on the host; the disk must not be in use by a running guest.");
                 if (!host.Shell.IsLocal)
                 {
-                    reporter.Verbose($"Downloading {converted} from {host.Name} to {partial}");
                     using var file = File.Create(partial);
                     await host.Shell.DownloadAsync(converted, file,
                         done => reporter.Progress(activity, $"Downloading {done / 1e6:F0} MB", -1), cancellationToken).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using System.IO;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Remote
 {
@@ -20,6 +21,7 @@ namespace OpenBsdBuild.Remote
             CancellationToken cancellationToken)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            OperationTrace.Command(Description, command, input);
             // Its own process group (setsid), so cancelling takes down everything the command started.
             string script = SetsidAvailable ? "exec setsid -w /bin/sh -c " + ShellQuote.Quote(command) : command;
             var psi = new ProcessStartInfo("/bin/sh", "-c " + ProcessArgument(script))
@@ -63,12 +65,14 @@ namespace OpenBsdBuild.Remote
 
         public async Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken)
         {
+            OperationTrace.Download(Description, "copy", path, destination);
             using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
             await StreamCopy.CopyAsync(source, destination, progress, cancellationToken).ConfigureAwait(false);
         }
 
         public async Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken)
         {
+            OperationTrace.Upload(Description, "copy", source, path);
             using var destination = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
             await StreamCopy.CopyAsync(source, destination, progress, cancellationToken).ConfigureAwait(false);
         }

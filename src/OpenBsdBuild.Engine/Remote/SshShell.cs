@@ -5,6 +5,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Reporting;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 
@@ -43,6 +44,9 @@ namespace OpenBsdBuild.Remote
         public static async Task<SshShell> ConnectAsync(SshTarget target, CancellationToken cancellationToken, IHostShell? via = null)
         {
             PrivateKeyFile key = LoadKey(target.KeyFile);
+            OperationTrace.Action(target.ToString(), via == null
+                ? $"SSH connection (host key {target.HostKeys})"
+                : $"SSH connection to {target.Host}:{target.Port} as seen from {via.Description} (host key {target.HostKeys})");
             Tunnel? jump = via == null ? null : await via.OpenTunnelAsync(target.Host, target.Port, cancellationToken).ConfigureAwait(false);
             string host = jump?.Host ?? target.Host;
             int port = jump?.Port ?? target.Port;
@@ -84,6 +88,7 @@ namespace OpenBsdBuild.Remote
             CancellationToken cancellationToken)
         {
             EnsureConnected();
+            OperationTrace.Command(Description, command, input);
             using var cmd = _client.CreateCommand(command);
             cmd.CommandTimeout = Timeout.InfiniteTimeSpan;
             Task execution;
@@ -120,6 +125,7 @@ namespace OpenBsdBuild.Remote
 
         public async Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken)
         {
+            OperationTrace.Download(Description, "sftp get", path, destination);
             var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -139,6 +145,7 @@ namespace OpenBsdBuild.Remote
 
         public async Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken)
         {
+            OperationTrace.Upload(Description, "sftp put", source, path);
             var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -179,6 +186,7 @@ namespace OpenBsdBuild.Remote
                         $"{Description} refused to forward a port on its loopback back to this machine: {ex.Message}", Description,
                         "Allow TCP forwarding in the host's sshd_config (AllowTcpForwarding yes or remote), then try again.", ex);
                 }
+                OperationTrace.Action(Description, $"reverse forward 127.0.0.1:{remotePort} -> this machine's 127.0.0.1:{localPort}");
                 return Task.FromResult(new Tunnel("127.0.0.1", (int)remotePort, () =>
                 {
                     try
@@ -198,6 +206,7 @@ namespace OpenBsdBuild.Remote
             var forward = new ForwardedPortLocal("127.0.0.1", 0, host, (uint)port);
             _client.AddForwardedPort(forward);
             forward.Start();
+            OperationTrace.Action(Description, $"forward 127.0.0.1:{forward.BoundPort} -> {host}:{port}");
             return Task.FromResult(new Tunnel("127.0.0.1", (int)forward.BoundPort, () =>
             {
                 try

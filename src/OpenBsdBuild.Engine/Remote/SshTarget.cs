@@ -22,6 +22,12 @@ namespace OpenBsdBuild.Remote
         public HostKeyPolicy HostKeys { get; }
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
-        public override string ToString() => $"{User}@{Host}:{Port}";
+        /// <summary>
+        /// What to call the machine when its address says little: a guest is reached at 127.0.0.1 and a
+        /// random forwarded port, so messages and -Verbose name it "build@obsd-1a2b3c" instead.
+        /// </summary>
+        public string? Name { get; set; }
+
+        public override string ToString() => Name != null ? $"{User}@{Name}" : $"{User}@{Host}:{Port}";
     }
 }

@@ -27,8 +27,15 @@ namespace OpenBsdBuild.Common
         /// <summary>Runs engine work off the pipeline thread while its records are written on it.</summary>
         protected T RunEngine<T>(Func<IOperationReporter, CancellationToken, Task<T>> work)
         {
-            var reporter = new PipelineReporter(VerboseWanted);
-            Task<T> task = Task.Run(() => work(reporter, _stopping.Token));
+            bool verbose = VerboseWanted;
+            var reporter = new PipelineReporter(verbose);
+            Task<T> task = Task.Run(() =>
+            {
+                // Every command, transfer and tunnel the work causes is announced (-Verbose only); set inside
+                // the task, so it ends with this invocation and never leaks onto the pipeline thread.
+                OperationTrace.Use(verbose ? reporter : null);
+                return work(reporter, _stopping.Token);
+            });
             reporter.PumpUntil(task, this);
             try
             {

@@ -140,7 +140,7 @@ namespace OpenBsdBuild.Tests.Build
             Directory.CreateDirectory(dir);
             File.WriteAllText(Path.Combine(dir, "a-file-with-a-rather-long-name-to-pass-one-hundred.txt"), "deep\n");
             File.WriteAllText(Path.Combine(_dest, "src", "run.sh"), "#!/bin/sh\necho ran\n");
-            File.SetUnixFileMode(Path.Combine(_dest, "src", "run.sh"), (UnixFileMode)0x1ED);
+            Tools.Sh($"chmod 755 '{Path.Combine(_dest, "src", "run.sh")}'");
             var r = Build($"-Path '{_dest}/src' -Command './run.sh && cat {deep}/a-file-with-a-rather-long-name-to-pass-one-hundred.txt'");
             Assert.False(r.HadErrors, r.Describe());
             Assert.Contains(r.Information, i => i.MessageData.ToString() == "ran");

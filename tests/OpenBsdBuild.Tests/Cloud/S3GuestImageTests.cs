@@ -65,8 +65,9 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Contains(started.Verbose, v => v.Message.Contains("presigned URL"));
             Assert.Contains(started.Verbose, v => v.Message.Contains("checked on the host"));
             Assert.Contains(started.Progress, p => p.Activity.StartsWith("Fetching guest.qcow2"));
-            // The signed URL is a secret: it appears in no record.
+            // The signed URL is a secret: it appears in no record. The download command shows; the URL was its stdin.
             Assert.DoesNotContain(started.Verbose, v => v.Message.Contains("X-Amz-Signature"));
+            Assert.Contains(started.Verbose, v => v.Message.StartsWith("local: ") && v.Message.Contains(" -K - ") && v.Message.EndsWith("  # stdin: data"));
             Assert.Empty(Directory.GetFiles(ImagesOnHost, "*.partial-*"));
 
             var ran = _ps.Run("$g | Invoke-GuestBuild -Command 'echo pinned-ok'");

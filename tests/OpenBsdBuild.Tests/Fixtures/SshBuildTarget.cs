@@ -13,9 +13,9 @@ namespace OpenBsdBuild.Tests.Fixtures
     /// </summary>
     public sealed class SshBuildTarget : IDisposable
     {
-        public SshBuildTarget()
+        public SshBuildTarget(bool logCommands = false)
         {
-            Namespace = new NetnsSshHost();
+            Namespace = new NetnsSshHost(logCommands);
             var target = new SshTarget(Namespace.Address, 22, "root", Namespace.KeyFile, HostKeyPolicy.Pinned(new[] { Namespace.HostKeyFingerprint }));
             Host = HostConnector.ConnectSshAsync(target, Namespace.StateDirectory, NullReporter.Instance, default).GetAwaiter().GetResult();
             var session = SshShell.ConnectAsync(target, default).GetAwaiter().GetResult();

@@ -16,12 +16,14 @@ namespace OpenBsdBuild.Tests.Harness
         private readonly Runspace _runspace;
         private PowerShell? _running;
 
-        public PsSession(TestPsHost? host = null)
+        /// <param name="importModule">False for a bare engine (e.g. to run build.ps1), without the module.</param>
+        public PsSession(TestPsHost? host = null, bool importModule = true)
         {
             Host = host ?? new TestPsHost();
             var iss = InitialSessionState.CreateDefault2();
             _runspace = RunspaceFactory.CreateRunspace(Host, iss);
             _runspace.Open();
+            if (!importModule) return;
             var import = Run($"Import-Module '{Repo.ModuleManifest}' -ErrorAction Stop");
             if (import.Exception != null || import.HadErrors)
                 throw new InvalidOperationException("Import-Module failed: " + (import.Exception?.Message ?? string.Join("; ", import.Errors)));

@@ -1,8 +1,5 @@
 using System;
-using System.Diagnostics;
-using System.IO;
 using System.Linq;
-using System.Reflection;
 using System.Threading.Tasks;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Tests.Fixtures;
@@ -53,21 +50,6 @@ namespace OpenBsdBuild.Tests.Module
             Assert.DoesNotContain("OpenBsdBuild.Engine 0.1.0.0 Default", output);
         }
 
-        private static (int Status, string Output) RunIsolated(string script)
-        {
-            string configuration = typeof(DependencyIsolationTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
-            string host = Path.Combine(Repo.Root, "tests", "OpenBsdBuild.IsolationHost", "bin", configuration, "net10.0", "OpenBsdBuild.IsolationHost.dll");
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string arg in new[] { host, Repo.ModuleManifest, script }) start.ArgumentList.Add(arg);
-            using var process = Process.Start(start)!;
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-            string stdout = process.StandardOutput.ReadToEnd();
-            if (!process.WaitForExit(120_000))
-            {
-                process.Kill(true);
-                throw new TimeoutException("The isolation host did not finish in 2 minutes:\n" + stdout);
-            }
-            return (process.ExitCode, stdout + stderr.Result);
-        }
+        private static (int Status, string Output) RunIsolated(string script) => IsolatedPowerShell.Run(Repo.ModuleManifest, script);
     }
 }

@@ -17,6 +17,8 @@ namespace OpenBsdBuild.Tests.Module
             var r = ps.Run(script + "; $h | Remove-MetalHost");
             Assert.False(r.HadErrors, r.Describe());
             Assert.Equal(expected, r.Verbose.Any(v => v.Message.Contains("accelerator")));
+            // The commands the engine runs follow the same switch (the probe is the first).
+            Assert.Equal(expected, r.Verbose.Any(v => v.Message.StartsWith("local: echo \"arch=")));
         }
     }
 }

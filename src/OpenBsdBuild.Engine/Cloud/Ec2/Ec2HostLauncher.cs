@@ -348,6 +348,7 @@ namespace OpenBsdBuild.Cloud.Ec2
             var clock = Stopwatch.StartNew();
             string command = "cat \"" + UserDataScript.StateDirectoryExpression + "/status\" 2>/dev/null; true";
             BootstrapStatus? last = null;
+            using var polling = OperationTrace.Polling();
             while (true)
             {
                 var result = await shell.RunAsync(command, ct).ConfigureAwait(false);
