@@ -80,33 +80,26 @@ namespace OpenBsdBuild.Cloud
         {
             string partial = path + ".partial-" + Guid.NewGuid().ToString("N").Substring(0, 8);
             string qPartial = ShellQuote.Quote(partial);
-            // The URL carries a signature: it goes to curl on stdin (-K -), never on a command line or in a log.
-            string script =
-                "command -v curl >/dev/null || { echo 'curl is not installed' >&2; exit 127; }; " +
-                $"mkdir -p {ShellQuote.Quote(host.StateDirectory + "/images")} && " +
-                // A background job's stdin is /dev/null, so the config is read first; printf is a builtin (not in ps).
-                $"cfg=$(cat) && {{ printf '%s\\n' \"$cfg\" | curl -fsS --retry 3 --connect-timeout 20 -o {qPartial} -K - & pid=$!; " +
-                $"while kill -0 $pid 2>/dev/null; do echo \"size $(wc -c 2>/dev/null < {qPartial} || echo 0)\"; sleep 1; done; wait $pid; }}";
-            var config = new MemoryStream(Encoding.UTF8.GetBytes($"url = \"{url.Url.AbsoluteUri.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"\n"));
+            var made = await host.Shell.RunAsync($"mkdir -p {ShellQuote.Quote(host.StateDirectory + "/images")}", cancellationToken).ConfigureAwait(false);
+            if (!made.Succeeded)
+                throw new OpenBsdBuildException("ImageDownloadFailed", FailureKind.WriteError,
+                    $"Could not create {host.StateDirectory}/images on {host.Name}: {made.Message}", host.StateDirectory, "Check the host's state directory.");
             reporter.Verbose($"{host.Name} downloads {image.Location} with curl through a presigned URL (valid until {url.ExpiresAt:u}) into {partial}");
-            var errors = new StringBuilder();
             try
             {
-                int exit = await host.Shell.StreamAsync(script, config,
-                    line =>
+                var (exit, errors) = await HostDownload.CurlAsync(host.Shell, url.Url, partial,
+                    done =>
                     {
-                        if (line.StartsWith("size ", StringComparison.Ordinal) && long.TryParse(line.Substring(5).Trim(), out long done) && image.Size > 0)
-                            reporter.Progress(activity, $"{done / 1e6:F0} of {image.Size / 1e6:F0} MB", (int)Math.Min(99, done * 100 / image.Size));
+                        if (image.Size > 0) reporter.Progress(activity, $"{done / 1e6:F0} of {image.Size / 1e6:F0} MB", (int)Math.Min(99, done * 100 / image.Size));
                     },
-                    line => { lock (errors) errors.AppendLine(line); },
                     cancellationToken).ConfigureAwait(false);
-                if (exit == 127)
+                if (exit == HostDownload.CurlMissing)
                     throw new OpenBsdBuildException("CurlNotInstalled", FailureKind.NotInstalled,
                         $"curl is not installed on {host.Name}; the host fetches images with it.", host.Name,
                         "Install it on the host (Debian/Ubuntu: apt-get install curl).");
                 if (exit != 0)
                     throw new OpenBsdBuildException("ImageDownloadFailed", FailureKind.ConnectionError,
-                        $"{host.Name} could not download {image.Location} (curl exit {exit}): {Redact(errors.ToString(), url).Trim()}", image.Location,
+                        $"{host.Name} could not download {image.Location} (curl exit {exit}): {Redact(errors, url)}", image.Location,
                         "Check that the host can reach S3 (or the -EndpointUrl store) and that the image is still published.");
 
                 reporter.Progress(activity, "Checking the SHA-256 on the host", 99);

@@ -27,8 +27,9 @@ namespace OpenBsdBuild.Images
     {
         private static readonly Regex FirstPrompt = new Regex(@"\(I\)nstall, \(U\)pgrade, \(A\)utoinstall or \(S\)hell\? ?$", RegexOptions.Multiline);
         private static readonly Regex ResponseFilePrompt = new Regex(@"Response file location\?[^\n]*$", RegexOptions.Multiline);
-        // autoinstall(8) exits with this when the response file lacks an answer the installer needs.
-        private static readonly Regex AutoinstallFailed = new Regex(@"Question has no answer in response file|failed; check /tmp/i/|Cannot fetch", RegexOptions.Multiline);
+        // install.sub 1.1266: a missing answer, a response file it could not get, the line every failed autoinstall ends with; a kernel panic.
+        private static readonly Regex AutoinstallFailed = new Regex(
+            @"Question has no answer in response file|No response file found; non-interactive mode aborted|failed; check /tmp/ai/ai\.log|^panic: ", RegexOptions.Multiline);
         private static readonly Regex LoginPrompt = new Regex(@"login: $", RegexOptions.Multiline);
         private static readonly Regex PasswordPrompt = new Regex(@"Password:\s*$", RegexOptions.Multiline);
         private static readonly Regex ShellPrompt = new Regex(@"# $", RegexOptions.Multiline);
@@ -45,7 +46,7 @@ namespace OpenBsdBuild.Images
             string work = host.StateDirectory + "/image-builds/" + id;
             try
             {
-                var media = await InstallMediaSource.PrepareAsync(request, Path.Combine(local, "media"), reporter, cancellationToken).ConfigureAwait(false);
+                var media = await InstallMediaSource.PrepareAsync(request, Path.Combine(local, "media"), host.Shell.IsLocal, reporter, cancellationToken).ConfigureAwait(false);
                 var sets = SelectedSets(request, media);
                 using var machine = await BuildMachine.PrepareAsync(host, request, work, reporter, cancellationToken).ConfigureAwait(false);
                 string mediaOnHost = await PlaceMediaAsync(host, media, work, reporter, cancellationToken).ConfigureAwait(false);
@@ -100,23 +101,40 @@ namespace OpenBsdBuild.Images
         }
 
         /// <summary>
-        /// The verified media where the host's QEMU reads it: in place on this machine, else copied into
-        /// the build folder and its SHA-256 checked again there (what was verified is what boots).
+        /// The verified media where the host's QEMU reads it: in place on this machine; on a remote host in
+        /// the build folder, fetched there from the mirror by the host itself (or copied from this machine),
+        /// and its SHA-256 checked there against the verified list: what was verified is what boots.
         /// </summary>
         private static async Task<string> PlaceMediaAsync(MetalHost host, VerifiedInstallMedia media, string work, IOperationReporter reporter,
             CancellationToken cancellationToken)
         {
-            if (host.Shell.IsLocal) return media.Path;
-            string name = Path.GetFileName(media.Path);
-            string target = work + "/" + name;
-            string activity = $"Copying {name} to {host.Name}";
-            long total = new FileInfo(media.Path).Length;
+            if (host.Shell.IsLocal && media.Path != null) return media.Path;
+            string target = work + "/" + media.Name;
+            string activity = $"Bringing {media.Name} onto {host.Name}";
             try
             {
-                using var source = File.OpenRead(media.Path);
-                await host.Shell.UploadAsync(source, target,
-                    done => reporter.Progress(activity, $"{done / 1e6:F0} of {total / 1e6:F0} MB", total > 0 ? (int)(done * 100 / total) : -1),
-                    cancellationToken).ConfigureAwait(false);
+                if (media.Path != null)
+                {
+                    long total = new FileInfo(media.Path).Length;
+                    using var source = File.OpenRead(media.Path);
+                    await host.Shell.UploadAsync(source, target, done => reporter.Progress(activity, $"Copying: {done / 1e6:F0} of {total / 1e6:F0} MB",
+                        total > 0 ? (int)(done * 100 / total) : -1), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    reporter.Verbose($"{host.Name} downloads {media.Url} itself with curl");
+                    var (exit, errors) = await HostDownload.CurlAsync(host.Shell, media.Url!, target,
+                        done => reporter.Progress(activity, $"Downloading on the host: {done / 1e6:F0} MB", -1), cancellationToken).ConfigureAwait(false);
+                    if (exit == HostDownload.CurlMissing)
+                        throw new OpenBsdBuildException("CurlNotInstalled", FailureKind.NotInstalled,
+                            $"curl is not installed on {host.Name}; the host fetches the install media with it.", host.Name,
+                            "Install it on the host (Debian/Ubuntu: apt-get install curl), or download the media and pass -InstallMedia.");
+                    if (exit != 0)
+                        throw new OpenBsdBuildException("InstallMediaDownloadFailed", FailureKind.ConnectionError,
+                            $"{host.Name} could not download {media.Url} (curl exit {exit}): {errors}", media.Url,
+                            "Check that the host can reach the mirror, or download the media and pass -InstallMedia.");
+                }
+                reporter.Progress(activity, "Checking the SHA-256 on the host", -1);
             }
             finally
             {
@@ -124,9 +142,10 @@ namespace OpenBsdBuild.Images
             }
             string? hash = await Build.Checksums.OfRemoteFileAsync(host.Shell, target, cancellationToken).ConfigureAwait(false);
             if (!string.Equals(hash, media.Sha256, StringComparison.OrdinalIgnoreCase))
-                throw new OpenBsdBuildException("InstallMediaChecksumMismatch", FailureKind.InvalidResult,
-                    $"The copy of {name} on {host.Name} has SHA-256 {hash ?? "(unreadable)"}, not the verified {media.Sha256}.", target,
-                    "Check the host's disk and try again; nothing was booted from it.");
+                throw new OpenBsdBuildException("ChecksumMismatch", FailureKind.SecurityError,
+                    $"{media.Name} on {host.Name} has SHA-256 {hash ?? "(unreadable)"}, but the verified list says {media.Sha256}. Nothing was booted from it.",
+                    target, media.Path == null ? "The mirror served a different file; try another mirror." : "Check the host's disk and try again.");
+            reporter.Verbose($"{target} on {host.Name}: SHA-256 matches the verified list.");
             return target;
         }
 
@@ -209,8 +228,9 @@ namespace OpenBsdBuild.Images
                     await console.WaitForAsync(PasswordPrompt, TimeSpan.FromMinutes(1), "the password prompt", cancellationToken).ConfigureAwait(false);
                     await console.SendLineAsync(machine.RootPassword, true, cancellationToken).ConfigureAwait(false);
                     await console.WaitForAsync(ShellPrompt, TimeSpan.FromMinutes(1), "root's shell prompt", cancellationToken).ConfigureAwait(false);
+                    // Markers at the start of a line: the console also echoes the command, which holds them too.
                     await console.SendLineAsync(FirstBootScript.FingerprintCommand, false, cancellationToken).ConfigureAwait(false);
-                    var listed = await console.WaitForAsync(new Regex(@"(?s)@@obb-hostkeys@@\r?\n(.*?)@@obb-hostkeys@@"), TimeSpan.FromMinutes(1),
+                    var listed = await console.WaitForAsync(new Regex(@"(?ms)^@@obb-hostkeys@@\r?\n(.*?)^@@obb-hostkeys@@"), TimeSpan.FromMinutes(1),
                         "the host key fingerprints", cancellationToken).ConfigureAwait(false);
                     hostKeys = FirstBootScript.ParseFingerprints(listed.Value);
                     if (hostKeys.Count == 0)

@@ -12,19 +12,29 @@ using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Images
 {
-    /// <summary>Install media on this machine whose SHA-256 matched the (signed, when a key is known) SHA256.sig.</summary>
+    /// <summary>
+    /// Install media whose SHA-256 is known from the (signed, when a key is known) SHA256.sig: a file on
+    /// this machine that matched it, or a mirror URL for a host to fetch and check itself.
+    /// </summary>
     public sealed class VerifiedInstallMedia
     {
-        public VerifiedInstallMedia(string path, string sha256, bool signatureChecked, string? keySource, IReadOnlyCollection<string> releaseFiles)
+        public VerifiedInstallMedia(string name, string? path, Uri? url, string sha256, bool signatureChecked, string? keySource,
+            IReadOnlyCollection<string> releaseFiles)
         {
+            Name = name;
             Path = path;
+            Url = url;
             ReleaseFiles = releaseFiles;
             Sha256 = sha256;
             SignatureChecked = signatureChecked;
             KeySource = keySource;
         }
 
-        public string Path { get; }
+        /// <summary>Its name in SHA256.sig, e.g. install78.img.</summary>
+        public string Name { get; }
+        /// <summary>The verified file on this machine, or null when it was left on the mirror.</summary>
+        public string? Path { get; }
+        public Uri? Url { get; }
         public string Sha256 { get; }
         /// <summary>Whether SHA256.sig's Ed25519 signature was verified (else only the checksum was).</summary>
         public bool SignatureChecked { get; }
@@ -43,8 +53,9 @@ namespace OpenBsdBuild.Images
         public const string ChecksumFileName = "SHA256.sig";
 
         /// <param name="downloadDirectory">Where mirror downloads go (partial files are removed on failure).</param>
-        public static async Task<VerifiedInstallMedia> PrepareAsync(ImageBuildRequest request, string downloadDirectory, IOperationReporter reporter,
-            CancellationToken cancellationToken)
+        /// <param name="downloadMedia">False: from a mirror only SHA256.sig comes here; a remote host fetches the media and checks its SHA-256.</param>
+        public static async Task<VerifiedInstallMedia> PrepareAsync(ImageBuildRequest request, string downloadDirectory, bool downloadMedia,
+            IOperationReporter reporter, CancellationToken cancellationToken)
         {
             string media, sig;
             if (request.InstallMedia != null)
@@ -66,6 +77,12 @@ namespace OpenBsdBuild.Images
                 media = Path.Combine(downloadDirectory, request.MediaFileName);
                 using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
                 await DownloadAsync(http, new Uri(folder, ChecksumFileName), sig, request, reporter, cancellationToken).ConfigureAwait(false);
+                if (!downloadMedia)
+                {
+                    var list = VerifyList(request, File.ReadAllBytes(sig), sig, reporter, out var signed, out var source);
+                    return new VerifiedInstallMedia(request.MediaFileName, null, new Uri(folder, request.MediaFileName), list.ExpectedHash(request.MediaFileName),
+                        signed, source, list.Entries.Keys.ToList());
+                }
                 await DownloadAsync(http, new Uri(folder, request.MediaFileName), media, request, reporter, cancellationToken).ConfigureAwait(false);
             }
             return await VerifyAsync(request, media, File.ReadAllBytes(sig), sig, reporter, cancellationToken).ConfigureAwait(false);
@@ -74,21 +91,7 @@ namespace OpenBsdBuild.Images
         private static async Task<VerifiedInstallMedia> VerifyAsync(ImageBuildRequest request, string media, byte[] sig, string sigPath,
             IOperationReporter reporter, CancellationToken cancellationToken)
         {
-            var (key, keySource) = TrustedKey(request);
-            Sha256ChecksumList list;
-            if (key != null)
-            {
-                list = new InstallMediaVerifier(key).VerifyChecksumList(sig, sigPath);
-                reporter.Verbose($"{sigPath}: signify signature verified with {keySource}.");
-            }
-            else
-            {
-                // Without the release key only integrity is checked, not who made the file: say so loudly.
-                var unverified = SignifySignature.Parse(sig, sigPath);
-                list = Sha256ChecksumList.Parse(Encoding.UTF8.GetString(unverified.EmbeddedMessage), sigPath);
-                reporter.Warning($"No signify public key for OpenBSD {request.Version} was given or found in /etc/signify, so the signature of {sigPath} was not checked; " +
-                                 "only the media's SHA-256 against it. Pass -SignifyPublicKey openbsd-" + request.ShortVersion + "-base.pub to check who signed it.");
-            }
+            var list = VerifyList(request, sig, sigPath, reporter, out bool signed, out string? keySource);
             reporter.Progress("Verifying the install media", $"SHA-256 of {Path.GetFileName(media)}", -1);
             try
             {
@@ -99,7 +102,28 @@ namespace OpenBsdBuild.Images
                 reporter.ProgressDone("Verifying the install media");
             }
             reporter.Verbose($"{media}: SHA-256 matches {sigPath}.");
-            return new VerifiedInstallMedia(media, list.ExpectedHash(Path.GetFileName(media)), key != null, keySource, list.Entries.Keys.ToList());
+            return new VerifiedInstallMedia(Path.GetFileName(media), media, null, list.ExpectedHash(Path.GetFileName(media)), signed, keySource,
+                list.Entries.Keys.ToList());
+        }
+
+        /// <summary>SHA256.sig's list, its signature checked when a key is known (else said loudly).</summary>
+        private static Sha256ChecksumList VerifyList(ImageBuildRequest request, byte[] sig, string sigPath, IOperationReporter reporter,
+            out bool signed, out string? keySource)
+        {
+            var (key, source) = TrustedKey(request);
+            signed = key != null;
+            keySource = source;
+            if (key != null)
+            {
+                var list = new InstallMediaVerifier(key).VerifyChecksumList(sig, sigPath);
+                reporter.Verbose($"{sigPath}: signify signature verified with {source}.");
+                return list;
+            }
+            // Without the release key only integrity is checked, not who made the file: say so loudly.
+            var unverified = SignifySignature.Parse(sig, sigPath);
+            reporter.Warning($"No signify public key for OpenBSD {request.Version} was given or found in /etc/signify, so the signature of {sigPath} was not checked; " +
+                             "only the media's SHA-256 against it. Pass -SignifyPublicKey openbsd-" + request.ShortVersion + "-base.pub to check who signed it.");
+            return Sha256ChecksumList.Parse(Encoding.UTF8.GetString(unverified.EmbeddedMessage), sigPath);
         }
 
         private static (SignifyPublicKey?, string?) TrustedKey(ImageBuildRequest request)

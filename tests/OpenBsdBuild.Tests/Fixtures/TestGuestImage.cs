@@ -23,6 +23,8 @@ namespace OpenBsdBuild.Tests.Fixtures
             /// <summary>The same image reached through a folder without the sidecar.</summary>
             public string PathWithoutMetadata = "";
             public string KeyFile = "";
+            /// <summary>Pretend OpenBSD install media: an installer that speaks install.sub's questions on the serial console (raw).</summary>
+            public string InstallMedia = "";
             public string HostKeyFingerprint = "";
         }
 
@@ -52,6 +54,7 @@ namespace OpenBsdBuild.Tests.Fixtures
                 Directory = dir,
                 Path = System.IO.Path.Combine(dir, "guest.qcow2"),
                 KeyFile = System.IO.Path.Combine(dir, "id_ed25519"),
+                InstallMedia = System.IO.Path.Combine(dir, "install-media.img"),
                 HostKeyFingerprint = File.ReadAllText(System.IO.Path.Combine(dir, "host_key.fingerprint")).Trim(),
             };
             var meta = new ImageMetadata

@@ -142,15 +142,23 @@ namespace OpenBsdBuild.Tests.Images
             var reporter = new Cloud.RecordingReporter();
 
             string downloads = Path.Combine(_dir, "downloads");
-            var verified = await InstallMediaSource.PrepareAsync(request, downloads, reporter, CancellationToken.None);
+            var verified = await InstallMediaSource.PrepareAsync(request, downloads, true, reporter, CancellationToken.None);
             Assert.True(verified.SignatureChecked);
-            Assert.Equal(File.ReadAllBytes(media), File.ReadAllBytes(verified.Path));
+            Assert.Equal(File.ReadAllBytes(media), File.ReadAllBytes(verified.Path!));
             Assert.Equal(SignifyTestKeys.Sha256Hex(File.ReadAllBytes(media)), verified.Sha256);
             Assert.Empty(Directory.GetFiles(downloads, "*.partial"));
             Assert.Contains(reporter.VerboseMessages, m => m.Contains("signify signature verified"));
 
+            // For a remote host only SHA256.sig comes here; the host fetches the media and checks it against this.
+            string listOnly = Path.Combine(_dir, "list-only");
+            var forHost = await InstallMediaSource.PrepareAsync(request, listOnly, false, reporter, CancellationToken.None);
+            Assert.Null(forHost.Path);
+            Assert.Equal(new Uri(_mirror.Root, "7.8/arm64/install78.img"), forHost.Url);
+            Assert.Equal(verified.Sha256, forHost.Sha256);
+            Assert.Equal(new[] { "SHA256.sig" }, Directory.GetFiles(listOnly).Select(Path.GetFileName));
+
             request.SignifyPublicKey = null;
-            var unsigned = await InstallMediaSource.PrepareAsync(request, downloads, reporter, CancellationToken.None);
+            var unsigned = await InstallMediaSource.PrepareAsync(request, downloads, true, reporter, CancellationToken.None);
             Assert.False(unsigned.SignatureChecked);
             Assert.Contains(reporter.Warnings, w => w.Contains("was not checked") && w.Contains("-SignifyPublicKey"));
         }
