@@ -100,7 +100,7 @@ namespace OpenBsdBuild.Tests.Images
             string packages = Packages("git-2.46.0.tgz", "rust-1.86.0.tgz", "rust-1.85.1.tgz");
             string buildKey = BuildUserKey();
 
-            var made = _ps.Run($"$host_ = {connect}; " +
+            var made = _ps.Run($"$host_ = {connect} -Verbose; " +
                                $"$host_ | New-OpenBsdImage 7.8 {source} -SignifyPublicKey '{signifyKey}' -Package git, rust -PackagePath '{packages}' " +
                                $"-BuildUserKey '{buildKey}.pub' -BuildUser builder -Output '{Output}' -Memory 512MB -CpuCount 1 -Verbose");
             Assert.False(made.HadErrors, made.Describe());
