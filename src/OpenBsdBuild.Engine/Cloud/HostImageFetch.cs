@@ -87,16 +87,12 @@ namespace OpenBsdBuild.Cloud
             reporter.Verbose($"{host.Name} downloads {image.Location} with curl through a presigned URL (valid until {url.ExpiresAt:u}) into {partial}");
             try
             {
-                var (exit, errors) = await HostDownload.CurlAsync(host.Shell, url.Url, partial,
+                var (exit, errors) = await HostDownload.CurlAsync(host, url.Url, partial, "images",
                     done =>
                     {
                         if (image.Size > 0) reporter.Progress(activity, $"{done / 1e6:F0} of {image.Size / 1e6:F0} MB", (int)Math.Min(99, done * 100 / image.Size));
                     },
                     cancellationToken).ConfigureAwait(false);
-                if (exit == HostDownload.CurlMissing)
-                    throw new OpenBsdBuildException("CurlNotInstalled", FailureKind.NotInstalled,
-                        $"curl is not installed on {host.Name}; the host fetches images with it.", host.Name,
-                        "Install it on the host (Debian/Ubuntu: apt-get install curl).");
                 if (exit != 0)
                     throw new OpenBsdBuildException("ImageDownloadFailed", FailureKind.ConnectionError,
                         $"{host.Name} could not download {image.Location} (curl exit {exit}): {Redact(errors, url)}", image.Location,

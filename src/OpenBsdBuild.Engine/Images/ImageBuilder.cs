@@ -123,12 +123,8 @@ namespace OpenBsdBuild.Images
                 else
                 {
                     reporter.Verbose($"{host.Name} downloads {media.Url} itself with curl");
-                    var (exit, errors) = await HostDownload.CurlAsync(host.Shell, media.Url!, target,
+                    var (exit, errors) = await HostDownload.CurlAsync(host, media.Url!, target, "the install media",
                         done => reporter.Progress(activity, $"Downloading on the host: {done / 1e6:F0} MB", -1), cancellationToken).ConfigureAwait(false);
-                    if (exit == HostDownload.CurlMissing)
-                        throw new OpenBsdBuildException("CurlNotInstalled", FailureKind.NotInstalled,
-                            $"curl is not installed on {host.Name}; the host fetches the install media with it.", host.Name,
-                            "Install it on the host (Debian/Ubuntu: apt-get install curl), or download the media and pass -InstallMedia.");
                     if (exit != 0)
                         throw new OpenBsdBuildException("InstallMediaDownloadFailed", FailureKind.ConnectionError,
                             $"{host.Name} could not download {media.Url} (curl exit {exit}): {errors}", media.Url,

@@ -3,6 +3,8 @@ using System.IO;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Remote
 {
@@ -13,11 +15,11 @@ namespace OpenBsdBuild.Remote
     /// </summary>
     internal static class HostDownload
     {
-        /// <summary>curl's exit when curl itself is missing (the shell's "command not found").</summary>
-        public const int CurlMissing = 127;
+        private const int CurlMissing = 127;
 
-        /// <returns>curl's exit code (<see cref="CurlMissing"/> without curl) and its error output.</returns>
-        public static async Task<(int Exit, string Errors)> CurlAsync(IHostShell shell, Uri url, string target, Action<long>? progress,
+        /// <param name="what">What is fetched, for the error when the host has no curl ("images").</param>
+        /// <returns>curl's exit code and its error output; a host without curl is an error of its own.</returns>
+        public static async Task<(int Exit, string Errors)> CurlAsync(MetalHost host, Uri url, string target, string what, Action<long>? progress,
             CancellationToken cancellationToken)
         {
             string quoted = ShellQuote.Quote(target);
@@ -28,13 +30,17 @@ namespace OpenBsdBuild.Remote
                 $"while kill -0 $pid 2>/dev/null; do echo \"size $(wc -c 2>/dev/null < {quoted} || echo 0)\"; sleep 1; done; wait $pid; }}";
             var config = new MemoryStream(Encoding.UTF8.GetBytes($"url = \"{url.AbsoluteUri.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"\n"));
             var errors = new StringBuilder();
-            int exit = await shell.StreamAsync(script, config,
+            int exit = await host.Shell.StreamAsync(script, config,
                 line =>
                 {
                     if (line.StartsWith("size ", StringComparison.Ordinal) && long.TryParse(line.Substring(5).Trim(), out long done)) progress?.Invoke(done);
                 },
                 line => { lock (errors) errors.AppendLine(line); },
                 cancellationToken).ConfigureAwait(false);
+            if (exit == CurlMissing)
+                throw new OpenBsdBuildException("CurlNotInstalled", FailureKind.NotInstalled,
+                    $"curl is not installed on {host.Name}; the host fetches {what} with it.", host.Name,
+                    "Install it on the host (Debian/Ubuntu: apt-get install curl).");
             return (exit, errors.ToString().Trim());
         }
     }
