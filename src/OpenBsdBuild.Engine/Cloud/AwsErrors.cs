@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Net;
+using System.Net.Http;
+using System.Net.Sockets;
 using Amazon.Runtime;
 using OpenBsdBuild.Errors;
 
@@ -22,9 +25,14 @@ namespace OpenBsdBuild.Cloud
             "UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "OptInRequired",
         };
 
-        /// <summary>The user-facing error for an AWS failure about credentials or permissions; null for anything else.</summary>
+        /// <summary>The user-facing error for an AWS failure about credentials, permissions or reaching AWS at all; null for anything else.</summary>
         public static OpenBsdBuildException? Translate(Exception ex)
         {
+            // Only what failed inside the SDK's own pipeline: the engine's other HTTP calls translate their failures where they make them.
+            if (FindTransportFailure(ex) is Exception transport && (ex.StackTrace ?? "").Contains("Amazon.Runtime"))
+                return new OpenBsdBuildException("AwsEndpointUnreachable", FailureKind.ConnectionError,
+                    $"Could not reach AWS: {transport.Message}", null,
+                    "Check the network and proxy settings, -Region, and -EndpointUrl if one is given.", ex);
             if (!(ex is AmazonServiceException aws) || aws.ErrorCode == null) return null;
             if (Rejected.Contains(aws.ErrorCode))
                 return new OpenBsdBuildException("AwsCredentialsRejected", FailureKind.AuthenticationError,
@@ -34,6 +42,14 @@ namespace OpenBsdBuild.Cloud
                 return new OpenBsdBuildException("AwsPermissionDenied", FailureKind.PermissionDenied,
                     $"The AWS credentials may not do this ({aws.ErrorCode}: {aws.Message}).", aws.ErrorCode,
                     "Grant the IAM identity the EC2 actions the module uses (RunInstances, TerminateInstances, DescribeInstances, Create/DeleteSecurityGroup, Import/DeleteKeyPair, CreateTags, GetConsoleOutput), or use another profile.", ex);
+            return null;
+        }
+
+        /// <summary>The network failure under an exception (refused, unresolved, reset), if that is what it is.</summary>
+        internal static Exception? FindTransportFailure(Exception ex)
+        {
+            for (Exception? e = ex; e != null; e = e.InnerException)
+                if (e is HttpRequestException || e is SocketException || e is WebException) return e;
             return null;
         }
     }

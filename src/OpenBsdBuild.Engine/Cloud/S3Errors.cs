@@ -80,7 +80,7 @@ namespace OpenBsdBuild.Cloud
                     "Check the message from S3; if the store is S3-compatible, it may not support this operation.", ex);
             }
 
-            if (FindTransportFailure(ex) is Exception transport)
+            if (AwsErrors.FindTransportFailure(ex) is Exception transport)
                 return new OpenBsdBuildException("S3Unreachable", FailureKind.ConnectionError,
                     $"Could not reach S3 while {doing}: {transport.Message}", target,
                     "Check the network, proxy settings and the endpoint URL.", ex);
@@ -97,13 +97,6 @@ namespace OpenBsdBuild.Cloud
         {
             var translated = Translate(ex, doing, target);
             if (translated != null) throw translated;
-        }
-
-        private static Exception? FindTransportFailure(Exception ex)
-        {
-            for (Exception? e = ex; e != null; e = e.InnerException)
-                if (e is HttpRequestException || e is SocketException || e is WebException) return e;
-            return null;
         }
     }
 }
