@@ -131,7 +131,8 @@ namespace OpenBsdBuild.Tests.Images
         {
             var scenario = InstallTestData.Scenario(s => s.StallBefore = "Which disk is the root disk");
             var settings = InstallTestData.FastSettings();
-            settings.PromptTimeout = TimeSpan.FromSeconds(1);
+            // Long enough that a busy machine never times out an earlier prompt (seen in CI with 1 s).
+            settings.PromptTimeout = TimeSpan.FromSeconds(5);
             using var run = new InstallerRun(scenario, InstallTestData.Options(), settings);
 
             var ex = await Assert.ThrowsAsync<OpenBsdBuildException>(() => run.Conversation.RunAsync(run.Token));
