@@ -81,7 +81,7 @@ namespace OpenBsdBuild.Remote
     /// <summary>A local endpoint that reaches a port on a target; disposing closes the forward.</summary>
     public sealed class Tunnel : IDisposable
     {
-        private readonly Action? _close;
+        private Action? _close;
 
         public Tunnel(string host, int port, Action? close)
         {
@@ -92,6 +92,7 @@ namespace OpenBsdBuild.Remote
 
         public string Host { get; }
         public int Port { get; }
-        public void Dispose() => _close?.Invoke();
+        /// <summary>Closes the forward once, however often it is called.</summary>
+        public void Dispose() => System.Threading.Interlocked.Exchange(ref _close, null)?.Invoke();
     }
 }

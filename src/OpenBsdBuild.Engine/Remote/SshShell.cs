@@ -47,6 +47,24 @@ namespace OpenBsdBuild.Remote
             OperationTrace.Action(target.ToString(), via == null
                 ? $"SSH connection (host key {target.HostKeys})"
                 : $"SSH connection to {target.Host}:{target.Port} as seen from {via.Description} (host key {target.HostKeys})");
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await ConnectOnceAsync(target, key, via, cancellationToken).ConfigureAwait(false);
+                }
+                catch (SshConnectionException ex) when (IsThrottled(ex))
+                {
+                    // sshd (MaxStartups) and dropbear (a few unauthenticated connections per address) drop a new
+                    // connection unread while earlier ones, such as the boot's readiness probes, are being reaped.
+                    if (attempt == 4) throw Translate(ex, target, "");
+                    await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        private static async Task<SshShell> ConnectOnceAsync(SshTarget target, PrivateKeyFile key, IHostShell? via, CancellationToken cancellationToken)
+        {
             Tunnel? jump = via == null ? null : await via.OpenTunnelAsync(target.Host, target.Port, cancellationToken).ConfigureAwait(false);
             string host = jump?.Host ?? target.Host;
             int port = jump?.Port ?? target.Port;
@@ -70,6 +88,8 @@ namespace OpenBsdBuild.Remote
             {
                 client.Dispose();
                 jump?.Dispose();
+                // Retried by the caller when the server dropped the connection before saying anything.
+                if (ex is SshConnectionException connection && IsThrottled(connection) && presented.Length == 0) throw;
                 throw Translate(ex, target, presented);
             }
             catch
@@ -80,6 +100,10 @@ namespace OpenBsdBuild.Remote
             }
             return new SshShell(target, client, info, jump, presented);
         }
+
+        /// <summary>The server closed the connection before its identification line: it is refusing new connections for now.</summary>
+        private static bool IsThrottled(SshConnectionException ex) =>
+            ex.Message.IndexOf("identification string", StringComparison.OrdinalIgnoreCase) >= 0;
 
         public Task<ShellResult> RunAsync(string command, CancellationToken cancellationToken) =>
             ShellResult.CollectAsync(this, command, cancellationToken);
@@ -191,7 +215,8 @@ namespace OpenBsdBuild.Remote
                 {
                     try
                     {
-                        forward.Stop();
+                        // Stopping asks the server to cancel the forward: only while there is a session to ask.
+                        if (_client.IsConnected) forward.Stop();
                         _client.RemoveForwardedPort(forward);
                     }
                     catch (Exception) { /* the session is already gone */ }

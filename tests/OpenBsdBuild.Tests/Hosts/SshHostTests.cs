@@ -67,5 +67,72 @@ namespace OpenBsdBuild.Tests.Hosts
             Assert.StartsWith("OpenBsdBuild.HostUnreachable,", e.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.ConnectionError, e.CategoryInfo.Category);
         }
+
+        [Theory]
+        [InlineData(2, null)]
+        [InlineData(100, "OpenBsdBuild.HostUnreachable,")]
+        public void A_server_that_drops_new_connections_unread_is_retried_a_few_times(int dropped, string? error)
+        {
+            // What sshd's MaxStartups and dropbear's per-address limit do while earlier connections are reaped.
+            using var gate = new DroppingProxy(_ssh.Address, 22, dropped);
+            using var ps = new PsSession();
+            var r = ps.Run($"$h = Connect-MetalHost -HostName 127.0.0.1 -Port {gate.Port} -User root -KeyFile '{_ssh.KeyFile}' -HostKeyFingerprint {_ssh.HostKeyFingerprint}; $h; $h | Remove-MetalHost");
+            if (error == null)
+            {
+                Assert.False(r.HadErrors, r.Describe());
+                Assert.Equal(dropped + 1, gate.Accepted);
+            }
+            else
+            {
+                Assert.StartsWith(error, r.FirstError!.FullyQualifiedErrorId);
+                Assert.Equal(ErrorCategory.ConnectionError, r.FirstError.CategoryInfo.Category);
+                Assert.Equal(4, gate.Accepted);
+            }
+        }
+
+        /// <summary>Closes the first connections it accepts without a word, then relays the rest to the real server.</summary>
+        private sealed class DroppingProxy : System.IDisposable
+        {
+            private readonly System.Net.Sockets.TcpListener _listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            private int _accepted;
+
+            public DroppingProxy(string host, int port, int drop)
+            {
+                _listener.Start();
+                _ = System.Threading.Tasks.Task.Run(async () =>
+                {
+                    while (true)
+                    {
+                        System.Net.Sockets.TcpClient client;
+                        try { client = await _listener.AcceptTcpClientAsync(); }
+                        catch (System.Exception) { return; }
+                        if (System.Threading.Interlocked.Increment(ref _accepted) <= drop)
+                        {
+                            client.Dispose();
+                            continue;
+                        }
+                        var server = new System.Net.Sockets.TcpClient();
+                        await server.ConnectAsync(host, port);
+                        _ = Relay(client, server);
+                    }
+                });
+            }
+
+            public int Port => ((System.Net.IPEndPoint)_listener.LocalEndpoint).Port;
+            public int Accepted => _accepted;
+
+            private static async System.Threading.Tasks.Task Relay(System.Net.Sockets.TcpClient a, System.Net.Sockets.TcpClient b)
+            {
+                using (a)
+                using (b)
+                {
+                    var one = a.GetStream().CopyToAsync(b.GetStream());
+                    var two = b.GetStream().CopyToAsync(a.GetStream());
+                    try { await System.Threading.Tasks.Task.WhenAny(one, two); } catch (IOException) { }
+                }
+            }
+
+            public void Dispose() => _listener.Stop();
+        }
     }
 }

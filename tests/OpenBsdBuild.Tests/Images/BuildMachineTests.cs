@@ -121,6 +121,9 @@ namespace OpenBsdBuild.Tests.Images
             Assert.True(File.Exists(rootKey));
             machine.Dispose();
             Assert.False(File.Exists(rootKey));
+            // The reverse forward closes before the session that carries it, as in ImageBuilder.
+            exposed.Dispose();
+            server.Dispose();
             host.Shell.Dispose();
         }
 
