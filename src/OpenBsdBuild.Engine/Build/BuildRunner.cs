@@ -52,7 +52,7 @@ namespace OpenBsdBuild.Build
         private static async Task<IHostShell> ConnectAsUserAsync(OpenBsdGuest guest, string user, IOperationReporter reporter, CancellationToken cancellationToken)
         {
             var target = new SshTarget("127.0.0.1", guest.SshPort, user, guest.KeyFile!, HostKeyPolicy.Pinned(new[] { guest.HostKeyFingerprint! })) { Name = guest.Name };
-            return await SshShell.ConnectAsync(target, cancellationToken, guest.Host.Shell.IsLocal ? null : guest.Host.Shell).ConfigureAwait(false);
+            return await SshShell.ConnectAsync(target, cancellationToken, guest.Host.JumpShell).ConfigureAwait(false);
         }
 
         private static async Task<GuestBuildResult> RunInSessionAsync(OpenBsdGuest guest, IHostShell shell, BuildSpec spec, IOperationReporter reporter, CancellationToken cancellationToken)

@@ -78,7 +78,7 @@ namespace OpenBsdBuild.Guest
                 await GuestReadiness.WaitForSshAsync(guest, options.BootTimeout, reporter, cancellationToken).ConfigureAwait(false);
 
                 var target = new SshTarget("127.0.0.1", guest.SshPort, guest.User, options.KeyFile, hostKeys) { Name = name };
-                var shell = await SshShell.ConnectAsync(target, cancellationToken, host.Shell.IsLocal ? null : host.Shell).ConfigureAwait(false);
+                var shell = await SshShell.ConnectAsync(target, cancellationToken, host.JumpShell).ConfigureAwait(false);
                 guest.Shell = shell;
                 guest.HostKeyFingerprint = shell.HostKeyFingerprint;
                 guest.BootTime = clock.Elapsed;

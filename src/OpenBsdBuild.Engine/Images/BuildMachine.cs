@@ -80,8 +80,7 @@ namespace OpenBsdBuild.Images
             };
             // Generated here: the SSH client of the first boot runs in this process, wherever the host is.
             var key = EphemeralKeyPair.Generate("openbsdbuild-image-build-" + Path.GetFileName(work));
-            var machine = new BuildMachine(host, work, template, firmware.VarsTemplate, key) { RootPassword = RandomPassword() };
-            return machine;
+            return new BuildMachine(host, work, template, firmware.VarsTemplate, key) { RootPassword = RandomPassword() };
         }
 
         /// <summary>Starts QEMU on the disk (with the install media first when given), console on a loopback socket.</summary>

@@ -19,9 +19,9 @@ namespace OpenBsdBuild.Images
     /// <summary>
     /// New-OpenBsdImage from start to end, on any host (this machine, over SSH, or EC2 metal): verify
     /// the media (before anything boots, on this machine), install (autoinstall with a response file
-    /// served on the host's loopback, or the interactive conversation), first boot (host keys read on the serial console, then everything else over
-    /// SSH pinned to them), and finish (compressed qcow2, SHA-256, sidecar). Whatever fails, QEMU
-    /// and the work files on the host are removed.
+    /// served on the host's loopback, or the interactive conversation), first boot (host keys read on
+    /// the serial console, then everything else over SSH pinned to them), and finish (compressed qcow2,
+    /// SHA-256, sidecar). Whatever fails, QEMU and the work files on the host are removed.
     /// </summary>
     public static class ImageBuilder
     {
@@ -239,7 +239,7 @@ namespace OpenBsdBuild.Images
                 reporter.Progress(activity, "Adding packages and configuring over SSH", -1);
                 var target = new SshTarget("127.0.0.1", boot.SshPort, "root", machine.RootKeyFile, HostKeyPolicy.Pinned(hostKeys));
                 string output;
-                using (var ssh = await SshShell.ConnectAsync(target, cancellationToken, machine.Host.Shell.IsLocal ? null : machine.Host.Shell).ConfigureAwait(false))
+                using (var ssh = await SshShell.ConnectAsync(target, cancellationToken, machine.Host.JumpShell).ConfigureAwait(false))
                 {
                     var text = new StringBuilder();
                     var errors = new StringBuilder();

@@ -79,9 +79,8 @@ namespace OpenBsdBuild.Images
                 await DownloadAsync(http, new Uri(folder, ChecksumFileName), sig, request, reporter, cancellationToken).ConfigureAwait(false);
                 if (!downloadMedia)
                 {
-                    var list = VerifyList(request, File.ReadAllBytes(sig), sig, reporter, out var signed, out var source);
-                    return new VerifiedInstallMedia(request.MediaFileName, null, new Uri(folder, request.MediaFileName), list.ExpectedHash(request.MediaFileName),
-                        signed, source, list.Entries.Keys.ToList());
+                    var (list, keySource) = VerifyList(request, File.ReadAllBytes(sig), sig, reporter);
+                    return Verified(list, keySource, request.MediaFileName, null, new Uri(folder, request.MediaFileName));
                 }
                 await DownloadAsync(http, new Uri(folder, request.MediaFileName), media, request, reporter, cancellationToken).ConfigureAwait(false);
             }
@@ -91,7 +90,7 @@ namespace OpenBsdBuild.Images
         private static async Task<VerifiedInstallMedia> VerifyAsync(ImageBuildRequest request, string media, byte[] sig, string sigPath,
             IOperationReporter reporter, CancellationToken cancellationToken)
         {
-            var list = VerifyList(request, sig, sigPath, reporter, out bool signed, out string? keySource);
+            var (list, keySource) = VerifyList(request, sig, sigPath, reporter);
             reporter.Progress("Verifying the install media", $"SHA-256 of {Path.GetFileName(media)}", -1);
             try
             {
@@ -102,28 +101,29 @@ namespace OpenBsdBuild.Images
                 reporter.ProgressDone("Verifying the install media");
             }
             reporter.Verbose($"{media}: SHA-256 matches {sigPath}.");
-            return new VerifiedInstallMedia(Path.GetFileName(media), media, null, list.ExpectedHash(Path.GetFileName(media)), signed, keySource,
-                list.Entries.Keys.ToList());
+            return Verified(list, keySource, Path.GetFileName(media), media, null);
         }
 
-        /// <summary>SHA256.sig's list, its signature checked when a key is known (else said loudly).</summary>
-        private static Sha256ChecksumList VerifyList(ImageBuildRequest request, byte[] sig, string sigPath, IOperationReporter reporter,
-            out bool signed, out string? keySource)
+        private static VerifiedInstallMedia Verified(Sha256ChecksumList list, string? keySource, string name, string? path, Uri? url) =>
+            new VerifiedInstallMedia(name, path, url, list.ExpectedHash(name), keySource != null, keySource, list.Entries.Keys.ToList());
+
+        /// <summary>
+        /// SHA256.sig's list, its signature checked when a key is known (else said loudly); the key's source, or null when unsigned.
+        /// </summary>
+        private static (Sha256ChecksumList List, string? KeySource) VerifyList(ImageBuildRequest request, byte[] sig, string sigPath, IOperationReporter reporter)
         {
             var (key, source) = TrustedKey(request);
-            signed = key != null;
-            keySource = source;
             if (key != null)
             {
                 var list = new InstallMediaVerifier(key).VerifyChecksumList(sig, sigPath);
                 reporter.Verbose($"{sigPath}: signify signature verified with {source}.");
-                return list;
+                return (list, source);
             }
             // Without the release key only integrity is checked, not who made the file: say so loudly.
             var unverified = SignifySignature.Parse(sig, sigPath);
             reporter.Warning($"No signify public key for OpenBSD {request.Version} was given or found in /etc/signify, so the signature of {sigPath} was not checked; " +
                              "only the media's SHA-256 against it. Pass -SignifyPublicKey openbsd-" + request.ShortVersion + "-base.pub to check who signed it.");
-            return Sha256ChecksumList.Parse(Encoding.UTF8.GetString(unverified.EmbeddedMessage), sigPath);
+            return (Sha256ChecksumList.Parse(Encoding.UTF8.GetString(unverified.EmbeddedMessage), sigPath), null);
         }
 
         private static (SignifyPublicKey?, string?) TrustedKey(ImageBuildRequest request)

@@ -85,6 +85,9 @@ namespace OpenBsdBuild.Model
 
         internal IHostShell Shell { get; set; }
 
+        /// <summary>What SSH to a guest on this host jumps through: nothing when the host is this machine.</summary>
+        internal IHostShell? JumpShell => Shell.IsLocal ? null : Shell;
+
         internal void AddGuest(OpenBsdGuest guest)
         {
             lock (_guests) _guests.Add(guest);
