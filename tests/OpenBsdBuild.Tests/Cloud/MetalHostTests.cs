@@ -347,6 +347,29 @@ namespace OpenBsdBuild.Tests.Cloud
         }
 
         [Fact]
+        public void SshTimeout_bounds_each_connect_attempt_not_only_when_the_next_may_start()
+        {
+            // The instance's address swallows every packet: each SSH attempt can only time out.
+            _ssh.LinkDown();
+            try
+            {
+                using var ps = new PsSession();
+                var r = ps.Run($"{New("-SshTimeout 00:00:03")}");
+                var e = r.FirstError;
+                Assert.True(e != null, r.Describe());
+                Assert.StartsWith("OpenBsdBuild.SshTimeout,", e!.FullyQualifiedErrorId);
+                Assert.Contains("within 3 s", e.Exception.Message);
+                Assert.DoesNotContain("after 15 s", e.Exception.Message);
+                Assert.DoesNotContain("after 20 s", e.Exception.Message);
+            }
+            finally
+            {
+                _ssh.LinkUp();
+            }
+            AssertNothingLeft();
+        }
+
+        [Fact]
         public void Remove_binds_ids_and_objects_with_an_InstanceId_and_a_bad_item_does_not_stop_the_rest()
         {
             using var ps = new PsSession();
