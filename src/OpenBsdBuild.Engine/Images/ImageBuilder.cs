@@ -47,6 +47,7 @@ namespace OpenBsdBuild.Images
             try
             {
                 var media = await InstallMediaSource.PrepareAsync(request, Path.Combine(local, "media"), host.Shell.IsLocal, reporter, cancellationToken).ConfigureAwait(false);
+                RequireSignedMedia(request, media);
                 var sets = SelectedSets(request, media);
                 using var machine = await BuildMachine.PrepareAsync(host, request, work, reporter, cancellationToken).ConfigureAwait(false);
                 string mediaOnHost = await PlaceMediaAsync(host, media, work, reporter, cancellationToken).ConfigureAwait(false);
@@ -85,6 +86,19 @@ namespace OpenBsdBuild.Images
                 try { Directory.Delete(local, recursive: true); } catch (IOException) { }
                 await host.Shell.RunAsync($"rm -rf {ShellQuote.Quote(work)}", CancellationToken.None).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>
+        /// The installer cannot check the sets on installNN.img (no SHA256.sig there) and the response file
+        /// tells it to go on; that is only right when this module checked the signature of the media itself.
+        /// </summary>
+        private static void RequireSignedMedia(ImageBuildRequest request, VerifiedInstallMedia media)
+        {
+            if (media.SignatureChecked) return;
+            throw new OpenBsdBuildException("InstallMediaSignatureUnchecked", FailureKind.SecurityError,
+                $"The signature of {media.Name}'s SHA256.sig was not checked (no signify public key for OpenBSD {request.Version}), and the installer " +
+                "cannot check the sets on the media itself, so nothing would vouch for what gets installed. Nothing was booted.",
+                media.Name, $"Pass -SignifyPublicKey with openbsd-{request.ShortVersion}-base.pub (from a trusted OpenBSD system's /etc/signify).");
         }
 
         /// <summary>The set files the answers install, from the verified release list; refused before boot when bsd or base is missing.</summary>

@@ -6,6 +6,22 @@ using OpenBsdBuild.Errors;
 
 namespace OpenBsdBuild.Images
 {
+    /// <summary>
+    /// Who vouches for the sets. install.sub checks SHA256.sig beside the sets with signify; when that file
+    /// is missing (installNN.img carries only SHA256, see docs/openbsd-notes.md) it asks
+    /// "Continue without verification? [no]", and an unanswered autoinstall stops there.
+    /// </summary>
+    public enum SetsVerification
+    {
+        /// <summary>A valid SHA256.sig is next to the sets: "Continue without verification?" is never answered yes.</summary>
+        ByInstaller,
+        /// <summary>
+        /// The module verified the media that carries the sets (its SHA256.sig, signify, then the media's SHA-256)
+        /// before booting it, which covers the sets on it: the question is answered yes.
+        /// </summary>
+        ByModule,
+    }
+
     /// <summary>What the interactive installer does after CONGRATULATIONS (autoinstall always reboots).</summary>
     public enum InstallFinishAction
     {
@@ -57,11 +73,10 @@ namespace OpenBsdBuild.Images
         public IList<string> SetSelections { get; set; } = new List<string> { "-x* -game*" };
 
         /// <summary>
-        /// True when the installer can verify the sets with the release key (a valid SHA256.sig is
-        /// next to them). Then "Continue without verification?" is never answered yes: if it is asked
-        /// anyway, the install stops.
+        /// Who vouches for the sets; only <see cref="Images.SetsVerification.ByModule"/> answers
+        /// "Continue without verification?" with yes. The default stops an install the installer cannot verify.
         /// </summary>
-        public bool SetsSignatureVerified { get; set; }
+        public SetsVerification SetsVerification { get; set; } = SetsVerification.ByInstaller;
 
         /// <summary>Disk layout; null keeps the installer's automatic layout.</summary>
         public DisklabelTemplate? DiskLayout { get; set; }

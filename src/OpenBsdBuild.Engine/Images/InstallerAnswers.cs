@@ -143,7 +143,7 @@ namespace OpenBsdBuild.Images
                 }
 
                 case InstallerPromptId.ContinueWithoutVerification:
-                    if (o.SetsSignatureVerified)
+                    if (o.SetsVerification != SetsVerification.ByModule)
                         throw new OpenBsdBuildException("InstallSetsUnverified", FailureKind.SecurityError,
                             $"The installer could not verify the sets ({prompt.Group("issue")}), but they were expected to be signed. The install was stopped.",
                             prompt.Text, "Check that the sets and SHA256.sig come from an OpenBSD mirror for this release and were not modified.");

@@ -133,7 +133,8 @@ namespace OpenBsdBuild.Images
             }
             foreach (var selection in options.EffectiveSetSelections())
                 Add(SetNamesKey, selection);
-            if (!options.SetsSignatureVerified)
+            // Never for sets only the installer could vouch for: its default 'no' then stops the install.
+            if (options.SetsVerification == SetsVerification.ByModule)
                 Add(ContinueUnverifiedKey, "yes");
             return new ResponseFile(lines);
         }

@@ -146,7 +146,7 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public async Task UnverifiedSets_WhenSignedSetsWereExpected_AreASecurityError()
         {
-            var options = InstallTestData.Options(o => o.SetsSignatureVerified = true);
+            var options = InstallTestData.Options(o => o.SetsVerification = SetsVerification.ByInstaller);
             var scenario = InstallTestData.Scenario(s => s.VerificationIssue = "Signature check of SHA256.sig failed");
             using var run = new InstallerRun(scenario, options);
 

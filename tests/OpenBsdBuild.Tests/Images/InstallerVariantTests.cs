@@ -51,7 +51,7 @@ namespace OpenBsdBuild.Tests.Images
                 case "timezone-early+clock": scenario.TimezoneHint = "Europe/Amsterdam"; scenario.ClockWrong = true; break;
                 case "signed-sets":
                     scenario.SetsSigned = true;
-                    options.SetsSignatureVerified = true;
+                    options.SetsVerification = SetsVerification.ByInstaller;
                     expected = Expected(unverified: false);
                     break;
                 case "arm64-gpt": scenario.DiskStyle = DiskPromptStyle.Arm64Gpt; break;

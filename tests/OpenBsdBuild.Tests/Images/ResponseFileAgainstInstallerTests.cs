@@ -39,6 +39,21 @@ namespace OpenBsdBuild.Tests.Images
         }
 
         [Fact]
+        public async Task TheImageBuildsAnswers_GetPastTheMissingSha256SigOfInstallNNimg()
+        {
+            // installNN.img carries SHA256 but no SHA256.sig (distrib/arm64/iso/Makefile), so install.sub always
+            // asks "Directory does not contain SHA256.sig. Continue without verification? [no]" for its sets.
+            var request = new ImageBuildRequest { Version = "7.8", BuildUserKey = InstallTestData.UserKey, Output = "x.qcow2" };
+            var options = request.ToInstallOptions(InstallTestData.RootPassword, InstallTestData.RootKey, InstallTestData.TemplateUrl);
+            var scenario = InstallTestData.Scenario(s => { s.Version = "7.8"; s.SetsSigned = false; s.VerificationIssue = "Directory does not contain SHA256.sig"; });
+            var simulator = await AutoinstallAsync(scenario, options);
+
+            Assert.Empty(simulator.Violations);
+            Assert.True(simulator.Result.Completed);
+            Assert.True(simulator.Result.AcceptedUnverifiedSets);
+        }
+
+        [Fact]
         public async Task Amd64WithDisplay_UsesTheXLineToo()
         {
             var scenario = InstallTestData.Scenario(s => { s.Arch = "amd64"; s.DiskStyle = DiskPromptStyle.Amd64; s.AskXWindow = true; });

@@ -56,7 +56,7 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public void Build_LeavesVerificationAloneForSignedSets()
         {
-            var file = ResponseFile.Build(InstallTestData.Options(o => o.SetsSignatureVerified = true));
+            var file = ResponseFile.Build(InstallTestData.Options(o => o.SetsVerification = SetsVerification.ByInstaller));
             Assert.DoesNotContain(file.Lines, l => l.Key.Contains("verification"));
         }
 
