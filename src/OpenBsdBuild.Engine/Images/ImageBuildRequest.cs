@@ -119,7 +119,7 @@ namespace OpenBsdBuild.Images
             return $"{root}/{Version}/packages/{(Architecture == "arm64" ? "aarch64" : "amd64")}/";
         }
 
-        /// <summary>The install options both install paths read (FACTS §2), for this request.</summary>
+        /// <summary>The install options both install paths read (docs/openbsd-notes.md), for this request.</summary>
         public InstallOptions ToInstallOptions(string rootPassword, string rootPublicKey, string? diskLayoutUrl) => new InstallOptions
         {
             Hostname = Hostname,

@@ -26,6 +26,7 @@ namespace OpenBsdBuild.Images
     public enum InstallFinishAction
     {
         Reboot,
+        /// <summary>Power down (halt -p): a plain halt on arm64 waits for a key on the console and QEMU never exits.</summary>
         Halt,
     }
 
@@ -53,11 +54,11 @@ namespace OpenBsdBuild.Images
         /// <summary>"yes", "no" or "prohibit-password" (install.sub ask_root_sshd).</summary>
         public string RootSshLogin { get; set; } = "prohibit-password";
 
-        /// <summary>A zoneinfo name; asked with no default when offline (FACTS §1.11), so always answered.</summary>
+        /// <summary>A zoneinfo name; asked with no default when offline (docs/openbsd-notes.md), so always answered.</summary>
         public string Timezone { get; set; } = "UTC";
 
         /// <summary>Target disk. The installer defaults to the first disk, which is the install media
-        /// when that is attached first, so this is always answered (FACTS §1.12).</summary>
+        /// when that is attached first, so this is always answered (docs/openbsd-notes.md).</summary>
         public string RootDisk { get; set; } = "sd1";
 
         /// <summary>The network interface configured with DHCP during the install.</summary>

@@ -9,7 +9,7 @@ namespace OpenBsdBuild.Tests.Images
 {
     /// <summary>
     /// Runs the generated response file through the simulator's autoinstall mode, which answers the
-    /// installer's questions with install.sub's _autorespond() rules (FACTS §2).
+    /// installer's questions with install.sub's _autorespond() rules (docs/openbsd-notes.md).
     /// </summary>
     public class ResponseFileAgainstInstallerTests
     {
@@ -31,7 +31,7 @@ namespace OpenBsdBuild.Tests.Images
 
             Assert.Empty(simulator.Violations); // includes "Question has no answer in response file"
             Assert.True(simulator.Result.Completed);
-            // The X question is not asked on headless arm64 (FACTS §1.8); its line stays for other platforms.
+            // The X question is not asked on headless arm64 (docs/openbsd-notes.md); its line stays for other platforms.
             Assert.Equal(new[] { ResponseFile.XWindowKey + " = no" }, simulator.UnusedLines);
             // Each key is a word-aligned substring of the real question that used it.
             Assert.All(simulator.ConsumedLines, c => Assert.True(
@@ -80,7 +80,7 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public async Task MissingAnswerWithoutDefault_AbortsLikeTheInstaller()
         {
-            // Without a timezone line the offline installer has no default and gives up (FACTS §1.11).
+            // Without a timezone line the offline installer has no default and gives up (docs/openbsd-notes.md).
             var text = ResponseFile.Build(InstallTestData.Options()).ToText()
                 .Replace("What timezone are you in = UTC\n", "");
             var simulator = InstallerSimulator.Autoinstall(InstallTestData.Scenario(), text);
