@@ -34,11 +34,12 @@ Describe 'Connect-MetalHost' {
         } finally { Remove-Item $key }
     }
 
+    # A bad parameter value stops the command, as PowerShell's own parameter validation does.
     It 'rejects a malformed fingerprint and names the parameter' {
-        $err = $null
-        Connect-MetalHost -HostName 192.0.2.1 -KeyFile $PSCommandPath -HostKeyFingerprint 'MD5:aa' -ErrorAction SilentlyContinue -ErrorVariable err
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'OpenBsdBuild.InvalidParameter.HostKeyFingerprint,*'
-        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err = { Connect-MetalHost -HostName 192.0.2.1 -KeyFile $PSCommandPath -HostKeyFingerprint 'MD5:aa' } |
+            Should -Throw -ErrorId 'OpenBsdBuild.InvalidParameter.HostKeyFingerprint,*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.TargetObject | Should -Be 'MD5:aa'
     }
 }
 
@@ -114,7 +115,7 @@ Describe 'Images' {
 
     It 'refuses a version it does not know before touching anything' {
         { Connect-MetalHost -Local | New-OpenBsdImage -Version 99 -InstallMedia ./install99.img -BuildUserKey 'ssh-ed25519 AAAA x' -Output ./x.qcow2 -ErrorAction Stop } |
-            Should -Throw -ErrorId 'InvalidParameter.Version*'
+            Should -Throw -ErrorId 'OpenBsdBuild.InvalidParameter.Version,*'
     }
 }
 
