@@ -289,7 +289,9 @@ namespace OpenBsdBuild.Cloud.Ec2
             while (true)
             {
                 polls++;
-                var r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id }, ct).ConfigureAwait(false);
+                // Latest: without it EC2 returns only the output buffered around the last state change,
+                // which can lag the user data's fingerprint lines by minutes (docs/host-notes.md).
+                var r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id, Latest = true }, ct).ConfigureAwait(false);
                 string text = "";
                 if (!string.IsNullOrEmpty(r.Output))
                 {

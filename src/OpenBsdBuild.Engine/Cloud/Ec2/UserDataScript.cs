@@ -27,6 +27,10 @@ namespace OpenBsdBuild.Cloud.Ec2
         /// <summary>Where the status file lives on the host (OBB_STATE_DIR overrides it, for hosts shared with other work).</summary>
         public const string StateDirectoryExpression = "${OBB_STATE_DIR:-/var/lib/openbsdbuild}";
 
+        /// <summary>How long apt-get install waits for the dpkg lock (unattended-upgrades on a fresh AMI can take minutes).</summary>
+        public static readonly TimeSpan AptLockTimeout = TimeSpan.FromMinutes(10);
+        private const int UpdateAttempts = 60; // 5 s apart
+
         public static string Render(UserDataOptions o)
         {
             if (o.MaxLifetime < TimeSpan.FromMinutes(1)) throw new ArgumentOutOfRangeException(nameof(o.MaxLifetime));
@@ -50,8 +54,12 @@ namespace OpenBsdBuild.Cloud.Ec2
             // AMIs (or hosts) that already carry QEMU skip apt entirely; a fresh Ubuntu does not.
             s.Append($"if ! command -v {qemuBinary} >/dev/null || ! command -v qemu-img >/dev/null; then\n");
             s.Append("  export DEBIAN_FRONTEND=noninteractive\n");
-            s.Append("  for i in 1 2 3; do apt-get update -q && break; sleep 5; done\n");
-            s.Append($"  apt-get install -y -q --no-install-recommends {qemu} || fail 'apt-get install {qemu} failed'\n");
+            // At first boot apt-daily (update) and unattended-upgrades may hold apt's locks. apt-get update
+            // never waits for the lists lock, so it is retried; install waits for the dpkg lock only as long
+            // as DPkg::Lock::Timeout says (apt 2.7; see docs/host-notes.md).
+            s.Append($"  for i in $(seq 1 {UpdateAttempts}); do apt-get -q update && break; status packages 0 \"apt-get update failed (another apt may hold the package lists); retry $i of {UpdateAttempts}\"; sleep 5; done\n");
+            s.Append($"  status packages 0 'installing QEMU (waits up to {AptLockTimeout.TotalMinutes:0} min for the dpkg lock if unattended-upgrades runs)'\n");
+            s.Append($"  apt-get -o DPkg::Lock::Timeout={(int)AptLockTimeout.TotalSeconds} install -y -q --no-install-recommends {qemu} || fail 'apt-get install {qemu} failed'\n");
             s.Append("fi\n");
             s.Append("status packages 100 'QEMU installed'\n");
             if (o.ImageUrl != null)
