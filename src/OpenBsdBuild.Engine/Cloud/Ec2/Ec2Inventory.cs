@@ -12,25 +12,6 @@ using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
-    /// <summary>A security group or key pair this module made whose instance no longer exists.</summary>
-    public sealed class Ec2Leftover
-    {
-        public string Kind { get; internal set; } = "";
-        public string Id { get; internal set; } = "";
-        public string Name { get; internal set; } = "";
-        public string Region { get; internal set; } = "";
-        public string? RunId { get; internal set; }
-        public DateTime? Created { get; internal set; }
-        /// <summary>The AWS account it was found in; Remove-MetalHost deletes it only there.</summary>
-        public string? AccountId { get; internal set; }
-        /// <summary>How it was found: the EC2 endpoint (null: AWS's own) and where the credentials came from (never the secrets).</summary>
-        public Uri? EndpointUrl { get; internal set; }
-        public string? CredentialSource { get; internal set; }
-        /// <summary>How to reach AWS again to delete it: the same connection that listed it.</summary>
-        internal AwsConnectionOptions? Connection { get; set; }
-        public override string ToString() => $"{Kind} {Id} ({Name})";
-    }
-
     /// <summary>Lists what this module created in a region, by its tags.</summary>
     public static class Ec2Inventory
     {
