@@ -20,6 +20,10 @@ namespace OpenBsdBuild.Build
         public BuildFailedException(string errorId, FailureKind kind, string message, GuestBuildResult result, string recommendedAction, Exception? inner = null)
             : base(errorId, kind, message, result, recommendedAction, inner) => Result = result;
 
+        /// <summary>A failure before or after the command ran (preflight, upload, download): the original error, carrying the result so far.</summary>
+        internal BuildFailedException(OpenBsdBuildException failure, GuestBuildResult result)
+            : base(failure.ErrorId, failure.Kind, failure.Message, failure.Target ?? result, failure.RecommendedAction, failure) => Result = result;
+
         public GuestBuildResult Result { get; }
     }
 
@@ -46,15 +50,29 @@ namespace OpenBsdBuild.Build
             {
                 if (spec.User != null && spec.User != guest.User)
                     other = await ConnectAsUserAsync(guest, spec.User, reporter, linkLost.Token).ConfigureAwait(false);
-                return await RunInSessionAsync(guest, other ?? session, spec, build, reporter, linkLost.Token).ConfigureAwait(false);
+                var work = RunInSessionAsync(guest, other ?? session, spec, build, reporter, linkLost.Token);
+                // A phase stuck writing into the dead connection never sees the cancel: stop waiting for it.
+                if (await Task.WhenAny(work, watchdog.LostSignal).ConfigureAwait(false) != work)
+                {
+                    _ = work.ContinueWith(t => t.Exception, TaskScheduler.Default); // ends when TCP gives up; observed then
+                    throw await LostAsync(guest, build, null).ConfigureAwait(false);
+                }
+                return await work.ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (watchdog.Lost && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (watchdog.Lost && !cancellationToken.IsCancellationRequested && !(ex is BuildFailedException { ErrorId: "GuestLost" } || ex is BuildFailedException { ErrorId: "GuestDied" }))
             {
-                throw await LostAsync(guest, build, null).ConfigureAwait(false);
+                throw await LostAsync(guest, build, ex as OpenBsdBuildException).ConfigureAwait(false);
             }
             catch (OpenBsdBuildException ex) when (ex.ErrorId == "ConnectionLost")
             {
                 throw await LostAsync(guest, build, ex).ConfigureAwait(false);
+            }
+            catch (OpenBsdBuildException ex) when (!(ex is BuildFailedException))
+            {
+                // The result goes downstream with the error (a Remove-MetalHost at the end still gets the host).
+                build.Result.Succeeded = false;
+                build.Result.Diagnosis ??= ex.Message;
+                throw new BuildFailedException(ex, build.Result);
             }
             finally
             {

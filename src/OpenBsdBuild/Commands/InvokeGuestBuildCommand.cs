@@ -162,7 +162,7 @@ namespace OpenBsdBuild.Commands
                     {
                         var result = ex is BuildFailedException bf ? bf.Result : GuestBuildResult.NotRun(b.guest, b.spec.Command, ex.Message);
                         emit.Emit(c => c.WriteObject(result));
-                        emit.Emit(c => c.WriteError(ToErrorRecord(ex, result)));
+                        emit.Emit(c => c.WriteError(ToErrorRecord(ex, ex.Target ?? result)));
                     }
                     finally
                     {
