@@ -8,6 +8,9 @@
     Description          = 'Native OpenBSD/arm64 and amd64 builds on rented cloud metal: start a host, boot OpenBSD as a KVM guest, build, collect checksummed artifacts, tear everything down - as pipeable objects.'
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
+    # The pipeline's object types, loaded where scripts can name them ([OpenBsdBuild.Model.MetalHost]); the engine
+    # and the SDKs load apart from other modules' versions (dependencies/, see ModuleInitializer.cs).
+    RequiredAssemblies   = @('OpenBsdBuild.Model.dll')
     FormatsToProcess     = @('OpenBsdBuild.format.ps1xml')
     CmdletsToExport      = @(
         'Connect-MetalHost'

@@ -14,7 +14,8 @@ param(
     [string[]] $FullName
 )
 $ErrorActionPreference = 'Stop'
-Import-Module $PesterPath -Force
+# A path, not a module name: .ci/test passes it relative to the repository.
+Import-Module (Resolve-Path -LiteralPath $PesterPath).ProviderPath -Force
 $config = New-PesterConfiguration
 $config.Run.Path = $Path
 $config.Run.PassThru = $true

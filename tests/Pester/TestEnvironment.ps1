@@ -65,3 +65,29 @@ function Get-TestGuestImage {
         Directory = $dir; Path = $image; KeyFile = Join-Path $dir 'id_ed25519'; HostKeyFingerprint = $fingerprint
     }
 }
+
+function Start-S3rver {
+    <# A real S3-compatible server (s3rver from tests/node_modules) on loopback with one bucket, as a process. #>
+    param([string] $Bucket = 'images')
+    $script = Join-Path $RepoRoot 'tests/node_modules/s3rver/bin/s3rver.js'
+    if (-not (Test-Path $script)) { throw "s3rver is not installed ($script): npm ci --prefix tests" }
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+    $data = Join-Path ([IO.Path]::GetTempPath()) "s3rver-$([Guid]::NewGuid().ToString('n'))"
+    New-Item -ItemType Directory $data | Out-Null
+    $process = Start-Process node -ArgumentList $script, '-d', $data, '-a', '127.0.0.1', '-p', $port, '--configure-bucket', $Bucket `
+        -PassThru -RedirectStandardOutput "$data.log" -RedirectStandardError "$data.err"
+    $endpoint = "http://127.0.0.1:$port"
+    foreach ($attempt in 1..300) {
+        try { $null = Invoke-WebRequest "$endpoint/" -SkipHttpErrorCheck -TimeoutSec 2; break }
+        catch { if ($process.HasExited) { throw "s3rver exited: $(Get-Content "$data.err" -Raw)" }; Start-Sleep -Milliseconds 100 }
+    }
+    [pscustomobject]@{ Process = $process; Endpoint = $endpoint; Bucket = $Bucket; DataDirectory = $data
+                       AccessKey = 'S3RVER'; SecretKey = 'S3RVER'; Region = 'us-east-1' }
+}
+
+function Stop-S3rver([Parameter(Mandatory)] $Server) {
+    $Server.Process | Stop-Process -Force -ErrorAction SilentlyContinue
+    $Server.Process.WaitForExit()
+    Remove-Item -Recurse -Force $Server.DataDirectory, "$($Server.DataDirectory).log", "$($Server.DataDirectory).err" -ErrorAction SilentlyContinue
+}
