@@ -71,19 +71,22 @@ namespace OpenBsdBuild.Tests.Cloud
             byte[] image = RandomNumberGenerator.GetBytes(3 << 20);
             string sha = Convert.ToHexString(SHA256.HashData(rightChecksum ? image : new byte[] { 1 })).ToLowerInvariant();
             using var server = new OneFileServer(image);
-            var (code, status) = await Task.Run(() => Run(UserDataScript.Render(new UserDataOptions { ImageUrl = server.Url, ImageSha256 = sha })));
+            string metadata = "{\"name\": \"openbsd-7.9-arm64\", \"note\": \"it's \\\"quoted\\\"\\nEOF\"}";
+            var (code, status) = await Task.Run(() => Run(UserDataScript.Render(new UserDataOptions { ImageUrl = server.Url, ImageSha256 = sha, ImageMetadataJson = metadata })));
             string final = Path.Combine(_dir, "state", "images", "golden.qcow2");
             if (rightChecksum)
             {
                 Assert.Equal(0, code);
                 Assert.Equal("phase=ready percent=100 message=ready", status);
                 Assert.Equal(image, File.ReadAllBytes(final));
+                Assert.Equal(metadata, File.ReadAllText(final + ".json")); // the sidecar travels with the image
             }
             else
             {
                 Assert.NotEqual(0, code);
                 Assert.StartsWith("phase=failed percent=0 message=golden image SHA-256 mismatch", status);
                 Assert.False(File.Exists(final));
+                Assert.False(File.Exists(final + ".json"));
             }
         }
 

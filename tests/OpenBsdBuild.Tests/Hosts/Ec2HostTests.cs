@@ -61,5 +61,26 @@ namespace OpenBsdBuild.Tests.Hosts
             Assert.Equal(_ssh.HostKeyFingerprint, r.Single<MetalHost>().HostKeyFingerprint);
             Assert.Contains(_emulator.Requests, q => q.Action == "GetConsoleOutput" && q.Parameters.TryGetValue("Latest", out var latest) && latest == "true");
         }
+
+        [Fact]
+        public void A_golden_image_from_S3_arrives_with_its_metadata_so_the_guest_key_is_pinned_and_the_build_user_logs_in()
+        {
+            var image = TestGuestImage.Get();
+            // s3rver on the veth address, so the "instance" reaches it as a host reaches S3.
+            using var s3 = new S3rverFixture(_ssh.OuterAddress);
+            using var ps = new PsSession();
+            string s3Options = $"-AccessKey {S3rverFixture.AccessKey} -SecretKey {S3rverFixture.SecretKey}";
+            var published = ps.Run($"Publish-OpenBsdImage -Image '{image.Path}' -Destination s3://{S3rverFixture.Bucket}/golden/ -Region us-east-1 {s3Options} -EndpointUrl {s3.Endpoint} -PassThru");
+            Assert.False(published.HadErrors, published.Describe());
+            string location = published.Single<OpenBsdImage>().Location;
+
+            // No -TrustHostKey, -HostKeyFingerprint or -User: the pin and the user can only come from the metadata.
+            var r = ps.Run($"$h = {New($"-Image '{location}' -S3EndpointUrl '{s3.Endpoint}'").Replace("-AccessKey AKIDEXAMPLE -SecretKey secret", s3Options)}; " +
+                           $"$h | Start-OpenBsdGuest -Image $h.GoldenImagePath -KeyFile '{image.KeyFile}' -Memory 512MB -CpuCount 1 -Accelerator tcg; $h | Remove-MetalHost");
+            Assert.False(r.HadErrors, r.Describe() + "\nboot log:\n" + _booter.BootLog);
+            var guest = r.Single<OpenBsdGuest>();
+            Assert.Equal(image.HostKeyFingerprint, guest.HostKeyFingerprint);
+            Assert.Equal("build", guest.User);
+        }
     }
 }

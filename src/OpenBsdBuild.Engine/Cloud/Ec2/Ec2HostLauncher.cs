@@ -105,6 +105,8 @@ namespace OpenBsdBuild.Cloud.Ec2
                     MaxLifetime = request.MaxLifetime,
                     ImageUrl = plan.GoldenImageUrl ?? request.ImageUrl,
                     ImageSha256 = plan.GoldenImage?.Metadata.Sha256 ?? request.ImageSha256,
+                    // The sidecar travels with the image: guests started from it need its host keys and build user.
+                    ImageMetadataJson = plan.GoldenImage?.Metadata.ToJson(),
                 });
                 Instance launched = await RunWithFallbackAsync(aws, plan, keyName, sg.GroupId, userData, runId, Tags(), made, reporter, ct).ConfigureAwait(false);
                 string id = launched.InstanceId;

@@ -1,5 +1,6 @@
 using System;
 using System.Text;
+using OpenBsdBuild.Images;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
@@ -15,6 +16,11 @@ namespace OpenBsdBuild.Cloud.Ec2
         public string? ImageSha256 { get; set; }
         /// <summary>File name the image gets under the state directory's images/ folder.</summary>
         public string ImageFileName { get; set; } = "golden.qcow2";
+        /// <summary>
+        /// The image's metadata sidecar (JSON), written beside it once its checksum matched, so guests
+        /// started from it pin their host key and log in as the build user; null: no sidecar.
+        /// </summary>
+        public string? ImageMetadataJson { get; set; }
     }
 
     /// <summary>
@@ -95,6 +101,12 @@ namespace OpenBsdBuild.Cloud.Ec2
                     s.Append("GOT=$(sha256sum \"$IMAGE.partial\" | cut -d' ' -f1)\n");
                     s.Append("[ \"$GOT\" = '" + o.ImageSha256!.ToLowerInvariant() + "' ] || { rm -f \"$IMAGE.partial\"; fail \"golden image SHA-256 mismatch: got $GOT\"; }\n");
                     s.Append("status checksum 100 'SHA-256 matches'\n");
+                }
+                if (!string.IsNullOrEmpty(o.ImageMetadataJson))
+                {
+                    // Base64, so no character of the JSON can end a quote or a here-document early.
+                    string encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes(o.ImageMetadataJson!));
+                    s.Append("echo '" + encoded + "' | base64 -d > \"$IMAGE" + ImageMetadata.SidecarSuffix + "\" || fail 'could not write the golden image metadata'\n");
                 }
                 s.Append("mv -f \"$IMAGE.partial\" \"$IMAGE\"\n");
             }
