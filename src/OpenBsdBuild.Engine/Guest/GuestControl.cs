@@ -41,11 +41,23 @@ namespace OpenBsdBuild.Guest
         {
             var stops = guests.Select(async g =>
             {
-                try { return (g, (StopOutcome?)await StopAsync(g, gracePeriod, reporter, cancellationToken).ConfigureAwait(false), (Exception?)null); }
+                // A host whose link died silently would hold the stop for TCP's ~15 min: bounded, it is HostLost.
+                using var answer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                answer.CancelAfter(gracePeriod + HostAnswerTimeout);
+                try { return (g, (StopOutcome?)await StopAsync(g, gracePeriod, reporter, answer.Token).ConfigureAwait(false), (Exception?)null); }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return (g, (StopOutcome?)null, (Exception?)new OpenBsdBuild.Errors.OpenBsdBuildException("HostLost", OpenBsdBuild.Errors.FailureKind.ConnectionError,
+                        $"{g.Host.Name} did not answer within {(gracePeriod + HostAnswerTimeout).TotalSeconds:0} s while guest {g.Name} was being stopped; the link to it may be down.", g,
+                        "Check that the host is reachable; an EC2 host that is terminated ends its guests with it.", ex));
+                }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested) { return (g, (StopOutcome?)null, (Exception?)ex); }
             }).ToList();
             return await Task.WhenAll(stops).ConfigureAwait(false);
         }
+
+        /// <summary>How long a host gets to answer a stop beyond the grace period (the stop script itself takes ~2 s).</summary>
+        private static readonly TimeSpan HostAnswerTimeout = TimeSpan.FromSeconds(20);
 
         internal static async Task<StopOutcome> DestroyAsync(MetalHost host, OpenBsdGuest guest, TimeSpan gracePeriod, CancellationToken cancellationToken)
         {

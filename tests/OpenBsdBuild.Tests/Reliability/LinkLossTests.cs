@@ -129,6 +129,32 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.False(File.Exists(Path.Combine(destination, "big.bin")));
         }
 
+        [Fact]
+        public void Remove_MetalHost_on_a_host_whose_link_died_is_HostLost_for_its_guests_and_still_releases_the_host()
+        {
+            _target.Host.AddGuest(_target.Guest);
+            _ps.Set("h", _target.Host);
+            _target.Namespace.LinkDown();
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                var running = _ps.RunAsync("$h | Remove-MetalHost");
+                Assert.True(running.Wait(HangGuard), "Remove-MetalHost hung on the dead link");
+                var r = running.Result;
+                Assert.Null(r.Exception);
+                var e = Assert.Single(r.Errors);
+                Assert.StartsWith("OpenBsdBuild.HostLost,", e.FullyQualifiedErrorId);
+                Assert.Equal(ErrorCategory.ConnectionError, e.CategoryInfo.Category);
+                Assert.Same(_target.Guest, e.TargetObject);
+                Assert.Equal("Removed", _target.Host.State);
+                ReliabilityDoc.Row("The link to the host is dead when Remove-MetalHost stops its guests", "OpenBsdBuild.HostLost (non-terminating) per guest; the host is still released (an EC2 host terminated)", clock.Elapsed);
+            }
+            finally
+            {
+                _target.Namespace.LinkUp();
+            }
+        }
+
         public void Dispose()
         {
             _ps.Dispose();
