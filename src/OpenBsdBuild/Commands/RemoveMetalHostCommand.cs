@@ -75,7 +75,7 @@ namespace OpenBsdBuild.Commands
             {
                 ThrowEngineError(new OpenBsdBuildException("NotAHost", FailureKind.InvalidArgument,
                     $"Remove-MetalHost takes a MetalHost, an OpenBsdGuest, a GuestBuildResult or an EC2 instance id, not {input.GetType().Name}.",
-                    InputObject, "Pipe the output of New-MetalHost, Get-MetalHost, Connect-MetalHost, Start-OpenBsdGuest or Invoke-GuestBuild."));
+                    input, "Pipe the output of New-MetalHost, Get-MetalHost, Connect-MetalHost, Start-OpenBsdGuest or Invoke-GuestBuild."));
                 return;
             }
             if (host.State == "Removed") // several results of one host in the same pipeline
@@ -130,7 +130,8 @@ namespace OpenBsdBuild.Commands
             }
         }
 
-        private static MetalHost? Resolve(object input) => input switch
+        /// <summary>The host behind a host, guest or build result (Disconnect-MetalHost takes the same input).</summary>
+        internal static MetalHost? Resolve(object input) => input switch
         {
             MetalHost h => h,
             OpenBsdGuest g => g.Host,
