@@ -125,3 +125,33 @@ Describe 'Completion' {
         (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText | Should -Contain 'c5.metal'
     }
 }
+
+Describe 'Manifest and help topics' {
+    It 'ships the license its manifest points at' {
+        $data = Import-PowerShellDataFile $manifest
+        $data.PrivateData.PSData.LicenseUri | Should -BeLike '*/blob/main/LICENSE'
+        Join-Path $root 'LICENSE' | Should -Exist
+        Get-Content (Join-Path $root 'LICENSE') -TotalCount 1 | Should -Be 'MIT License'
+        $data.Copyright | Should -Match 'MIT'
+    }
+
+    It 'has release notes for the version it is' {
+        $data = Import-PowerShellDataFile $manifest
+        $data.PrivateData.PSData.ReleaseNotes | Should -Match "^$([regex]::Escape($data.ModuleVersion)):"
+    }
+
+    It 'opens the online page of <_> with Get-Help -Online, and every related link has a URI' -ForEach @(
+        'Connect-MetalHost', 'New-MetalHost', 'Get-MetalHost', 'Remove-MetalHost', 'Start-OpenBsdGuest', 'Get-OpenBsdGuest',
+        'Stop-OpenBsdGuest', 'Invoke-GuestBuild', 'Invoke-OpenBsdBuild', 'New-OpenBsdImage', 'Publish-OpenBsdImage',
+        'Get-OpenBsdImage', 'Remove-OpenBsdImage'
+    ) {
+        (Get-Command $_).HelpUri | Should -Be "https://github.com/openbsdbuild/OpenBsdBuild/blob/main/docs/$_.md"
+        foreach ($link in (Get-Help $_).relatedLinks.navigationLink) { $link.uri | Should -Match '^https://' -Because $link.linkText }
+    }
+
+    It 'has an about_OpenBsdBuild topic' {
+        $topic = Get-Help about_OpenBsdBuild | Out-String
+        $topic | Should -Match 'about_OpenBsdBuild'
+        $topic | Should -Match 'StoredAWSRegion'
+    }
+}
