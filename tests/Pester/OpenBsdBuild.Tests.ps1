@@ -147,3 +147,38 @@ Describe 'Manifest and help topics' {
         $topic | Should -Match 'StoredAWSRegion'
     }
 }
+
+Describe 'Completion of images' {
+    BeforeAll {
+        $script:folder = Join-Path ([IO.Path]::GetTempPath()) ([Guid]::NewGuid())
+        New-Item -ItemType Directory "$folder/imgs/older" | Out-Null
+        foreach ($v in '7.7', '7.8') {
+            $image = Join-Path "$folder/imgs" "openbsd-$v-arm64.qcow2"
+            [IO.File]::WriteAllBytes($image, [byte[]]::new(4096))
+            $sha = (Get-FileHash $image -Algorithm SHA256).Hash.ToLowerInvariant()
+            @{ name = "openbsd-$v"; os = 'OpenBSD'; version = $v; architecture = 'arm64'; buildUser = 'builder'
+               hostKeyFingerprints = @('SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'); size = 4096; sha256 = $sha
+               created = "2025-09-0$($v.Substring(2))T00:00:00Z" } | ConvertTo-Json | Set-Content "$image.json"
+        }
+        Set-Content "$folder/imgs/notes.txt" 'not an image'
+        Push-Location $folder
+    }
+    AfterAll {
+        Pop-Location
+        Remove-Item -Recurse -Force $folder
+    }
+
+    It 'offers images and folders for -Image, not notes or metadata sidecars' {
+        $line = 'Start-OpenBsdGuest -Image ./imgs/'
+        $offered = (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText
+        $offered | Should -Contain './imgs/openbsd-7.8-arm64.qcow2'
+        $offered | Should -Contain './imgs/older/'
+        $offered | Should -Not -Contain './imgs/notes.txt'
+        $offered | Should -Not -Contain './imgs/openbsd-7.8-arm64.qcow2.json'
+    }
+
+    It 'reads a relative -Location against $PWD for -Version' {
+        $line = 'Get-OpenBsdImage -Location ./imgs -Version '
+        (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText | Should -Be @('7.8', '7.7')
+    }
+}
