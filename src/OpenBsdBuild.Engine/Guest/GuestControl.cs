@@ -56,8 +56,8 @@ namespace OpenBsdBuild.Guest
             return await Task.WhenAll(stops).ConfigureAwait(false);
         }
 
-        /// <summary>How long a host gets to answer a stop beyond the grace period (the stop script itself takes ~2 s).</summary>
-        private static readonly TimeSpan HostAnswerTimeout = TimeSpan.FromSeconds(20);
+        /// <summary>How long a host gets to answer a stop beyond the grace period: the stop takes seconds, but on a busy host (QEMU under TCG) an SSH round trip through a jump can take tens of them.</summary>
+        private static readonly TimeSpan HostAnswerTimeout = TimeSpan.FromSeconds(60);
 
         internal static async Task<StopOutcome> DestroyAsync(MetalHost host, OpenBsdGuest guest, TimeSpan gracePeriod, CancellationToken cancellationToken)
         {
