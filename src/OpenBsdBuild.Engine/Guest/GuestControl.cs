@@ -45,10 +45,12 @@ namespace OpenBsdBuild.Guest
                 using var answer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 answer.CancelAfter(gracePeriod + HostAnswerTimeout);
                 try { return (g, (StopOutcome?)await StopAsync(g, gracePeriod, reporter, answer.Token).ConfigureAwait(false), (Exception?)null); }
-                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested &&
+                                           (ex is OperationCanceledException || ex is OpenBsdBuild.Errors.OpenBsdBuildException { ErrorId: "ConnectionLost" }))
                 {
+                    string what = ex is OperationCanceledException ? $"did not answer within {(gracePeriod + HostAnswerTimeout).TotalSeconds:0} s" : "dropped the connection";
                     return (g, (StopOutcome?)null, (Exception?)new OpenBsdBuild.Errors.OpenBsdBuildException("HostLost", OpenBsdBuild.Errors.FailureKind.ConnectionError,
-                        $"{g.Host.Name} did not answer within {(gracePeriod + HostAnswerTimeout).TotalSeconds:0} s while guest {g.Name} was being stopped; the link to it may be down.", g,
+                        $"{g.Host.Name} {what} while guest {g.Name} was being stopped; the link to it may be down.", g,
                         "Check that the host is reachable; an EC2 host that is terminated ends its guests with it.", ex));
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested) { return (g, (StopOutcome?)null, (Exception?)ex); }
@@ -57,7 +59,7 @@ namespace OpenBsdBuild.Guest
         }
 
         /// <summary>How long a host gets to answer a stop beyond the grace period: the stop takes seconds, but on a busy host (QEMU under TCG) an SSH round trip through a jump can take tens of them.</summary>
-        private static readonly TimeSpan HostAnswerTimeout = TimeSpan.FromSeconds(60);
+        private static readonly TimeSpan HostAnswerTimeout = TimeSpan.FromSeconds(90);
 
         internal static async Task<StopOutcome> DestroyAsync(MetalHost host, OpenBsdGuest guest, TimeSpan gracePeriod, CancellationToken cancellationToken)
         {
