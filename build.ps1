@@ -9,7 +9,7 @@
 .EXAMPLE
     ./build.ps1                 # build the module folder into out/OpenBsdBuild
 .EXAMPLE
-    ./build.ps1 -Test           # build, run the xunit suite, and the Pester tests if Pester 5 is installed
+    ./build.ps1 -Test           # build, run the xunit suite, then the Pester suite
 .EXAMPLE
     ./build.ps1 -Package        # build Release and lay out a gallery-ready folder in out/package/OpenBsdBuild
 .EXAMPLE
@@ -19,7 +19,7 @@
 param(
     # Delete out/ and every project's bin/ and obj/ first (alone: only that).
     [switch] $Clean,
-    # Run the xunit suite (it needs QEMU, sshd and root: see .ci/run), then tests/Pester if Pester 5 is installed.
+    # Run the xunit suite (it needs QEMU, sshd and root: see .ci/run), then tests/Pester (Pester 5 from .tools/ or installed).
     [switch] $Test,
     # Lay out out/package/OpenBsdBuild from a Release build: the folder Publish-Module -Path takes.
     [switch] $Package,
@@ -62,12 +62,15 @@ if ($Test -or -not $Package) {
 
 if ($Test) {
     Invoke-Dotnet test ([System.IO.Path]::Combine($root, 'OpenBsdBuild.sln')) -c $Configuration --no-build
-    if (Get-Module -ListAvailable Pester | Where-Object Version -ge '5.0') {
-        $result = Invoke-Pester -Path ([System.IO.Path]::Combine($root, 'tests', 'Pester')) -PassThru -Output Detailed
-        if ($result.FailedCount) { throw "$($result.FailedCount) Pester test(s) failed" }
-    } else {
-        $PSCmdlet.WriteWarning('Pester 5 is not installed; skipped tests/Pester (Install-Module Pester -MinimumVersion 5.0).')
+    # Pester 5.7.1 as .ci/run installs it into .tools/, else whatever Pester 5 is installed; never silently skipped.
+    $pester = [System.IO.Path]::Combine($root, '.tools', 'pester', '5.7.1', 'tools', 'Pester.psd1')
+    if (-not [System.IO.File]::Exists($pester)) {
+        $installed = @(Get-Module -ListAvailable Pester | Where-Object Version -ge '5.0')[0]
+        if (-not $installed) { throw 'Pester 5 is missing: bash .ci/run installs it into .tools/ (or Install-Module Pester -MinimumVersion 5.0).' }
+        $pester = $installed.Path
     }
+    & ([System.IO.Path]::Combine($root, 'tests', 'Pester', 'Invoke-Tests.ps1')) -PesterPath $pester
+    if ($LASTEXITCODE) { throw 'Pester tests failed' }
 }
 
 if ($Package) {

@@ -106,8 +106,10 @@ public sealed partial class Ec2Emulator
     }
 
     /// <summary>
-    /// Console text for an instance once output is due; null means "no output yet". Called
-    /// under the emulator's lock: keep it quick and don't block on other threads using the emulator.
+    /// An instance's console as it is at the moment of the call; null means "no output yet".
+    /// GetConsoleOutput with Latest=true asks it on every call; without Latest it returns what it
+    /// said when the instance turned running (EC2's buffered post). Called under the emulator's
+    /// lock: keep it quick and don't block on other threads using the emulator.
     /// </summary>
     public Func<EmulatedInstance, string?>? ConsoleOutputProvider
     {

@@ -38,7 +38,7 @@ foreach (var e in ps.Streams.Error)
 foreach (var a in AppDomain.CurrentDomain.GetAssemblies())
 {
     string? name = a.GetName().Name;
-    if (name is "AWSSDK.Core" or "AWSSDK.EC2" or "Renci.SshNet" or "OpenBsdBuild.Engine")
+    if (name is "AWSSDK.Core" or "AWSSDK.EC2" or "Renci.SshNet" or "OpenBsdBuild.Engine" or "OpenBsdBuild.Model")
         Console.WriteLine($"loaded {name} {a.GetName().Version} {AssemblyLoadContext.GetLoadContext(a)?.GetType().Name}");
 }
 return status;

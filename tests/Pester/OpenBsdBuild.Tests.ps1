@@ -34,11 +34,12 @@ Describe 'Connect-MetalHost' {
         } finally { Remove-Item $key }
     }
 
+    # A bad parameter value stops the command, as PowerShell's own parameter validation does.
     It 'rejects a malformed fingerprint and names the parameter' {
-        $err = $null
-        Connect-MetalHost -HostName 192.0.2.1 -KeyFile $PSCommandPath -HostKeyFingerprint 'MD5:aa' -ErrorAction SilentlyContinue -ErrorVariable err
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'OpenBsdBuild.InvalidParameter.HostKeyFingerprint,*'
-        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err = { Connect-MetalHost -HostName 192.0.2.1 -KeyFile $PSCommandPath -HostKeyFingerprint 'MD5:aa' } |
+            Should -Throw -ErrorId 'OpenBsdBuild.InvalidParameter.HostKeyFingerprint,*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.TargetObject | Should -Be 'MD5:aa'
     }
 }
 
@@ -114,7 +115,7 @@ Describe 'Images' {
 
     It 'refuses a version it does not know before touching anything' {
         { Connect-MetalHost -Local | New-OpenBsdImage -Version 99 -InstallMedia ./install99.img -BuildUserKey 'ssh-ed25519 AAAA x' -Output ./x.qcow2 -ErrorAction Stop } |
-            Should -Throw -ErrorId 'InvalidParameter.Version*'
+            Should -Throw -ErrorId 'OpenBsdBuild.InvalidParameter.Version,*'
     }
 }
 
@@ -122,5 +123,35 @@ Describe 'Completion' {
     It 'completes metal instance types for the architecture' {
         $line = 'New-MetalHost -Architecture amd64 -InstanceType c5'
         (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText | Should -Contain 'c5.metal'
+    }
+}
+
+Describe 'Manifest and help topics' {
+    It 'ships the license its manifest points at' {
+        $data = Import-PowerShellDataFile $manifest
+        $data.PrivateData.PSData.LicenseUri | Should -BeLike '*/blob/main/LICENSE'
+        Join-Path $root 'LICENSE' | Should -Exist
+        Get-Content (Join-Path $root 'LICENSE') -TotalCount 1 | Should -Be 'MIT License'
+        $data.Copyright | Should -Match 'MIT'
+    }
+
+    It 'has release notes for the version it is' {
+        $data = Import-PowerShellDataFile $manifest
+        $data.PrivateData.PSData.ReleaseNotes | Should -Match "^$([regex]::Escape($data.ModuleVersion)):"
+    }
+
+    It 'opens the online page of <_> with Get-Help -Online, and every related link has a URI' -ForEach @(
+        'Connect-MetalHost', 'New-MetalHost', 'Get-MetalHost', 'Remove-MetalHost', 'Start-OpenBsdGuest', 'Get-OpenBsdGuest',
+        'Stop-OpenBsdGuest', 'Invoke-GuestBuild', 'Invoke-OpenBsdBuild', 'New-OpenBsdImage', 'Publish-OpenBsdImage',
+        'Get-OpenBsdImage', 'Remove-OpenBsdImage'
+    ) {
+        (Get-Command $_).HelpUri | Should -Be "https://github.com/openbsdbuild/OpenBsdBuild/blob/main/docs/$_.md"
+        foreach ($link in (Get-Help $_).relatedLinks.navigationLink) { $link.uri | Should -Match '^https://' -Because $link.linkText }
+    }
+
+    It 'has an about_OpenBsdBuild topic' {
+        $topic = Get-Help about_OpenBsdBuild | Out-String
+        $topic | Should -Match 'about_OpenBsdBuild'
+        $topic | Should -Match 'StoredAWSRegion'
     }
 }

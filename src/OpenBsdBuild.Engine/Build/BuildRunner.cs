@@ -60,7 +60,7 @@ namespace OpenBsdBuild.Build
             var result = new GuestBuildResult { Guest = guest, Command = spec.Command, StartedAt = DateTime.UtcNow };
             string activity = $"Building on {guest.Name}";
 
-            result.WorkingDirectory = await CreateWorkingDirectoryAsync(shell, spec.WorkingDirectory, cancellationToken).ConfigureAwait(false);
+            result.WorkingDirectory = await CreateWorkingDirectoryAsync(shell, guest.Name, spec.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
             reporter.Verbose($"Working directory in {guest.Name}: {result.WorkingDirectory}");
             var preflight = await Preflight.CheckAsync(shell, result.WorkingDirectory, spec, reporter, cancellationToken).ConfigureAwait(false);
             if (spec.SourcePath != null)
@@ -191,19 +191,33 @@ namespace OpenBsdBuild.Build
                 "Check that the host and guest are still running (Get-OpenBsdGuest); the guest's serial log is on the host.", inner);
         }
 
-        private static async Task<string> CreateWorkingDirectoryAsync(IHostShell shell, string? requested, CancellationToken cancellationToken)
+        private const string HomeFallbackMarker = "@@obb-home-fallback@@";
+
+        /// <summary>
+        /// -WorkingDirectory as given; else a fresh folder under the build user's directory on /usr/obj, which
+        /// New-OpenBsdImage makes (a fresh install leaves /usr/obj writable by root only). Where the user
+        /// cannot write there, ~/openbsdbuild, with a warning: /home is much smaller in OpenBSD's layouts.
+        /// </summary>
+        private static async Task<string> CreateWorkingDirectoryAsync(IHostShell shell, string guestName, string? requested, IOperationReporter reporter,
+            CancellationToken cancellationToken)
         {
             string id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + Guid.NewGuid().ToString("N").Substring(0, 4);
-            // /usr/obj is where OpenBSD's auto layout has room; /tmp is only ~1 GB there.
+            string root = Images.FirstBootScript.WorkRoot;
             string script = requested != null
                 ? $"mkdir -p {ShellQuote.Quote(requested)} && cd {ShellQuote.Quote(requested)} && pwd"
-                : $"d=/usr/obj/openbsdbuild/{id}; mkdir -p \"$d\" 2>/dev/null || d=\"$HOME/openbsdbuild/{id}\"; mkdir -p \"$d\" && cd \"$d\" && pwd";
+                : $"d={root}/{id}; if ! mkdir -p \"$d\" 2>/dev/null; then echo {HomeFallbackMarker}; d=\"$HOME/openbsdbuild/{id}\"; fi; mkdir -p \"$d\" && cd \"$d\" && pwd";
             ShellResult r = await shell.RunAsync(script, cancellationToken).ConfigureAwait(false);
             if (!r.Succeeded)
                 throw new OpenBsdBuildException("WorkingDirectoryUnavailable", FailureKind.PermissionDenied,
-                    $"Could not create the working directory {requested ?? "/usr/obj/openbsdbuild/" + id} in the guest: {r.Message}",
+                    $"Could not create the working directory {requested ?? root + "/" + id} in the guest: {r.Message}",
                     requested, "Pass a -WorkingDirectory the build user can write to.");
-            return r.Stdout.Trim();
+            var lines = r.Stdout.Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()).ToList();
+            string directory = lines.LastOrDefault() ?? "";
+            if (lines.Contains(HomeFallbackMarker))
+                reporter.Warning($"The build user cannot write to {root} in {guestName}, so the build runs in {directory}, on the home filesystem, " +
+                                 "which OpenBSD's disk layouts keep small: big builds run out of space there (the free-space check may refuse this one). " +
+                                 $"Images made by New-OpenBsdImage have {root}; in others run as root: mkdir {root} && chown <build user> {root}, or pass -WorkingDirectory.");
+            return directory;
         }
 
         private static async Task UploadArchiveAsync(IHostShell shell, string guestName, string archive, string workingDirectory,

@@ -11,8 +11,8 @@ namespace OpenBsdBuild.Build
 {
     /// <summary>
     /// Rules out the boring causes before anything is sent, in one round trip: free space,
-    /// the data-size limit (OpenBSD's default login class caps it at 1 GB, and rustc's own
-    /// port refuses to build below 3 GB: FACTS.md §4), and that the command exists.
+    /// the data-size limit (OpenBSD's default login class caps it at 1536M, and rustc's own
+    /// port refuses to build below 3 GB: docs/openbsd-notes.md), and that the command exists.
     /// </summary>
     public static class Preflight
     {
@@ -76,7 +76,7 @@ namespace OpenBsdBuild.Build
             long effective = findings.RaiseDataSize ? hard : soft;
             if (effective >= 0 && effective < RecommendedDataSizeKb)
                 reporter.Warning($"The build user's data-size limit (ulimit -d) is {effective / 1024} MB and cannot be raised further; big compiles and links may fail with 'out of memory'. " +
-                                 "On OpenBSD put the build user in the 'staff' login class or raise datasize in /etc/login.conf.");
+                                 "On OpenBSD give the build user a login class with datasize=infinity (New-OpenBsdImage's images use 'openbsdbuild') or raise datasize in /etc/login.conf.");
 
             if (lines.Any(l => l.Trim() == "program no"))
                 throw new OpenBsdBuildException("PreflightCommandNotFound", FailureKind.ObjectNotFound,

@@ -44,7 +44,7 @@ namespace OpenBsdBuild.Cloud
             }
             reporter.Verbose($"Listing images in the folder {Path.GetFullPath(location)}");
             var local = await LocalImageCatalog.ListAsync(location, versionPattern, architecturePattern, cancellationToken).ConfigureAwait(false);
-            return (local.Images.Select(i => new OpenBsdImage(i)).ToList(), local.Problems);
+            return (local.Images.Select(i => i.ToImage()).ToList(), local.Problems);
         }
 
         /// <summary>The one image at an s3:// key or a local path, with its metadata checked against the file.</summary>
@@ -52,7 +52,7 @@ namespace OpenBsdBuild.Cloud
             CancellationToken cancellationToken)
         {
             if (!IsS3(location))
-                return new OpenBsdImage(await LocalImageCatalog.GetAsync(location, cancellationToken).ConfigureAwait(false));
+                return (await LocalImageCatalog.GetAsync(location, cancellationToken).ConfigureAwait(false)).ToImage();
             var key = S3Location.Parse(location, "Image");
             using var s3 = S3ImageConnection.Open(aws, reporter);
             reporter.Verbose($"Reading {key} and its metadata ({s3.Describe()})");
@@ -188,7 +188,7 @@ namespace OpenBsdBuild.Cloud
 
         public string Describe() => $"region {Region}{(Endpoint == null ? "" : ", endpoint " + Endpoint)}, credentials from {_credentialSource}";
 
-        public OpenBsdImage Wrap(StoredImage stored) => new OpenBsdImage(stored, Region, Endpoint);
+        public OpenBsdImage Wrap(StoredImage stored) => stored.ToImage(Region, Endpoint);
 
         public void Dispose() => _client.Dispose();
     }

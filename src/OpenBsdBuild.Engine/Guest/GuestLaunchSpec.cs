@@ -22,7 +22,7 @@ namespace OpenBsdBuild.Guest
 
         /// <summary>
         /// Install media (installNN.img) attached read-only before the disk, so the installer sees it
-        /// as sd0 and the target as sd1 (FACTS §1.12); null for a normal boot.
+        /// as sd0 and the target as sd1 (docs/openbsd-notes.md); null for a normal boot.
         /// </summary>
         public string? InstallMediaPath { get; set; }
 

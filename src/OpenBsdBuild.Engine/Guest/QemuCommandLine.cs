@@ -4,7 +4,7 @@ using OpenBsdBuild.Remote;
 namespace OpenBsdBuild.Guest
 {
     /// <summary>
-    /// The one place that knows QEMU's flags for an OpenBSD guest (FACTS.md §5):
+    /// The one place that knows QEMU's flags for an OpenBSD guest (docs/openbsd-notes.md):
     /// UEFI pflash, virtio-PCI devices (OpenBSD has no ACPI virtio-mmio attachment),
     /// INTx instead of MSI-X, SSH forwarded on the host's loopback only.
     /// </summary>
@@ -59,7 +59,7 @@ namespace OpenBsdBuild.Guest
         /// <summary>
         /// The host's own CPU under a hypervisor. Under emulation a Cortex-A72 (the a1.metal core):
         /// no pointer authentication, whose emulation triples boot time, and it scales with -smp
-        /// where "max" does not (LAB-NOTES §4).
+        /// where "max" does not (docs/openbsd-notes.md).
         /// </summary>
         internal static string CpuModel(GuestLaunchSpec spec)
         {

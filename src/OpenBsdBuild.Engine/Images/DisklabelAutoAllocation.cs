@@ -29,7 +29,7 @@ namespace OpenBsdBuild.Images
         private const long Block = 512;
 
         /// <summary>
-        /// The installer's own big table, alloc_big in editor.c 1.422 (FACTS §4). Used only when its
+        /// The installer's own big table, alloc_big in editor.c 1.422 (docs/openbsd-notes.md). Used only when its
         /// minimums (about 11.3 GB) fit; swap and /var also grow with physical memory.
         /// </summary>
         public static IReadOnlyList<DisklabelTemplateEntry> DefaultBigTable { get; } = new[]

@@ -54,10 +54,12 @@ namespace OpenBsdBuild.Images
         public const long DefaultDiskSize = 32 * GiB;
 
         /// <summary>
-        /// arm64 "Use (W)hole disk" puts a 16 MB MSDOS boot partition at sector 32768 and starts the
-        /// OpenBSD area at sector 65536 (arm64 install.md md_prep_fdisk), so 32 MiB are not labelled.
+        /// arm64 "Use (W)hole disk" puts an MSDOS boot partition at sector 32768, 532480 sectors (260 MB)
+        /// long when the firmware is ACPI, as AAVMF is for every guest this module starts (32768 sectors
+        /// only with a device tree; arm64 install.md md_prep_fdisk). The OpenBSD area starts after it,
+        /// so 276 MiB are not labelled (docs/openbsd-notes.md).
         /// </summary>
-        public const long BootAreaBytes = 32 * MiB;
+        public const long BootAreaBytes = (32768L + 532480L) * 512;
 
         public DisklabelTemplate(IEnumerable<DisklabelTemplateEntry> entries)
         {
@@ -75,7 +77,7 @@ namespace OpenBsdBuild.Images
 
         /// <summary>
         /// The layout for Rust release builds. The default auto layout on a 20 GB disk gives
-        /// /usr/local about 2.3G, /usr/obj 5.3G and /tmp 0.8G (FACTS §4) — too tight for the rust
+        /// /usr/local about 2.3G, /usr/obj 5.3G and /tmp 0.8G (docs/openbsd-notes.md) — too tight for the rust
         /// package plus a release build. This one grows /usr/local (packages), /tmp (rustc/linker
         /// temporaries) and /usr/obj (build output, last so it takes the rest); X11R6 and /usr/src
         /// are left out because the X sets are not installed and no source is unpacked.

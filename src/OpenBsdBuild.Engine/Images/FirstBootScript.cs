@@ -13,8 +13,18 @@ namespace OpenBsdBuild.Images
     /// </summary>
     public static class FirstBootScript
     {
-        /// <summary>The login class given to the build user: no data size cap (the default class stops at 1 GB, FACTS §4).</summary>
-        public const string LoginClass = "build";
+        /// <summary>
+        /// The login class given to the build user: no data-size cap. A name of our own: OpenBSD's
+        /// login.conf already has "build" (capped at 1843M, for its own build user) and "default" and
+        /// "staff" start at 1536M (docs/openbsd-notes.md).
+        /// </summary>
+        public const string LoginClass = "openbsdbuild";
+
+        /// <summary>
+        /// The build user's own directory on /usr/obj, where Invoke-GuestBuild works. A fresh install
+        /// leaves /usr/obj root's (mode 0755), so only root can make it (docs/openbsd-notes.md).
+        /// </summary>
+        public const string WorkRoot = "/usr/obj/openbsdbuild";
         private const string PackagesMarker = "@@obb-packages@@";
         private const string KeysMarker = "@@obb-hostkeys@@";
 
@@ -29,11 +39,14 @@ namespace OpenBsdBuild.Images
                 s.Append("pkg_add -I ").Append(string.Join(" ", request.Packages.Select(ShellQuote.Quote))).Append('\n');
             }
             // rustc and LLVM links need several GB of data segment; the port itself refuses below 3 GB.
+            // "datasize" before tc=default: it then wins over default's datasize-cur/-max (login_cap.c gsetrl).
             s.Append($"grep -q '^{LoginClass}:' /etc/login.conf || printf '%s\\n' " +
                      ShellQuote.Quote($"{LoginClass}:\\\n\t:datasize=infinity:maxproc=infinity:openfiles-cur=8192:openfiles-max=16384:stacksize-cur=8M:tc=default:") +
                      " >> /etc/login.conf\n");
             s.Append("if [ -f /etc/login.conf.db ]; then cap_mkdb /etc/login.conf; fi\n");
             s.Append($"usermod -L {LoginClass} {ShellQuote.Quote(request.BuildUser)}\n");
+            // Builds belong on /usr/obj (the layout's biggest filesystem); /home is too small for them.
+            s.Append($"mkdir -p {WorkRoot} && chown {ShellQuote.Quote(request.BuildUser)} {WorkRoot} && chmod 755 {WorkRoot}\n");
             // The boot loader waits 5 s for a key by default; nobody types on a build guest's console.
             s.Append("echo 'set timeout 1' > /etc/boot.conf\n");
             if (request.SkipRelink)

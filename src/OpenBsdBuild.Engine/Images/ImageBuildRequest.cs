@@ -119,7 +119,7 @@ namespace OpenBsdBuild.Images
             return $"{root}/{Version}/packages/{(Architecture == "arm64" ? "aarch64" : "amd64")}/";
         }
 
-        /// <summary>The install options both install paths read (FACTS §2), for this request.</summary>
+        /// <summary>The install options both install paths read (docs/openbsd-notes.md), for this request.</summary>
         public InstallOptions ToInstallOptions(string rootPassword, string rootPublicKey, string? diskLayoutUrl) => new InstallOptions
         {
             Hostname = Hostname,
@@ -132,8 +132,9 @@ namespace OpenBsdBuild.Images
             DiskLayoutUrl = diskLayoutUrl,
             RootDisk = "sd1",
             FinishAction = InstallFinishAction.Halt,
-            // installNN.img carries the signed SHA256.sig of its sets: an install that asks to go on unverified stops.
-            SetsSignatureVerified = true,
+            // installNN.img has SHA256 but no SHA256.sig, so the installer always asks to go on unverified;
+            // ImageBuilder boots only media whose SHA256.sig it checked with signify, which covers these sets.
+            SetsVerification = SetsVerification.ByModule,
         };
 
         internal string DiskSizeText => (DiskSize / (1024 * 1024)).ToString(CultureInfo.InvariantCulture) + "M";

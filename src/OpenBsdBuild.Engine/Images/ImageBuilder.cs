@@ -30,6 +30,8 @@ namespace OpenBsdBuild.Images
         // install.sub 1.1266: a missing answer, a response file it could not get, the line every failed autoinstall ends with; a kernel panic.
         private static readonly Regex AutoinstallFailed = new Regex(
             @"Question has no answer in response file|No response file found; non-interactive mode aborted|failed; check /tmp/ai/ai\.log|^panic: ", RegexOptions.Multiline);
+        private const string HaltedText = "Please press any key to reboot.";
+        private static readonly Regex AutoinstallFailedOrHalted = new Regex(AutoinstallFailed + "|" + Regex.Escape(HaltedText), RegexOptions.Multiline);
         private static readonly Regex LoginPrompt = new Regex(@"login: $", RegexOptions.Multiline);
         private static readonly Regex PasswordPrompt = new Regex(@"Password:\s*$", RegexOptions.Multiline);
         private static readonly Regex ShellPrompt = new Regex(@"# $", RegexOptions.Multiline);
@@ -47,6 +49,7 @@ namespace OpenBsdBuild.Images
             try
             {
                 var media = await InstallMediaSource.PrepareAsync(request, Path.Combine(local, "media"), host.Shell.IsLocal, reporter, cancellationToken).ConfigureAwait(false);
+                RequireSignedMedia(request, media);
                 var sets = SelectedSets(request, media);
                 using var machine = await BuildMachine.PrepareAsync(host, request, work, reporter, cancellationToken).ConfigureAwait(false);
                 string mediaOnHost = await PlaceMediaAsync(host, media, work, reporter, cancellationToken).ConfigureAwait(false);
@@ -85,6 +88,19 @@ namespace OpenBsdBuild.Images
                 try { Directory.Delete(local, recursive: true); } catch (IOException) { }
                 await host.Shell.RunAsync($"rm -rf {ShellQuote.Quote(work)}", CancellationToken.None).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>
+        /// The installer cannot check the sets on installNN.img (no SHA256.sig there) and the response file
+        /// tells it to go on; that is only right when this module checked the signature of the media itself.
+        /// </summary>
+        private static void RequireSignedMedia(ImageBuildRequest request, VerifiedInstallMedia media)
+        {
+            if (media.SignatureChecked) return;
+            throw new OpenBsdBuildException("InstallMediaSignatureUnchecked", FailureKind.SecurityError,
+                $"The signature of {media.Name}'s SHA256.sig was not checked (no signify public key for OpenBSD {request.Version}), and the installer " +
+                "cannot check the sets on the media itself, so nothing would vouch for what gets installed. Nothing was booted.",
+                media.Name, $"Pass -SignifyPublicKey with openbsd-{request.ShortVersion}-base.pub (from a trusted OpenBSD system's /etc/signify).");
         }
 
         /// <summary>The set files the answers install, from the verified release list; refused before boot when bsd or base is missing.</summary>
@@ -154,7 +170,8 @@ namespace OpenBsdBuild.Images
             string? problem = null;
             try
             {
-                using var response = await http.GetAsync(url + "index.txt", HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                // What pkg_add itself fetches to list the repository (PackageRepository.pm get_http_list).
+                using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
                 status = response.StatusCode;
             }
             catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
@@ -163,8 +180,8 @@ namespace OpenBsdBuild.Images
             }
             if (status == HttpStatusCode.OK) return;
             throw new OpenBsdBuildException("PackagePathUnreachable", FailureKind.ConnectionError,
-                $"The package path {url} cannot be used: {problem ?? $"index.txt answered {(int)status!.Value} {status}"}.", url,
-                "Pass -PackagePath with a package directory of this release and architecture (it holds index.txt), or check the network.");
+                $"The package path {url} cannot be used: {problem ?? $"it answered {(int)status!.Value} {status}"}.", url,
+                "Pass -PackagePath with a package directory of this release and architecture (e.g. https://cdn.openbsd.org/pub/OpenBSD/7.8/packages/aarch64/), or check the network.");
         }
 
         private static async Task InstallAsync(BuildMachine machine, ImageBuildRequest request, string mediaOnHost, ResponseServer server,
@@ -190,7 +207,7 @@ namespace OpenBsdBuild.Images
                     await console.WaitForAsync(FirstPrompt, TimeSpan.FromMinutes(10), "the installer's first question", cancellationToken).ConfigureAwait(false);
                     await console.SendLineAsync("a", false, cancellationToken).ConfigureAwait(false);
                     await console.WaitForAsync(ResponseFilePrompt, TimeSpan.FromMinutes(5), "\"Response file location?\"", cancellationToken).ConfigureAwait(false);
-                    // The guest's 10.0.2.2 is the host's loopback (FACTS §3), where the response file is served.
+                    // The guest's 10.0.2.2 is the host's loopback (docs/openbsd-notes.md), where the response file is served.
                     await console.SendLineAsync(server.Url("install.conf"), false, cancellationToken).ConfigureAwait(false);
                     reporter.Progress(activity, "autoinstall is running (sets, then relinking)", -1);
                 }
@@ -264,14 +281,27 @@ namespace OpenBsdBuild.Images
             }
         }
 
-        /// <summary>Reads the console until QEMU closes it (the guest powered off or rebooted under -no-reboot).</summary>
+        /// <summary>
+        /// Reads the console until QEMU closes it (the guest powered off or rebooted under -no-reboot). A guest
+        /// that halted without powering down waits for a key (arm64 machdep.c boot()); it gets one, and resets.
+        /// </summary>
         private static async Task WaitForPowerOffAsync(SerialConsole console, TimeSpan timeout, string what, CancellationToken cancellationToken)
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             try
             {
-                var failed = await console.WaitForAsync(AutoinstallFailed, timeout, what, cancellationToken).ConfigureAwait(false);
-                throw console.Failure("InstallFailed", FailureKind.InvalidResult, $"The installer reported: {failed.Value}",
-                    "Read the transcript; check -Sets, -DiskSize and the install media.");
+                while (true)
+                {
+                    var left = timeout - clock.Elapsed;
+                    var seen = await console.WaitForAsync(AutoinstallFailedOrHalted, left > TimeSpan.Zero ? left : TimeSpan.Zero, what, cancellationToken).ConfigureAwait(false);
+                    if (seen.Value.StartsWith(HaltedText, StringComparison.Ordinal))
+                    {
+                        await console.SendLineAsync("", false, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+                    throw console.Failure("InstallFailed", FailureKind.InvalidResult, $"The installer reported: {seen.Value}",
+                        "Read the transcript; check -Sets, -DiskSize and the install media.");
+                }
             }
             catch (OpenBsdBuildException ex) when (ex.ErrorId == "ConsoleClosed")
             {

@@ -54,7 +54,7 @@ namespace OpenBsdBuild.Images
                 File.Delete(output);
                 File.Move(partial, output);
                 reporter.Verbose($"Wrote {output} ({metadata.Size:N0} bytes, SHA-256 {metadata.Sha256}) and {sidecar}.");
-                return new OpenBsdImage(await LocalImageCatalog.GetAsync(output, cancellationToken).ConfigureAwait(false));
+                return (await LocalImageCatalog.GetAsync(output, cancellationToken).ConfigureAwait(false)).ToImage();
             }
             catch
             {

@@ -6,10 +6,27 @@ using OpenBsdBuild.Errors;
 
 namespace OpenBsdBuild.Images
 {
+    /// <summary>
+    /// Who vouches for the sets. install.sub checks SHA256.sig beside the sets with signify; when that file
+    /// is missing (installNN.img carries only SHA256, see docs/openbsd-notes.md) it asks
+    /// "Continue without verification? [no]", and an unanswered autoinstall stops there.
+    /// </summary>
+    public enum SetsVerification
+    {
+        /// <summary>A valid SHA256.sig is next to the sets: "Continue without verification?" is never answered yes.</summary>
+        ByInstaller,
+        /// <summary>
+        /// The module verified the media that carries the sets (its SHA256.sig, signify, then the media's SHA-256)
+        /// before booting it, which covers the sets on it: the question is answered yes.
+        /// </summary>
+        ByModule,
+    }
+
     /// <summary>What the interactive installer does after CONGRATULATIONS (autoinstall always reboots).</summary>
     public enum InstallFinishAction
     {
         Reboot,
+        /// <summary>Power down (halt -p): a plain halt on arm64 waits for a key on the console and QEMU never exits.</summary>
         Halt,
     }
 
@@ -37,11 +54,11 @@ namespace OpenBsdBuild.Images
         /// <summary>"yes", "no" or "prohibit-password" (install.sub ask_root_sshd).</summary>
         public string RootSshLogin { get; set; } = "prohibit-password";
 
-        /// <summary>A zoneinfo name; asked with no default when offline (FACTS §1.11), so always answered.</summary>
+        /// <summary>A zoneinfo name; asked with no default when offline (docs/openbsd-notes.md), so always answered.</summary>
         public string Timezone { get; set; } = "UTC";
 
         /// <summary>Target disk. The installer defaults to the first disk, which is the install media
-        /// when that is attached first, so this is always answered (FACTS §1.12).</summary>
+        /// when that is attached first, so this is always answered (docs/openbsd-notes.md).</summary>
         public string RootDisk { get; set; } = "sd1";
 
         /// <summary>The network interface configured with DHCP during the install.</summary>
@@ -57,11 +74,10 @@ namespace OpenBsdBuild.Images
         public IList<string> SetSelections { get; set; } = new List<string> { "-x* -game*" };
 
         /// <summary>
-        /// True when the installer can verify the sets with the release key (a valid SHA256.sig is
-        /// next to them). Then "Continue without verification?" is never answered yes: if it is asked
-        /// anyway, the install stops.
+        /// Who vouches for the sets; only <see cref="Images.SetsVerification.ByModule"/> answers
+        /// "Continue without verification?" with yes. The default stops an install the installer cannot verify.
         /// </summary>
-        public bool SetsSignatureVerified { get; set; }
+        public SetsVerification SetsVerification { get; set; } = SetsVerification.ByInstaller;
 
         /// <summary>Disk layout; null keeps the installer's automatic layout.</summary>
         public DisklabelTemplate? DiskLayout { get; set; }

@@ -5,7 +5,7 @@ namespace OpenBsdBuild.Images
 {
     /// <summary>
     /// Password answers for the installer. install.sub encr_pwd() passes a bcrypt hash or exactly
-    /// thirteen '*' through unchanged and encrypts anything else (FACTS §2), so all three forms work
+    /// thirteen '*' through unchanged and encrypts anything else (docs/openbsd-notes.md), so all three forms work
     /// the same way in a response file and when typed at the interactive prompt.
     /// </summary>
     public static class InstallPassword

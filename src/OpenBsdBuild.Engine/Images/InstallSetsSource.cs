@@ -45,7 +45,7 @@ namespace OpenBsdBuild.Images
     {
         public override string LocationAnswer => "http";
 
-        /// <summary>Host[:port], optionally with http:// or https:// (a bare host tries HTTPS first, FACTS §1.16).</summary>
+        /// <summary>Host[:port], optionally with http:// or https:// (a bare host tries HTTPS first, docs/openbsd-notes.md).</summary>
         public string Server { get; set; } = "";
 
         /// <summary>Directory on the server, e.g. "pub/OpenBSD/7.6/arm64"; null takes the installer's default.</summary>

@@ -55,6 +55,9 @@ namespace OpenBsdBuild.Images
             _exitCommands = new Queue<string>(exit);
         }
 
+        /// <summary>The last answer for <see cref="InstallFinishAction.Halt"/>.</summary>
+        internal const string PowerDownEscape = "!halt -p";
+
         /// <summary>Set by the conversation when the CONGRATULATIONS banner went by.</summary>
         public bool InstallCompleted { get; set; }
 
@@ -143,7 +146,7 @@ namespace OpenBsdBuild.Images
                 }
 
                 case InstallerPromptId.ContinueWithoutVerification:
-                    if (o.SetsSignatureVerified)
+                    if (o.SetsVerification != SetsVerification.ByModule)
                         throw new OpenBsdBuildException("InstallSetsUnverified", FailureKind.SecurityError,
                             $"The installer could not verify the sets ({prompt.Group("issue")}), but they were expected to be signed. The install was stopped.",
                             prompt.Text, "Check that the sets and SHA256.sig come from an OpenBSD mirror for this release and were not modified.");
@@ -164,7 +167,9 @@ namespace OpenBsdBuild.Images
                             "The installer offered to exit without reporting a completed install.", prompt.Text,
                             "Look at the transcript for the installer's error message.");
                     if (_exitCommands.Count > 0) return new PromptAnswer(_exitCommands.Dequeue());
-                    return new PromptAnswer(_options.FinishAction == InstallFinishAction.Halt ? "halt" : "reboot", final: true);
+                    // "halt" leaves an arm64 guest at "Please press any key to reboot." (machdep.c boot()), and
+                    // QEMU never exits; halt -p, run through the prompt's '!' escape, powers it down.
+                    return new PromptAnswer(_options.FinishAction == InstallFinishAction.Halt ? PowerDownEscape : "reboot", final: true);
             }
             throw Unexpected(prompt, "no answer is defined for it");
         }

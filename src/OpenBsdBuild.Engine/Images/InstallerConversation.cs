@@ -54,7 +54,7 @@ namespace OpenBsdBuild.Images
 
     /// <summary>
     /// Drives the interactive OpenBSD installer over its serial console. It reads the console,
-    /// waits until a prompt has fully appeared (FACTS §1: prompts print as "Question? [default] "
+    /// waits until a prompt has fully appeared (docs/openbsd-notes.md: prompts print as "Question? [default] "
     /// and wait on the same line), recognises it from <see cref="InstallerPrompts"/>, and types the
     /// answer derived from the same <see cref="InstallOptions"/> as the response file.
     /// A line that ends like a question but is not in the catalog stops the install with the end

@@ -113,7 +113,7 @@ namespace OpenBsdBuild.Images
 
     /// <summary>
     /// The catalog of installer prompts, from install.sub 1.1266 (2024-07) and the older wording in
-    /// 2021–2023 copies, arm64 install.md 1.48 and amd64 install.md (FACTS §1). Patterns cover the
+    /// 2021–2023 copies, arm64 install.md 1.48 and amd64 install.md (docs/openbsd-notes.md). Patterns cover the
     /// complete prompt so that half a prompt, still arriving over the serial line, never matches.
     /// </summary>
     public static class InstallerPrompts
@@ -138,14 +138,14 @@ namespace OpenBsdBuild.Images
             P(InstallerPromptId.NetworkInterface, @"Which network interface do you wish to configure\? \(or 'done'\)", "2023"),
             P(InstallerPromptId.Ipv4Address, @"IPv4 address for (?<if>[a-z]+[0-9]+)\? \(or '(?:autoconf|dhcp)' or 'none'\)"),
             P(InstallerPromptId.Ipv6Address, @"IPv6 address for (?<if>[a-z]+[0-9]+)\? \(or 'autoconf' or 'none'\)"),
-            // donetconfig(): both skipped with a single DHCP interface (FACTS §1.5).
+            // donetconfig(): both skipped with a single DHCP interface (docs/openbsd-notes.md).
             P(InstallerPromptId.DnsDomain, @"DNS domain name\? \(e\.g\. '[^']*'\)"),
             P(InstallerPromptId.DnsNameservers, @"DNS nameservers\? \(IP address list or 'none'\)"),
             // ask_password(): interactive asks twice with "(will not echo)" / "(again)".
             P(InstallerPromptId.RootPassword, @"Password for root account\? \(will not echo\)", secret: true),
             P(InstallerPromptId.RootPasswordAgain, @"Password for root account\? \(again\)", secret: true),
             P(InstallerPromptId.StartSshd, @"Start sshd\(8\) by default\?"),
-            // questions(): need a wsdisplay / MDXDM / CDEV; headless arm64 sees none (FACTS §1.8).
+            // questions(): need a wsdisplay / MDXDM / CDEV; headless arm64 sees none (docs/openbsd-notes.md).
             P(InstallerPromptId.XWindowSystem, @"Do you expect to run the X Window System\?"),
             P(InstallerPromptId.XenoDm, @"Do you want the X Window System to be started by xenodm\(1\)\?"),
             P(InstallerPromptId.DefaultConsole, @"Change the default console to (?<dev>[a-z]+[0-9]+)\?"),
@@ -155,7 +155,7 @@ namespace OpenBsdBuild.Images
             P(InstallerPromptId.UserPassword, @"Password for user (?<user>[a-z][-a-z0-9_]*)\? \(will not echo\)", secret: true),
             P(InstallerPromptId.UserPasswordAgain, @"Password for user (?<user>[a-z][-a-z0-9_]*)\? \(again\)", secret: true),
             P(InstallerPromptId.RootSshLogin, @"Allow root ssh login\? \(yes, no, prohibit-password\)"),
-            // set_timezone(): offline it is asked after the sets, with no default (FACTS §1.11).
+            // set_timezone(): offline it is asked after the sets, with no default (docs/openbsd-notes.md).
             // Long: after the late question the installer relinks the kernel and runs fw_update.
             P(InstallerPromptId.Timezone, @"What timezone are you in\? \('\?' for list\)", wait: PromptWait.Long),
             P(InstallerPromptId.RootDisk, @"Which disk is the root disk\? \('\?' for details\)"),
@@ -166,7 +166,7 @@ namespace OpenBsdBuild.Images
             P(InstallerPromptId.InitializeDisk, @"Which disk do you wish to initialize\? \(or 'done'\)"),
             // install_sets(): the list shows cd0/nfs only when present.
             P(InstallerPromptId.SetsLocation, @"Location of sets\? \((?<locs>[^)]*)\)", wait: PromptWait.Long),
-            // install_disk(): default 'no' for installs since 2024, 'yes' before (FACTS §1.16).
+            // install_disk(): default 'no' for installs since 2024, 'yes' before (docs/openbsd-notes.md).
             P(InstallerPromptId.DiskAlreadyMounted, @"Is the disk partition already mounted\?"),
             P(InstallerPromptId.MediaDisk, @"Which disk contains the install media\? \(or 'done'\)"),
             P(InstallerPromptId.MediaPartition, @"Which (?<disk>[a-z]+[0-9]+) partition has the install sets\? \(or 'done'\)"),

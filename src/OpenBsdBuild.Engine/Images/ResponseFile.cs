@@ -28,7 +28,7 @@ namespace OpenBsdBuild.Images
     /// An autoinstall(8) response file built from <see cref="InstallOptions"/>.
     /// install.sub _autorespond() matches each question against the lines in file order, lowercased,
     /// with the key on word boundaries ("?" optional), uses the answer after the first '=' and then
-    /// deletes the line, so repeated questions (Set name(s)) take successive lines (FACTS §2).
+    /// deletes the line, so repeated questions (Set name(s)) take successive lines (docs/openbsd-notes.md).
     /// A question no line matches gets its default; one without a default aborts the install, so
     /// everything without a default is always written here.
     /// </summary>
@@ -81,11 +81,11 @@ namespace OpenBsdBuild.Images
             Add(NetworkInterfaceKey, options.NetworkInterface);
             Add(Ipv4Key(options.NetworkInterface), "autoconf");
             Add(Ipv6Key(options.NetworkInterface), "none");
-            // Autoinstall asks once for the root password and requires an answer (FACTS §1.6).
+            // Autoinstall asks once for the root password and requires an answer (docs/openbsd-notes.md).
             Add(RootPasswordKey, options.RootPassword, secret: true);
             if (options.RootPublicKey != null) Add(RootPublicKeyKey, options.RootPublicKey);
             Add(StartSshdKey, options.StartSshd ? "yes" : "no");
-            // Not asked on headless arm64 (FACTS §1.8); the answer keeps other platforms the same.
+            // Not asked on headless arm64 (docs/openbsd-notes.md); the answer keeps other platforms the same.
             Add(XWindowKey, "no");
             if (options.User == null)
             {
@@ -119,7 +119,7 @@ namespace OpenBsdBuild.Images
             switch (options.Sets)
             {
                 case DiskSetsSource disk:
-                    // The 2023 default was 'yes' (FACTS §1.16), so this is always answered.
+                    // The 2023 default was 'yes' (docs/openbsd-notes.md), so this is always answered.
                     Add(DiskMountedKey, "no");
                     Add(MediaDiskKey, disk.Disk);
                     if (disk.Partition != null) Add(MediaPartitionKey(disk.Disk), disk.Partition);
@@ -133,7 +133,8 @@ namespace OpenBsdBuild.Images
             }
             foreach (var selection in options.EffectiveSetSelections())
                 Add(SetNamesKey, selection);
-            if (!options.SetsSignatureVerified)
+            // Never for sets only the installer could vouch for: its default 'no' then stops the install.
+            if (options.SetsVerification == SetsVerification.ByModule)
                 Add(ContinueUnverifiedKey, "yes");
             return new ResponseFile(lines);
         }

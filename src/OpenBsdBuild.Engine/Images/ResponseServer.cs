@@ -12,7 +12,7 @@ namespace OpenBsdBuild.Images
 {
     /// <summary>
     /// Serves the response file, the disklabel template and a local package directory on this machine's
-    /// loopback, which QEMU's user networking shows the guest as 10.0.2.2 (FACTS §3); a remote host's
+    /// loopback, which QEMU's user networking shows the guest as 10.0.2.2 (docs/openbsd-notes.md); a remote host's
     /// loopback gets it through a reverse SSH forward. An unprivileged port: the installer is told the
     /// URL at "Response file location?", so port 80 is not needed. A few lines of HTTP/1.0 rather than
     /// HttpListener, which answers 404 to a request whose Host (10.0.2.2) is not its prefix, and would
@@ -57,18 +57,21 @@ namespace OpenBsdBuild.Images
 
         /// <summary>
         /// Serves the files directly in <paramref name="directory"/> (a local package directory) under
-        /// <paramref name="name"/>/, with an index.txt made from its listing when it has none (pkg_add reads it).
+        /// <paramref name="name"/>/, and at <paramref name="name"/>/ itself an HTML index of them: pkg_add lists a
+        /// repository by fetching its URL and taking every &lt;A HREF="….tgz"&gt; (docs/openbsd-notes.md).
         /// </summary>
-        public void AddDirectory(string name, string directory)
+        public void AddDirectory(string name, string directory) => _directories[name] = directory;
+
+        /// <summary>An HTML directory index like a web server's, one link per file.</summary>
+        internal static string DirectoryIndex(string urlPath, string directory)
         {
-            _directories[name] = directory;
-            if (!File.Exists(Path.Combine(directory, "index.txt")))
-            {
-                var index = new StringBuilder();
-                foreach (var file in new DirectoryInfo(directory).GetFiles().OrderBy(f => f.Name, StringComparer.Ordinal))
-                    index.Append(file.Length).Append(' ').Append(file.Name).Append('\n');
-                Add(name + "/index.txt", index.ToString());
-            }
+            var html = new StringBuilder();
+            html.Append("<html>\n<head><title>Index of ").Append(WebUtility.HtmlEncode(urlPath)).Append("</title></head>\n<body>\n<pre>\n");
+            foreach (var file in new DirectoryInfo(directory).GetFiles().OrderBy(f => f.Name, StringComparer.Ordinal))
+                html.Append("<a href=\"").Append(Uri.EscapeDataString(file.Name)).Append("\">")
+                    .Append(WebUtility.HtmlEncode(file.Name)).Append("</a> ").Append(file.Length).Append('\n');
+            html.Append("</pre>\n</body>\n</html>\n");
+            return html.ToString();
         }
 
         public bool Served(string name) => _served.ContainsKey(name);
@@ -100,16 +103,19 @@ namespace OpenBsdBuild.Images
                     var reader = new StreamReader(stream, Encoding.ASCII);
                     string requestLine = await reader.ReadLineAsync().ConfigureAwait(false) ?? "";
                     while (!string.IsNullOrEmpty(await reader.ReadLineAsync().ConfigureAwait(false))) { }
-                    // "GET /install.conf?path=7.8/arm64 HTTP/1.1": the installer may add the query (FACTS §2); only the path names the file.
+                    // "GET /install.conf?path=7.8/arm64 HTTP/1.1": the installer may add the query (docs/openbsd-notes.md); only the path names the file.
                     string[] parts = requestLine.Split(' ');
                     string target = parts.Length > 1 ? parts[1] : "";
                     string name = target.Split('?')[0].TrimStart('/');
                     _reporter.Verbose($"The guest asked for /{name}");
-                    using Stream? body = parts[0] == "GET" ? Open(name) : null;
+                    string? listed = parts[0] == "GET" ? ListedDirectory(name) : null;
+                    using Stream? body = listed != null ? new MemoryStream(Encoding.UTF8.GetBytes(DirectoryIndex("/" + name, listed)), writable: false)
+                        : parts[0] == "GET" ? Open(name) : null;
                     if (body != null) _served[name] = true;
                     string status = body == null ? "404 Not Found" : "200 OK";
                     long length = body?.Length ?? 0;
-                    var head = Encoding.ASCII.GetBytes($"HTTP/1.0 {status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n");
+                    string type = listed != null ? "text/html; charset=utf-8" : "application/octet-stream";
+                    var head = Encoding.ASCII.GetBytes($"HTTP/1.0 {status}\r\nContent-Type: {type}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n");
                     await stream.WriteAsync(head, 0, head.Length).ConfigureAwait(false);
                     if (body != null) await body.CopyToAsync(stream, 1 << 16).ConfigureAwait(false);
                 }
@@ -119,6 +125,9 @@ namespace OpenBsdBuild.Images
                 }
             }
         }
+
+        /// <summary>The served directory that "name/" (or "name") asks for, else null.</summary>
+        private string? ListedDirectory(string name) => _directories.TryGetValue(name.TrimEnd('/'), out var directory) ? directory : null;
 
         private Stream? Open(string name)
         {

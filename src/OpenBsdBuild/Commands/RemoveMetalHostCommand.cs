@@ -105,7 +105,7 @@ namespace OpenBsdBuild.Commands
             }
             host.State = "Removed";
             HostRegistry.Remove(host);
-            WriteVerbose($"Released host {host.Name} after {host.Age:hh\\:mm\\:ss}.");
+            WriteVerbose($"Released host {host.Name} after {Units.Duration(host.Age)}.");
             if (PassThru) WriteObject(InputObject);
         }
 

@@ -28,12 +28,21 @@ namespace OpenBsdBuild.Common
 
         public static void Unregister() => Default.Resolving -= ResolveEngine;
 
-        /// <summary>The default context asks only when it cannot find the engine itself (it is not on any probing path).</summary>
-        private static Assembly? ResolveEngine(AssemblyLoadContext context, AssemblyName name) =>
-            name.Name == ModuleInitializer.EngineAssembly ? _instance?.LoadShipped(name) : null;
+        /// <summary>
+        /// The default context asks only for what it cannot find itself: the engine (not on any probing path) goes
+        /// to this context; the model types (the manifest's RequiredAssemblies already loaded them) stay in the
+        /// default one, so scripts and the engine see the same MetalHost type.
+        /// </summary>
+        private static Assembly? ResolveEngine(AssemblyLoadContext context, AssemblyName name) => name.Name switch
+        {
+            ModuleInitializer.EngineAssembly => _instance?.LoadShipped(name),
+            ModuleInitializer.ModelAssembly => Default.LoadFromAssemblyPath(ModuleInitializer.ModelAssemblyPath),
+            _ => null,
+        };
 
+        /// <summary>Framework assemblies and the model types come from the default context; the rest from dependencies/.</summary>
         protected override Assembly? Load(AssemblyName name) =>
-            File.Exists(Path.Combine(_frameworkDirectory, name.Name + ".dll")) ? null : LoadShipped(name);
+            name.Name == ModuleInitializer.ModelAssembly || File.Exists(Path.Combine(_frameworkDirectory, name.Name + ".dll")) ? null : LoadShipped(name);
 
         /// <summary>Only what dependencies/ holds; anything else falls back to the default context.</summary>
         private Assembly? LoadShipped(AssemblyName name)

@@ -16,12 +16,17 @@ namespace OpenBsdBuild.Common
     public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
         internal const string EngineAssembly = "OpenBsdBuild.Engine";
+        /// <summary>The pipeline's object types: next to this assembly, in the default context, so scripts can name them.</summary>
+        internal const string ModelAssembly = "OpenBsdBuild.Model";
 
         private static readonly object Gate = new object();
         private static bool _registered;
 
-        internal static string DependencyDirectory { get; } =
-            Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? ".", "dependencies");
+        private static string ModuleDirectory { get; } = Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? ".";
+
+        internal static string DependencyDirectory { get; } = Path.Combine(ModuleDirectory, "dependencies");
+
+        internal static string ModelAssemblyPath { get; } = Path.Combine(ModuleDirectory, ModelAssembly + ".dll");
 
         public void OnImport()
         {
@@ -73,7 +78,7 @@ namespace OpenBsdBuild.Common
         private static Assembly? ResolveOnNetFramework(object? sender, ResolveEventArgs args)
         {
             var wanted = new AssemblyName(args.Name);
-            string path = Path.Combine(DependencyDirectory, wanted.Name + ".dll");
+            string path = wanted.Name == ModelAssembly ? ModelAssemblyPath : Path.Combine(DependencyDirectory, wanted.Name + ".dll");
             if (!File.Exists(path)) return null;
             var shipped = AssemblyName.GetAssemblyName(path);
             return wanted.Version == null || wanted.Version == shipped.Version ? Assembly.LoadFrom(path) : null;

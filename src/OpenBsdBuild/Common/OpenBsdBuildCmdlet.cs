@@ -28,7 +28,7 @@ namespace OpenBsdBuild.Common
         protected T RunEngine<T>(Func<IOperationReporter, CancellationToken, Task<T>> work)
         {
             bool verbose = VerboseWanted;
-            var reporter = new PipelineReporter(verbose);
+            var reporter = new PipelineReporter(verbose, MyInvocation.MyCommand.Name);
             Task<T> task = Task.Run(() =>
             {
                 // Every command, transfer and tunnel the work causes is announced (-Verbose only); set inside

@@ -503,26 +503,34 @@ internal sealed partial class Ec2Api
     }
 
     /// <summary>
-    /// Empty (no output element) until the instance has been running for ConsoleOutputDelay,
-    /// as EC2's console log lags the boot; then the test's provider text, or a short default.
+    /// As the EC2 API reference describes GetConsoleOutput: by default the buffered output posted
+    /// shortly after the last state transition (here: what the provider said when the instance
+    /// turned running), and with Latest=true the console as it is now. Either way only the last
+    /// 64 KB, and nothing until the instance has been running for ConsoleOutputDelay (the console
+    /// lags boot). Without a provider, a short kernel line stands for the console.
     /// </summary>
     private string GetConsoleOutput(Ec2Call c)
     {
         var instance = FindInstance(c, c.Query.Required("InstanceId"));
+        bool latest = c.Query.GetBool("Latest") ?? false;
         var now = _state.Now;
         string? output = null;
         if (instance.RunningSince is { } since && now - since >= _state.ConsoleOutputDelay)
-        {
-            output = _state.ConsoleOutputProvider is { } provide
-                ? provide(instance.ToSnapshot())
-                : $"[    0.000000] Linux version 6.8.0 (emulated console of {instance.Id})\r\n" +
-                  $"cloud-init: {instance.Id} booted\r\n";
-        }
+            output = LastConsoleBytes(latest ? _state.ConsoleText(instance) : instance.BufferedConsole);
 
         var x = c.Response();
         x.Leaf("instanceId", instance.Id);
         x.Leaf("timestamp", now);
         x.Leaf("output", output is null ? null : Convert.ToBase64String(Encoding.UTF8.GetBytes(output)));
         return x.Finish();
+    }
+
+    /// <summary>"Only the most recent 64 KB of console output is available."</summary>
+    private static string? LastConsoleBytes(string? text)
+    {
+        const int Limit = 64 * 1024;
+        if (text is null || Encoding.UTF8.GetByteCount(text) <= Limit) return text;
+        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        return Encoding.UTF8.GetString(bytes, bytes.Length - Limit, Limit);
     }
 }

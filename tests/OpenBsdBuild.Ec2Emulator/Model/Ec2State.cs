@@ -48,6 +48,12 @@ internal sealed class Ec2State
     public TimeSpan ShuttingDownDelay { get; set; }
     public TimeSpan ConsoleOutputDelay { get; set; }
     public Func<EmulatedInstance, string?>? ConsoleOutputProvider { get; set; }
+
+    /// <summary>An instance's console as it is now: the test's provider, or a short default.</summary>
+    public string? ConsoleText(InstanceRecord i) =>
+        ConsoleOutputProvider is { } provide
+            ? provide(i.ToSnapshot())
+            : $"[    0.000000] Linux version 6.8.0 (emulated console of {i.Id})\r\ncloud-init: {i.Id} booted\r\n";
     public Func<EmulatedInstance, (string? PublicIp, string? PrivateIp)>? AddressProvider { get; set; }
 
     public Dictionary<string, RegionState> Regions { get; } = new(StringComparer.Ordinal);
@@ -94,6 +100,7 @@ internal sealed class Ec2State
                 case EmulatedInstanceState.Pending when !Faults.StuckPending:
                     i.State = EmulatedInstanceState.Running;
                     i.RunningSince = now;
+                    i.BufferedConsole = ConsoleText(i); // the post that follows a transition; later output needs Latest
                     break;
                 case EmulatedInstanceState.ShuttingDown:
                     FinishTermination(i);

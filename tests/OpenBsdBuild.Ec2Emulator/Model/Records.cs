@@ -38,6 +38,8 @@ internal sealed class InstanceRecord
     public DateTimeOffset TransitionDue { get; set; }
 
     public DateTimeOffset? RunningSince { get; set; }
+    /// <summary>The console output EC2 posted after the instance turned running (GetConsoleOutput without Latest).</summary>
+    public string? BufferedConsole { get; set; }
     public string? StateReasonCode { get; set; }
     public string? StateReasonMessage { get; set; }
     public string? TransitionReason { get; set; }

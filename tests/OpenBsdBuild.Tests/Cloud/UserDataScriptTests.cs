@@ -23,12 +23,14 @@ namespace OpenBsdBuild.Tests.Cloud
         public void Dispose() => Directory.Delete(_dir, true);
 
         /// <param name="imagesLimit">Runs the script in a mount namespace of its own where the images folder is a tmpfs of this size.</param>
-        private (int Code, string Status) Run(string script, string? imagesLimit = null)
+        /// <param name="ami">Runs the script on this stand-in for a fresh Ubuntu AMI (no QEMU, apt with its locks) instead of this machine.</param>
+        private (int Code, string Status) Run(string script, string? imagesLimit = null, FreshUbuntuAmi? ami = null)
         {
             Directory.CreateDirectory(Path.Combine(_dir, "bin"));
             File.WriteAllText(Path.Combine(_dir, "bin", "shutdown"), $"#!/bin/sh\necho \"$@\" >> {_dir}/shutdown.args\n");
             File.WriteAllText(Path.Combine(_dir, "user-data"), script);
-            string run = $"env PATH={_dir}/bin:$PATH OBB_STATE_DIR={_dir}/state bash {_dir}/user-data > {_dir}/log 2>&1";
+            string path = ami == null ? "$PATH" : ami.SystemBin;
+            string run = $"env PATH={_dir}/bin:{path} OBB_STATE_DIR={_dir}/state bash {_dir}/user-data > {_dir}/log 2>&1";
             if (imagesLimit != null)
                 run = $"mkdir -p {_dir}/state/images && unshare -m sh -c 'mount -t tmpfs -o size={imagesLimit} tmpfs {_dir}/state/images && {run}; rc=$?; ls -A {_dir}/state/images > {_dir}/images.left; exit $rc'";
             string output = Tools.Sh($"chmod +x {_dir}/bin/shutdown; {run}; echo $?");
@@ -47,6 +49,20 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Contains(ConsoleFingerprints.End, log);
         }
 
+        [Fact]
+        public void On_a_fresh_AMI_apt_waits_for_the_boot_time_apt_runs_instead_of_failing()
+        {
+            var ami = new FreshUbuntuAmi(Path.Combine(_dir, "ami"));
+            // apt-daily's update holds the lists lock, then unattended-upgrades the dpkg lock, as at first boot.
+            ami.StartBootTimeAptRuns(update: TimeSpan.FromSeconds(3), upgrade: TimeSpan.FromSeconds(10));
+            var (code, status) = Run(UserDataScript.Render(new UserDataOptions()), ami: ami);
+            Assert.True(code == 0, File.ReadAllText(Path.Combine(_dir, "log")) + "\napt:\n" + ami.AptLog);
+            Assert.Equal("phase=ready percent=100 message=ready", status);
+            Assert.Contains("update: lock busy", ami.AptLog);
+            Assert.Contains("install: done qemu-system-arm qemu-efi-aarch64 qemu-utils", ami.AptLog);
+            Assert.True(File.Exists(Path.Combine(ami.SystemBin, "qemu-system-aarch64")));
+        }
+
         [Theory]
         [InlineData(true)]
         [InlineData(false)]
@@ -55,19 +71,22 @@ namespace OpenBsdBuild.Tests.Cloud
             byte[] image = RandomNumberGenerator.GetBytes(3 << 20);
             string sha = Convert.ToHexString(SHA256.HashData(rightChecksum ? image : new byte[] { 1 })).ToLowerInvariant();
             using var server = new OneFileServer(image);
-            var (code, status) = await Task.Run(() => Run(UserDataScript.Render(new UserDataOptions { ImageUrl = server.Url, ImageSha256 = sha })));
+            string metadata = "{\"name\": \"openbsd-7.9-arm64\", \"note\": \"it's \\\"quoted\\\"\\nEOF\"}";
+            var (code, status) = await Task.Run(() => Run(UserDataScript.Render(new UserDataOptions { ImageUrl = server.Url, ImageSha256 = sha, ImageMetadataJson = metadata })));
             string final = Path.Combine(_dir, "state", "images", "golden.qcow2");
             if (rightChecksum)
             {
                 Assert.Equal(0, code);
                 Assert.Equal("phase=ready percent=100 message=ready", status);
                 Assert.Equal(image, File.ReadAllBytes(final));
+                Assert.Equal(metadata, File.ReadAllText(final + ".json")); // the sidecar travels with the image
             }
             else
             {
                 Assert.NotEqual(0, code);
                 Assert.StartsWith("phase=failed percent=0 message=golden image SHA-256 mismatch", status);
                 Assert.False(File.Exists(final));
+                Assert.False(File.Exists(final + ".json"));
             }
         }
 

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Hosts;
 using OpenBsdBuild.Images;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Tests.Fixtures;

@@ -16,15 +16,15 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public void DefaultTable_MinimumsAreAbout11Point3GB()
         {
-            // FACTS §4: the big table is used only if its minimums (≈11.3 GB) fit.
+            // docs/openbsd-notes.md: the big table is used only if its minimums (≈11.3 GB) fit.
             Assert.InRange(Gb(DisklabelAutoAllocation.MinimumBytes(DisklabelAutoAllocation.DefaultBigTable)), 11.2, 11.4);
         }
 
         [Fact]
-        public void DefaultTable_On20GB_MatchesTheComputedLayoutOfFacts()
+        public void DefaultTable_On20GB_MatchesTheLayoutComputedByHand()
         {
-            // FACTS §4, "20 GB disk (computed)": / ≈0.6G, swap ≈0.95G, /tmp ≈0.8G, /var ≈1.2G, /usr ≈2.3G,
-            // X11R6 ≈0.65G, /usr/local ≈2.3G, /usr/src ≈2.2G, /usr/obj ≈5.3G, /home ≈3.6G.
+            // editor.c allocate_space() on a 20 GB disk, computed by hand: / ≈0.6G, swap ≈0.95G, /tmp ≈0.8G, /var ≈1.2G, /usr ≈2.3G,
+            // X11R6 ≈0.65G, /usr/local ≈2.3G, /usr/src ≈2.2G, /usr/obj ≈5.3G, /home ≈3.6G (with 4 GB of memory).
             var layout = DisklabelAutoAllocation.Allocate(DisklabelAutoAllocation.DefaultBigTable,
                 20 * GiB - DisklabelTemplate.BootAreaBytes, physicalMemory: 4 * GiB, growWithMemory: true)!;
             var sizes = layout.ToDictionary(a => a.MountPoint, a => Gb(a.Bytes));
@@ -36,6 +36,18 @@ namespace OpenBsdBuild.Tests.Images
             foreach (var (mount, size) in facts)
                 Assert.InRange(sizes[mount], size - 0.1, size + 0.1);
             Assert.InRange(layout.Sum(a => a.Bytes), 20 * GiB - DisklabelTemplate.BootAreaBytes - MiB, 20 * GiB);
+        }
+
+        [Fact]
+        public void TheOpenBsdAreaStartsAfterTheAcpiBootPartition()
+        {
+            // arm64 install.md md_prep_fdisk: "openbsd,acpi" firmware gets a 532480-sector boot partition at sector 32768.
+            Assert.Equal((32768L + 532480L) * 512, DisklabelTemplate.BootAreaBytes);
+            var template = DisklabelTemplate.RustBuild;
+            Assert.Equal(template.MinimumBytes + 276 * MiB, template.MinimumDiskBytes);
+            // A disk the old 32 MiB estimate let through; disklabel would find the minimums do not fit.
+            var ex = Assert.Throws<OpenBsdBuildException>(() => template.EnsureFits(template.MinimumBytes + 100 * MiB));
+            Assert.Equal("InvalidParameter.DiskSize", ex.ErrorId);
         }
 
         [Fact]
@@ -112,7 +124,7 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Equal("InvalidParameter.DiskSize", ex.ErrorId);
             Assert.Equal(FailureKind.InvalidArgument, ex.Kind);
             Assert.Contains("DiskSize", ex.Message);
-            Assert.Contains("21.0 GiB", ex.Message);
+            Assert.Contains("21.3 GiB", ex.Message); // 21 GiB of minimums and the 276 MiB before the OpenBSD area
             Assert.Contains(DisklabelTemplate.RustBuild.MinimumDiskBytes.ToString(), ex.Message);
             Assert.Contains("22GB", ex.RecommendedAction);
             // Exactly the minimum fits.

@@ -57,7 +57,7 @@ namespace OpenBsdBuild.Tests.Images
             return (media, key);
         }
 
-        /// <summary>A local package folder (no index.txt: the module makes one).</summary>
+        /// <summary>A local package folder: files only, as pkg_add finds them in the served HTML index.</summary>
         private string Packages(params string[] files)
         {
             string dir = Path.Combine(_dir, "packages");
@@ -130,13 +130,20 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Empty(Tools.QemuProcesses(_dir));
             Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(State, "image-builds")));
 
-            // The image boots on this machine with the key pinned from its metadata, and builds as its build user.
+            // The image boots on this machine with the key pinned from its metadata, and builds as its build user:
+            // with no data-size cap from its login class (the fixture applies login.conf at login as OpenBSD does;
+            // OpenBSD's own "build" class stops at 1843M), and by default on /usr/obj, whose root the install
+            // leaves to root, with the default -MinFreeSpace (the disklabel's /home is under 4 GB).
             var booted = _ps.Run($"$local = Connect-MetalHost -Local -StateDirectory '{Path.Combine(_dir, "boot-state")}'; " +
                                  $"$guest = $local | Start-OpenBsdGuest -Image '{Output}' -KeyFile '{buildKey}' -Memory 512MB -CpuCount 1; " +
-                                 "$guest | Invoke-GuestBuild -Command 'id -un' -MinFreeSpace 1MB; $guest | Stop-OpenBsdGuest -Confirm:$false; $local | Remove-MetalHost -Confirm:$false");
+                                 "$guest | Invoke-GuestBuild -Command 'echo user=$(id -un) datasize=$(ulimit -d)/$(ulimit -H -d)' -MinFreeSpace 1MB; " +
+                                 "$guest | Invoke-GuestBuild -Command 'echo pwd=$(pwd)'; " +
+                                 "$guest | Stop-OpenBsdGuest -Confirm:$false; $local | Remove-MetalHost -Confirm:$false");
             Assert.False(booted.HadErrors, booted.Describe());
             var lines = booted.Information.Select(i => i.MessageData.ToString()).ToList();
-            Assert.Contains("builder", lines);
+            Assert.Contains("user=builder datasize=unlimited/unlimited", lines);
+            Assert.Contains(lines, l => l != null && l.StartsWith("pwd=/usr/obj/openbsdbuild/", StringComparison.Ordinal));
+            Assert.DoesNotContain(booted.Warnings, w => w.Message.Contains("home filesystem"));
             Assert.Empty(Tools.QemuProcesses(_dir));
         }
 

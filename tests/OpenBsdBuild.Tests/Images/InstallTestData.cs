@@ -25,6 +25,8 @@ namespace OpenBsdBuild.Tests.Images
                 Sets = new DiskSetsSource { Disk = "sd0", Partition = "a", Pathname = "7.6/arm64" },
                 DiskLayout = DisklabelTemplate.ForRustBuild(),
                 DiskLayoutUrl = TemplateUrl,
+                // installNN.img has no SHA256.sig; the module verified the media before booting it.
+                SetsVerification = SetsVerification.ByModule,
             };
             change?.Invoke(options);
             return options;

@@ -24,7 +24,7 @@ namespace OpenBsdBuild.Tests.Images
         Amd64,
     }
 
-    /// <summary>The knobs that make one installer run differ from another (FACTS §1).</summary>
+    /// <summary>The knobs that make one installer run differ from another (docs/openbsd-notes.md).</summary>
     public sealed class SimulatorScenario
     {
         public InstallerWording Wording { get; set; } = InstallerWording.Release2024;
@@ -92,7 +92,7 @@ namespace OpenBsdBuild.Tests.Images
 
     /// <summary>
     /// Speaks like the OpenBSD installer (install.sub 1.1266 and the 2023 wording, arm64/amd64
-    /// install.md): boot chatter, then the questions of FACTS §1 in order, each printed in pieces
+    /// install.md): boot chatter, then the questions install.sub asks, in order, each printed in pieces
     /// the way they reach a serial console. Interactive runs read answers from a stream and record a
     /// violation when something is typed before a prompt has fully appeared, or when an answer does
     /// not fit the question; the run then stops. Autoinstall runs answer from a response file with
@@ -151,7 +151,7 @@ namespace OpenBsdBuild.Tests.Images
         public IReadOnlyList<string> ShellEscapes => _escapes;
         /// <summary>Everything printed (autoinstall runs have no console stream).</summary>
         public string Output { get { lock (_gate) return _output.ToString(); } }
-        /// <summary>"reboot", "halt" or null.</summary>
+        /// <summary>"reboot", "halt" (after a key at "Please press any key to reboot."), "powerdown" or null.</summary>
         public string? FinishedWith { get; private set; }
 
         public SimulatedInstall Result => new SimulatedInstall
@@ -170,6 +170,10 @@ namespace OpenBsdBuild.Tests.Images
             try
             {
                 await InstallAsync(cancellationToken);
+            }
+            catch (SystemWentDown)
+            {
+                // Halted or powered down from a '!' escape.
             }
             catch (SimulationStopped)
             {
@@ -290,11 +294,49 @@ namespace OpenBsdBuild.Tests.Images
                 FinishedWith = "reboot";
                 return;
             }
-            var exit = await Ask("Exit to (S)hell, (H)alt or (R)eboot?", "reboot", a => Regex.IsMatch(a, "^[hHrR]"), ct);
-            FinishedWith = exit.StartsWith("h", StringComparison.OrdinalIgnoreCase) ? "halt" : "reboot";
+            try
+            {
+                var exit = await Ask("Exit to (S)hell, (H)alt or (R)eboot?", "reboot", a => Regex.IsMatch(a, "^[hHrR]"), ct);
+                KeepAuthorizedKeys();
+                if (exit.StartsWith("h", StringComparison.OrdinalIgnoreCase)) await HaltAsync(powerDown: false, ct);
+                else await RebootAsync(ct);
+            }
+            catch (SystemWentDown)
+            {
+                // A '!halt -p' at the last question: the machine is off.
+            }
+        }
+
+        private void KeepAuthorizedKeys()
+        {
             _rootKeys += FileText("/mnt/root/.ssh/authorized_keys");
             if (_userLogin != null) _userKeys += FileText($"/mnt/home/{_userLogin}/.ssh/authorized_keys");
-            await Chatter(ct, "syncing disks... done", FinishedWith == "halt" ? "The operating system has halted." : "rebooting...");
+        }
+
+        private async Task RebootAsync(CancellationToken ct)
+        {
+            await Chatter(ct, "syncing disks... done", "rebooting...");
+            FinishedWith = "reboot";
+        }
+
+        /// <summary>
+        /// halt(8) on arm64 (sys/arch/arm64/arm64/machdep.c boot()): with -p the machine powers down (QEMU
+        /// exits); without it the kernel prints that it halted and waits for a key on the console, then
+        /// resets (QEMU with -no-reboot exits only then).
+        /// </summary>
+        private async Task HaltAsync(bool powerDown, CancellationToken ct)
+        {
+            await Chatter(ct, "syncing disks... done");
+            if (powerDown)
+            {
+                await Chatter(ct, "", "Attempting to power down...");
+                FinishedWith = "powerdown";
+                return;
+            }
+            await Chatter(ct, "", "The operating system has halted.", "Please press any key to reboot.", "");
+            await ReadKey(ct);
+            await Chatter(ct, "rebooting...");
+            FinishedWith = "halt";
         }
 
         private async Task ConfigureNetwork(CancellationToken ct)
@@ -651,6 +693,12 @@ namespace OpenBsdBuild.Tests.Images
                 {
                     // _ask(): eval the rest, then the prompt is printed again.
                     lock (_gate) _escapes.Add(line);
+                    if (Regex.IsMatch(line, @"^!\s*halt(\s+-p)?\s*$"))
+                    {
+                        if (_completed) KeepAuthorizedKeys();
+                        await HaltAsync(powerDown: line.Contains("-p"), ct);
+                        throw new SystemWentDown();
+                    }
                     RunShell(line.Substring(1), question);
                     continue;
                 }
@@ -788,6 +836,25 @@ namespace OpenBsdBuild.Tests.Images
             }
         }
 
+        /// <summary>cngetc(): one typed character.</summary>
+        private async Task ReadKey(CancellationToken ct)
+        {
+            lock (_gate) _awaitingInput = true;
+            while (true)
+            {
+                lock (_gate)
+                {
+                    if (_typed.Length > 0)
+                    {
+                        _typed.Remove(0, 1);
+                        _awaitingInput = false;
+                        return;
+                    }
+                }
+                await _typedSignal.WaitAsync(ct);
+            }
+        }
+
         private async Task<string> ReadLine(CancellationToken ct)
         {
             lock (_gate) _awaitingInput = true;
@@ -888,6 +955,11 @@ namespace OpenBsdBuild.Tests.Images
         private static string Visible(string text) => text.Replace("\r", "\\r").Replace("\n", "\\n");
 
         private sealed class SimulationStopped : Exception
+        {
+        }
+
+        /// <summary>The machine halted or powered down from a '!' escape: the installer is gone.</summary>
+        private sealed class SystemWentDown : Exception
         {
         }
     }

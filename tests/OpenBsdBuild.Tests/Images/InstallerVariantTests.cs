@@ -7,7 +7,7 @@ using Xunit;
 namespace OpenBsdBuild.Tests.Images
 {
     /// <summary>
-    /// The interactive path against each installer variant of FACTS §1. A class of its own so that
+    /// The interactive path against each installer variant (install.sub 1.1266 and the 2023 wording) A class of its own so that
     /// xUnit runs it next to the other installer tests; the runs mostly wait on the console.
     /// </summary>
     public class InstallerVariantTests
@@ -51,7 +51,7 @@ namespace OpenBsdBuild.Tests.Images
                 case "timezone-early+clock": scenario.TimezoneHint = "Europe/Amsterdam"; scenario.ClockWrong = true; break;
                 case "signed-sets":
                     scenario.SetsSigned = true;
-                    options.SetsSignatureVerified = true;
+                    options.SetsVerification = SetsVerification.ByInstaller;
                     expected = Expected(unverified: false);
                     break;
                 case "arm64-gpt": scenario.DiskStyle = DiskPromptStyle.Arm64Gpt; break;
@@ -83,7 +83,7 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Equal(expected, run.Simulator.Result);
             Assert.Equal("reboot", run.Simulator.FinishedWith);
             Assert.Equal(InstallerPromptId.ExitInstaller, result.Answered.Last());
-            // DNS questions only when DHCP did not settle them (FACTS §1.5).
+            // DNS questions only when DHCP did not settle them (docs/openbsd-notes.md).
             Assert.Equal(!scenario.SingleDhcpInterface, result.Answered.Contains(InstallerPromptId.DnsDomain));
             var wording = scenario.Wording == InstallerWording.Release2024 ? "2024" : "2023";
             Assert.Contains(result.Transcript.Entries, e => e.Direction == TranscriptDirection.Note && e.Text == $"prompt NetworkInterface ({wording})");

@@ -97,7 +97,7 @@ namespace OpenBsdBuild.Tests.Images
             // The package path is checked before the media is even read.
             var packages = StopsBeforeBooting(New($"-InstallMedia '{media}' -SignifyPublicKey '{key}' -Package rust -PackagePath {_mirror.ExternalRoot}7.8/packages/aarch64/"),
                 "PackagePathUnreachable", ErrorCategory.ConnectionError);
-            Assert.Contains("index.txt answered 404", packages.Exception.Message);
+            Assert.Contains("answered 404", packages.Exception.Message);
             // The guest's 127.0.0.1 is itself: a package server on this machine's loopback would never answer it.
             var loopback = StopsBeforeBooting(New($"-InstallMedia '{media}' -Package rust -PackagePath {_mirror.Root}7.8/packages/aarch64/"),
                 "InvalidParameter.PackagePath", ErrorCategory.InvalidArgument);
@@ -212,7 +212,7 @@ namespace OpenBsdBuild.Tests.Images
             server.Add("install.conf", "System hostname = obsd\n");
             Assert.StartsWith("http://10.0.2.2:", server.Url("install.conf"));
             using var http = new HttpClient();
-            // What the guest's 10.0.2.2 reaches (FACTS §3), with the query autoinstall may add.
+            // What the guest's 10.0.2.2 reaches (docs/openbsd-notes.md), with the query autoinstall may add.
             string body = await http.GetStringAsync($"http://127.0.0.1:{server.Port}/install.conf?path=7.8/arm64");
             Assert.Equal("System hostname = obsd\n", body);
             Assert.True(server.Served("install.conf"));
@@ -221,13 +221,14 @@ namespace OpenBsdBuild.Tests.Images
         }
 
         [Fact]
-        public async Task A_local_package_folder_is_served_with_an_index_and_nothing_outside_it()
+        public async Task A_local_package_folder_is_served_with_an_html_index_and_nothing_outside_it()
         {
             string packages = Path.Combine(_dir, "packages");
             Directory.CreateDirectory(Path.Combine(packages, "sub"));
             var git = new byte[300_000];
             new Random(7).NextBytes(git);
             File.WriteAllBytes(Path.Combine(packages, "git-2.46.0.tgz"), git);
+            File.WriteAllText(Path.Combine(packages, "gtk+3-3.24.43.tgz"), "plus");
             File.WriteAllText(Path.Combine(packages, "sub", "hidden.tgz"), "no");
             File.WriteAllText(Path.Combine(_dir, "secret.txt"), "no");
 
@@ -235,15 +236,14 @@ namespace OpenBsdBuild.Tests.Images
             server.AddDirectory("packages", packages);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}/") };
             Assert.Equal(git, await http.GetByteArrayAsync("packages/git-2.46.0.tgz"));
-            // pkg_add reads index.txt; a folder without one gets one made from its listing.
-            Assert.Equal("300000 git-2.46.0.tgz\n", await http.GetStringAsync("packages/index.txt"));
-            foreach (string outside in new[] { "packages/../secret.txt", "packages/%2e%2e%2fsecret.txt", "packages/sub/hidden.tgz", "packages/sub", "packages/" })
+            Assert.Equal("plus", await http.GetStringAsync("packages/gtk%2B3-3.24.43.tgz"));
+            // pkg_add lists a repository by fetching its URL and taking each <A HREF="....tgz"> (PackageRepository.pm get_http_list).
+            string index = await http.GetStringAsync("packages/");
+            var links = System.Text.RegularExpressions.Regex.Matches(index, @"<A[^>]*\s+HREF=""(.*?\.tgz)""", System.Text.RegularExpressions.RegexOptions.IgnoreCase)
+                .Select(m => Uri.UnescapeDataString(m.Groups[1].Value));
+            Assert.Equal(new[] { "git-2.46.0.tgz", "gtk+3-3.24.43.tgz" }, links);
+            foreach (string outside in new[] { "packages/../secret.txt", "packages/%2e%2e%2fsecret.txt", "packages/sub/hidden.tgz", "packages/sub", "packages/index.txt" })
                 Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync(outside)).StatusCode);
-
-            // A folder with its own index.txt serves that one.
-            File.WriteAllText(Path.Combine(packages, "index.txt"), "own index\n");
-            server.AddDirectory("mirror", packages);
-            Assert.Equal("own index\n", await http.GetStringAsync("mirror/index.txt"));
         }
 
         [Fact]
@@ -258,7 +258,10 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Contains("export PKG_PATH=https://cdn.openbsd.org/pub/OpenBSD/7.8/packages/aarch64/", script);
             Assert.Contains("pkg_add -I rust git", script);
             Assert.Contains(":datasize=infinity:", script);
-            Assert.Contains("usermod -L build builder", script);
+            // A class of our own: OpenBSD's login.conf already has "build", capped at 1843M.
+            Assert.Contains("grep -q '^openbsdbuild:' /etc/login.conf", script);
+            Assert.Contains("usermod -L openbsdbuild builder", script);
+            Assert.Contains("mkdir -p /usr/obj/openbsdbuild && chown builder /usr/obj/openbsdbuild", script);
             Assert.Contains("set timeout 1", script);
             Assert.Contains("rm -f /root/.ssh/authorized_keys", script);
             Assert.DoesNotContain("reorder_kernel", script);

@@ -9,7 +9,7 @@ namespace OpenBsdBuild.Tests.Images
 {
     /// <summary>
     /// Runs the generated response file through the simulator's autoinstall mode, which answers the
-    /// installer's questions with install.sub's _autorespond() rules (FACTS §2).
+    /// installer's questions with install.sub's _autorespond() rules (docs/openbsd-notes.md).
     /// </summary>
     public class ResponseFileAgainstInstallerTests
     {
@@ -31,11 +31,26 @@ namespace OpenBsdBuild.Tests.Images
 
             Assert.Empty(simulator.Violations); // includes "Question has no answer in response file"
             Assert.True(simulator.Result.Completed);
-            // The X question is not asked on headless arm64 (FACTS §1.8); its line stays for other platforms.
+            // The X question is not asked on headless arm64 (docs/openbsd-notes.md); its line stays for other platforms.
             Assert.Equal(new[] { ResponseFile.XWindowKey + " = no" }, simulator.UnusedLines);
             // Each key is a word-aligned substring of the real question that used it.
             Assert.All(simulator.ConsumedLines, c => Assert.True(
                 InstallerSimulator.KeyMatches(c.Question.ToLowerInvariant(), c.Key.ToLowerInvariant()), $"'{c.Key}' does not match '{c.Question}'"));
+        }
+
+        [Fact]
+        public async Task TheImageBuildsAnswers_GetPastTheMissingSha256SigOfInstallNNimg()
+        {
+            // installNN.img carries SHA256 but no SHA256.sig (distrib/arm64/iso/Makefile), so install.sub always
+            // asks "Directory does not contain SHA256.sig. Continue without verification? [no]" for its sets.
+            var request = new ImageBuildRequest { Version = "7.8", BuildUserKey = InstallTestData.UserKey, Output = "x.qcow2" };
+            var options = request.ToInstallOptions(InstallTestData.RootPassword, InstallTestData.RootKey, InstallTestData.TemplateUrl);
+            var scenario = InstallTestData.Scenario(s => { s.Version = "7.8"; s.SetsSigned = false; s.VerificationIssue = "Directory does not contain SHA256.sig"; });
+            var simulator = await AutoinstallAsync(scenario, options);
+
+            Assert.Empty(simulator.Violations);
+            Assert.True(simulator.Result.Completed);
+            Assert.True(simulator.Result.AcceptedUnverifiedSets);
         }
 
         [Fact]
@@ -65,7 +80,7 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public async Task MissingAnswerWithoutDefault_AbortsLikeTheInstaller()
         {
-            // Without a timezone line the offline installer has no default and gives up (FACTS §1.11).
+            // Without a timezone line the offline installer has no default and gives up (docs/openbsd-notes.md).
             var text = ResponseFile.Build(InstallTestData.Options()).ToText()
                 .Replace("What timezone are you in = UTC\n", "");
             var simulator = InstallerSimulator.Autoinstall(InstallTestData.Scenario(), text);

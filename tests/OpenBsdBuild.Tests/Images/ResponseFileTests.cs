@@ -45,7 +45,7 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public void Build_CoversTheMinimalUnattendedInstallOfFacts()
         {
-            // FACTS §2: the lines a local-disk autoinstall cannot do without.
+            // docs/openbsd-notes.md: the lines a local-disk autoinstall cannot do without.
             var keys = ResponseFile.Build(InstallTestData.Options()).Keys.ToList();
             foreach (var required in new[] { "System hostname", "Password for root account", "Which disk is the root disk",
                          "Location of sets", "Is the disk partition already mounted", "Which disk contains the install media",
@@ -56,7 +56,7 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public void Build_LeavesVerificationAloneForSignedSets()
         {
-            var file = ResponseFile.Build(InstallTestData.Options(o => o.SetsSignatureVerified = true));
+            var file = ResponseFile.Build(InstallTestData.Options(o => o.SetsVerification = SetsVerification.ByInstaller));
             Assert.DoesNotContain(file.Lines, l => l.Key.Contains("verification"));
         }
 

@@ -35,7 +35,7 @@ namespace OpenBsdBuild.Tests.Module
         {
             string aws = $"-Region us-east-1 -AccessKey AKIDEXAMPLE -SecretKey secret -EndpointUrl '{_emulator.Endpoint}'";
             var (status, output) = RunIsolated(
-                $"$h = {_ssh.ConnectCommand}; $h.Architecture; $h | Remove-MetalHost; Get-MetalHost {aws}; 'done'");
+                $"$h = {_ssh.ConnectCommand}; $h.Architecture; \"is MetalHost: $($h -is [OpenBsdBuild.Model.MetalHost])\"; $h | Remove-MetalHost; Get-MetalHost {aws}; 'done'");
 
             Assert.True(status == 0, output);
             Assert.Contains("output done", output);
@@ -48,6 +48,9 @@ namespace OpenBsdBuild.Tests.Module
             Assert.Matches(@"loaded Renci\.SshNet 2026\.[0-9.]+ DependencyLoadContext", output);
             Assert.Contains("loaded OpenBsdBuild.Engine", output);
             Assert.DoesNotContain("OpenBsdBuild.Engine 0.1.0.0 Default", output);
+            // The pipeline's types are where scripts can name them, and the engine's objects are of those types.
+            Assert.Contains("output is MetalHost: True", output);
+            Assert.Contains("loaded OpenBsdBuild.Model 0.1.0.0 DefaultAssemblyLoadContext", output);
         }
 
         private static (int Status, string Output) RunIsolated(string script) => IsolatedPowerShell.Run(Repo.ModuleManifest, script);

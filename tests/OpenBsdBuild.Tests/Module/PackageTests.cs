@@ -41,8 +41,9 @@ namespace OpenBsdBuild.Tests.Module
             Assert.Equal(before, ps.Run("$PWD.Path").Output.Single().BaseObject); // the caller stays where they were
             Assert.False(Directory.Exists(Path.Combine(_tree, "out", "OpenBsdBuild")), "-Package alone leaves the development folder alone");
 
-            // The module folder, and nothing else: the cmdlet layer, manifest, formats and help on top, the rest in dependencies/.
-            Assert.Equal(new[] { "OpenBsdBuild.dll", "OpenBsdBuild.format.ps1xml", "OpenBsdBuild.psd1" },
+            // The module folder, and nothing else: the cmdlet layer, the model types, manifest, formats and help on top,
+            // the rest in dependencies/.
+            Assert.Equal(new[] { "OpenBsdBuild.Model.dll", "OpenBsdBuild.dll", "OpenBsdBuild.format.ps1xml", "OpenBsdBuild.psd1" },
                 Directory.GetFiles(package).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
             Assert.Equal(new[] { "dependencies", "en-US" }, Directory.GetDirectories(package).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
             Assert.True(new FileInfo(Path.Combine(package, "en-US", "OpenBsdBuild.dll-Help.xml")).Length > 10_000, "compiled help");

@@ -105,6 +105,8 @@ namespace OpenBsdBuild.Cloud.Ec2
                     MaxLifetime = request.MaxLifetime,
                     ImageUrl = plan.GoldenImageUrl ?? request.ImageUrl,
                     ImageSha256 = plan.GoldenImage?.Metadata.Sha256 ?? request.ImageSha256,
+                    // The sidecar travels with the image: guests started from it need its host keys and build user.
+                    ImageMetadataJson = plan.GoldenImage?.Metadata.ToJson(),
                 });
                 Instance launched = await RunWithFallbackAsync(aws, plan, keyName, sg.GroupId, userData, runId, Tags(), made, reporter, ct).ConfigureAwait(false);
                 string id = launched.InstanceId;
@@ -289,7 +291,9 @@ namespace OpenBsdBuild.Cloud.Ec2
             while (true)
             {
                 polls++;
-                var r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id }, ct).ConfigureAwait(false);
+                // Latest: without it EC2 returns only the output buffered around the last state change,
+                // which can lag the user data's fingerprint lines by minutes (docs/host-notes.md).
+                var r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id, Latest = true }, ct).ConfigureAwait(false);
                 string text = "";
                 if (!string.IsNullOrEmpty(r.Output))
                 {

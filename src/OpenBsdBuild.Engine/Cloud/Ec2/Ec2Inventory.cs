@@ -12,18 +12,6 @@ using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
-    /// <summary>A security group or key pair this module made whose instance no longer exists.</summary>
-    public sealed class Ec2Leftover
-    {
-        public string Kind { get; internal set; } = "";
-        public string Id { get; internal set; } = "";
-        public string Name { get; internal set; } = "";
-        public string Region { get; internal set; } = "";
-        public string? RunId { get; internal set; }
-        public DateTime? Created { get; internal set; }
-        public override string ToString() => $"{Kind} {Id} ({Name})";
-    }
-
     /// <summary>Lists what this module created in a region, by its tags.</summary>
     public static class Ec2Inventory
     {

@@ -12,23 +12,6 @@ using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
-    /// <summary>What Remove-MetalHost did for one EC2 host.</summary>
-    public sealed class TeardownReport
-    {
-        public string InstanceId { get; internal set; } = "";
-        public string? InstanceType { get; internal set; }
-        public string State { get; internal set; } = "";
-        public TimeSpan Duration { get; internal set; }
-        public decimal? PricePerHour { get; internal set; }
-        public decimal? Cost => PricePerHour.HasValue ? Math.Round(PricePerHour.Value * (decimal)Duration.TotalHours, 4) : (decimal?)null;
-        public string? KeyPairDeleted { get; internal set; }
-        public string? SecurityGroupDeleted { get; internal set; }
-        /// <summary>A security group still held by the shutting-down instance; deleted in the background.</summary>
-        public string? SecurityGroupPending { get; internal set; }
-        public override string ToString() =>
-            $"{InstanceId} {State} after {Duration:hh\\:mm\\:ss}" + (Cost.HasValue ? $", about ${Cost.Value:0.00}" : "");
-    }
-
     /// <summary>
     /// Ends EC2 hosts: terminate (idempotent), delete the key pair made for them, delete the security
     /// group once the instance has let go of it (DependencyViolation until then).

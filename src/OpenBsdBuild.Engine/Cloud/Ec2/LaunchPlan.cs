@@ -38,7 +38,7 @@ namespace OpenBsdBuild.Cloud.Ec2
         /// <summary>Canonical's account, owner of the official Ubuntu AMIs.</summary>
         public const string CanonicalOwnerId = "099720109477";
 
-        /// <summary>Bare-metal types per architecture, cheapest first (FACTS.md §6).</summary>
+        /// <summary>Bare-metal types per architecture, cheapest first (docs/host-notes.md).</summary>
         public static readonly IReadOnlyDictionary<string, string[]> MetalTypes = new Dictionary<string, string[]>
         {
             ["arm64"] = new[] { "a1.metal", "c6g.metal", "c7g.metal", "m6g.metal", "m7g.metal", "c8g.metal-24xl" },

@@ -4,12 +4,9 @@ namespace OpenBsdBuild.Cloud.Ec2
 {
     /// <summary>
     /// On-demand Linux prices per hour of the bare-metal types this module launches, us-east-1;
-    /// a metal type costs the same as the largest size of its family. Checked against sources:
-    /// a1.metal ≈ $0.408/h (FACTS.md §6); c5.metal = c5.24xlarge $4.08/h (AWS Auto Scaling user
-    /// guide, "Spot price per unit hour example", docs.amazonaws.cn); m7g.metal = 32 × m7g.large
-    /// $0.0816/h = $2.6112 (factualminds.com EC2 pricing article, June 2026). The other rows follow
-    /// AWS's on-demand price list as we knew it and are unverified here. Regions differ by a few
-    /// percent: pass -PricePerHour when it matters.
+    /// a metal type costs the same as the largest size of its family. Where each row comes from,
+    /// and which are unverified, is in docs/host-notes.md. Regions differ by a few percent: pass
+    /// -PricePerHour when it matters.
     /// </summary>
     public static class MetalPrices
     {

@@ -1,5 +1,6 @@
 using System;
 using System.Text;
+using OpenBsdBuild.Images;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
@@ -15,6 +16,11 @@ namespace OpenBsdBuild.Cloud.Ec2
         public string? ImageSha256 { get; set; }
         /// <summary>File name the image gets under the state directory's images/ folder.</summary>
         public string ImageFileName { get; set; } = "golden.qcow2";
+        /// <summary>
+        /// The image's metadata sidecar (JSON), written beside it once its checksum matched, so guests
+        /// started from it pin their host key and log in as the build user; null: no sidecar.
+        /// </summary>
+        public string? ImageMetadataJson { get; set; }
     }
 
     /// <summary>
@@ -26,6 +32,10 @@ namespace OpenBsdBuild.Cloud.Ec2
     {
         /// <summary>Where the status file lives on the host (OBB_STATE_DIR overrides it, for hosts shared with other work).</summary>
         public const string StateDirectoryExpression = "${OBB_STATE_DIR:-/var/lib/openbsdbuild}";
+
+        /// <summary>How long apt-get install waits for the dpkg lock (unattended-upgrades on a fresh AMI can take minutes).</summary>
+        public static readonly TimeSpan AptLockTimeout = TimeSpan.FromMinutes(10);
+        private const int UpdateAttempts = 60; // 5 s apart
 
         public static string Render(UserDataOptions o)
         {
@@ -50,8 +60,12 @@ namespace OpenBsdBuild.Cloud.Ec2
             // AMIs (or hosts) that already carry QEMU skip apt entirely; a fresh Ubuntu does not.
             s.Append($"if ! command -v {qemuBinary} >/dev/null || ! command -v qemu-img >/dev/null; then\n");
             s.Append("  export DEBIAN_FRONTEND=noninteractive\n");
-            s.Append("  for i in 1 2 3; do apt-get update -q && break; sleep 5; done\n");
-            s.Append($"  apt-get install -y -q --no-install-recommends {qemu} || fail 'apt-get install {qemu} failed'\n");
+            // At first boot apt-daily (update) and unattended-upgrades may hold apt's locks. apt-get update
+            // never waits for the lists lock, so it is retried; install waits for the dpkg lock only as long
+            // as DPkg::Lock::Timeout says (apt 2.7; see docs/host-notes.md).
+            s.Append($"  for i in $(seq 1 {UpdateAttempts}); do apt-get -q update && break; status packages 0 \"apt-get update failed (another apt may hold the package lists); retry $i of {UpdateAttempts}\"; sleep 5; done\n");
+            s.Append($"  status packages 0 'installing QEMU (waits up to {AptLockTimeout.TotalMinutes:0} min for the dpkg lock if unattended-upgrades runs)'\n");
+            s.Append($"  apt-get -o DPkg::Lock::Timeout={(int)AptLockTimeout.TotalSeconds} install -y -q --no-install-recommends {qemu} || fail 'apt-get install {qemu} failed'\n");
             s.Append("fi\n");
             s.Append("status packages 100 'QEMU installed'\n");
             if (o.ImageUrl != null)
@@ -87,6 +101,12 @@ namespace OpenBsdBuild.Cloud.Ec2
                     s.Append("GOT=$(sha256sum \"$IMAGE.partial\" | cut -d' ' -f1)\n");
                     s.Append("[ \"$GOT\" = '" + o.ImageSha256!.ToLowerInvariant() + "' ] || { rm -f \"$IMAGE.partial\"; fail \"golden image SHA-256 mismatch: got $GOT\"; }\n");
                     s.Append("status checksum 100 'SHA-256 matches'\n");
+                }
+                if (!string.IsNullOrEmpty(o.ImageMetadataJson))
+                {
+                    // Base64, so no character of the JSON can end a quote or a here-document early.
+                    string encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes(o.ImageMetadataJson!));
+                    s.Append("echo '" + encoded + "' | base64 -d > \"$IMAGE" + ImageMetadata.SidecarSuffix + "\" || fail 'could not write the golden image metadata'\n");
                 }
                 s.Append("mv -f \"$IMAGE.partial\" \"$IMAGE\"\n");
             }

@@ -1,5 +1,4 @@
 using System;
-using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Model
 {
@@ -41,8 +40,8 @@ namespace OpenBsdBuild.Model
         public TimeSpan? BootTime { get; internal set; }
         public bool MsiX { get; internal set; }
 
-        /// <summary>Open SSH session to the guest (through the host when it is remote).</summary>
-        internal IHostShell? Shell { get; set; }
+        /// <summary>Open SSH session to the guest, through the host when it is remote (the engine's IHostShell).</summary>
+        internal object? ShellState { get; set; }
 
         public override string ToString() => $"{Name}@{Host.Name}";
     }

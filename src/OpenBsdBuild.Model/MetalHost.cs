@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Model
 {
@@ -15,11 +14,11 @@ namespace OpenBsdBuild.Model
     {
         private readonly List<OpenBsdGuest> _guests = new List<OpenBsdGuest>();
 
-        internal MetalHost(HostProvider provider, string name, IHostShell shell, HostCapabilities capabilities, string stateDirectory)
+        internal MetalHost(HostProvider provider, string name, object shell, HostCapabilities capabilities, string stateDirectory)
         {
             Provider = provider;
             Name = name;
-            Shell = shell;
+            ShellState = shell;
             Capabilities = capabilities;
             StateDirectory = stateDirectory;
             ConnectedAt = DateTime.UtcNow;
@@ -65,8 +64,8 @@ namespace OpenBsdBuild.Model
         /// <summary>Where <see cref="PricePerHour"/> came from (built-in table or -PricePerHour).</summary>
         public string? PriceSource { get; internal set; }
 
-        /// <summary>How to reach AWS for teardown, and what was made for this host.</summary>
-        internal OpenBsdBuild.Cloud.Ec2.Ec2HostContext? Ec2 { get; set; }
+        /// <summary>How to reach AWS for teardown, and what was made for this host (the engine's Ec2HostContext).</summary>
+        internal object? Ec2State { get; set; }
 
         public DateTime ConnectedAt { get; }
         public DateTime LaunchTime { get; internal set; }
@@ -83,10 +82,8 @@ namespace OpenBsdBuild.Model
             get { lock (_guests) return _guests.ToList(); }
         }
 
-        internal IHostShell Shell { get; set; }
-
-        /// <summary>What SSH to a guest on this host jumps through: nothing when the host is this machine.</summary>
-        internal IHostShell? JumpShell => Shell.IsLocal ? null : Shell;
+        /// <summary>How the engine runs commands on the host (its IHostShell).</summary>
+        internal object ShellState { get; set; }
 
         internal void AddGuest(OpenBsdGuest guest)
         {

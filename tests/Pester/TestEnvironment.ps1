@@ -1,0 +1,93 @@
+# Shared by the Pester suite (dot-sourced in BeforeAll): where things are, the test guest, and the code blocks
+# of the docs (tests run the blocks themselves, so docs and tests cannot drift apart).
+
+$script:RepoRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
+$script:ModuleManifest = Join-Path $RepoRoot 'out/OpenBsdBuild/OpenBsdBuild.psd1'
+if (-not (Test-Path $ModuleManifest)) { throw "Build first: dotnet build OpenBsdBuild.sln (expected $ModuleManifest)" }
+# This pwsh (also when installed as a dotnet tool, whose process is dotnet), for scripts that need a fresh process.
+$script:PwshPath = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+
+function Get-MarkdownCodeBlock {
+    <# The fenced code blocks of a markdown file, in order, as objects with Language and Code. #>
+    param([Parameter(Mandatory)] [string] $Path, [string] $Language)
+    $blocks = [System.Collections.Generic.List[object]]::new()
+    $current = $null
+    foreach ($line in [IO.File]::ReadAllLines($Path)) {
+        if ($null -eq $current) {
+            if ($line -match '^```(\w*)\s*$') { $current = @{ Language = $Matches[1]; Lines = [System.Collections.Generic.List[string]]::new() } }
+        } elseif ($line -match '^```\s*$') {
+            $blocks.Add([pscustomobject]@{ Language = $current.Language; Code = $current.Lines -join "`n" })
+            $current = $null
+        } else { $current.Lines.Add($line) }
+    }
+    if ($null -ne $current) { throw "$Path has an unclosed code block" }
+    $blocks | Where-Object { -not $Language -or $_.Language -eq $Language }
+}
+
+function Get-TestGuestImage {
+    <#
+    The arm64 test guest of tests/fixtures/guest-image, built once and cached the way the xunit fixture
+    (tests/OpenBsdBuild.Tests/Fixtures/TestGuestImage.cs) caches it: one folder per hash of the recipe,
+    with a metadata sidecar like a golden image's. Either suite may build it; the other reuses it.
+    #>
+    $recipe = Join-Path $RepoRoot 'tests/fixtures/guest-image'
+    $sha = [System.Security.Cryptography.IncrementalHash]::CreateHash('SHA256')
+    [string[]] $ordered = Get-ChildItem $recipe -Recurse -File -Force | Where-Object Extension -ne '.md' |
+        ForEach-Object { [IO.Path]::GetRelativePath($recipe, $_.FullName) }
+    [Array]::Sort($ordered, [StringComparer]::Ordinal)
+    foreach ($relative in $ordered) {
+        $sha.AppendData([Text.Encoding]::UTF8.GetBytes($relative))
+        $sha.AppendData([IO.File]::ReadAllBytes((Join-Path $recipe $relative)))
+    }
+    $hash = [Convert]::ToHexString($sha.GetHashAndReset()).ToLowerInvariant().Substring(0, 16)
+    $cacheRoot = if ($env:OPENBSDBUILD_TEST_CACHE) { $env:OPENBSDBUILD_TEST_CACHE } else { Join-Path $HOME '.cache/openbsdbuild-tests' }
+    $dir = Join-Path $cacheRoot "guest-$hash"
+    if (-not (Test-Path (Join-Path $dir '.complete'))) {
+        $work = "$dir.tmp-$PID"
+        New-Item -ItemType Directory -Force $work | Out-Null
+        bash (Join-Path $recipe 'build-guest-image.sh') $work *> (Join-Path $work 'build.log')
+        if ($LASTEXITCODE) { throw "Building the test guest failed: $(Get-Content -Tail 40 (Join-Path $work 'build.log') -Raw)" }
+        Set-Content (Join-Path $work '.complete') ([DateTime]::UtcNow.ToString('o'))
+        if (Test-Path $dir) { Remove-Item -Recurse -Force $dir }
+        Move-Item $work $dir
+    }
+    $image = Join-Path $dir 'guest.qcow2'
+    $fingerprint = (Get-Content (Join-Path $dir 'host_key.fingerprint') -Raw).Trim()
+    if (-not (Test-Path "$image.json")) {
+        [ordered]@{
+            name = 'openbsdbuild-test-guest'; os = 'TestGuest'; version = $hash.Substring(0, 8); architecture = 'arm64'
+            buildUser = 'build'; hostKeyFingerprints = @($fingerprint)
+            created = (Get-Item $image).LastWriteTimeUtc.ToString('o'); size = (Get-Item $image).Length
+            sha256 = (Get-FileHash $image -Algorithm SHA256).Hash.ToLowerInvariant()
+        } | ConvertTo-Json | Set-Content "$image.json"
+    }
+    [pscustomobject]@{
+        Directory = $dir; Path = $image; KeyFile = Join-Path $dir 'id_ed25519'; HostKeyFingerprint = $fingerprint
+    }
+}
+
+function Start-S3rver {
+    <# A real S3-compatible server (s3rver from tests/node_modules) on loopback with one bucket, as a process. #>
+    param([string] $Bucket = 'images')
+    $script = Join-Path $RepoRoot 'tests/node_modules/s3rver/bin/s3rver.js'
+    if (-not (Test-Path $script)) { throw "s3rver is not installed ($script): npm ci --prefix tests" }
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+    $data = Join-Path ([IO.Path]::GetTempPath()) "s3rver-$([Guid]::NewGuid().ToString('n'))"
+    New-Item -ItemType Directory $data | Out-Null
+    $process = Start-Process node -ArgumentList $script, '-d', $data, '-a', '127.0.0.1', '-p', $port, '--configure-bucket', $Bucket `
+        -PassThru -RedirectStandardOutput "$data.log" -RedirectStandardError "$data.err"
+    $endpoint = "http://127.0.0.1:$port"
+    foreach ($attempt in 1..300) {
+        try { $null = Invoke-WebRequest "$endpoint/" -SkipHttpErrorCheck -TimeoutSec 2; break }
+        catch { if ($process.HasExited) { throw "s3rver exited: $(Get-Content "$data.err" -Raw)" }; Start-Sleep -Milliseconds 100 }
+    }
+    [pscustomobject]@{ Process = $process; Endpoint = $endpoint; Bucket = $Bucket; DataDirectory = $data
+                       AccessKey = 'S3RVER'; SecretKey = 'S3RVER'; Region = 'us-east-1' }
+}
+
+function Stop-S3rver([Parameter(Mandatory)] $Server) {
+    $Server.Process | Stop-Process -Force -ErrorAction SilentlyContinue
+    $Server.Process.WaitForExit()
+    Remove-Item -Recurse -Force $Server.DataDirectory, "$($Server.DataDirectory).log", "$($Server.DataDirectory).err" -ErrorAction SilentlyContinue
+}
