@@ -14,6 +14,7 @@
     FormatsToProcess     = @('OpenBsdBuild.format.ps1xml')
     CmdletsToExport      = @(
         'Connect-MetalHost'
+        'Disconnect-MetalHost'
         'New-MetalHost'
         'Get-MetalHost'
         'Start-OpenBsdGuest'

@@ -36,6 +36,7 @@ namespace OpenBsdBuild.Commands
         /// <summary>The guest image: s3://… (a new EC2 host fetches it at boot) or a path on the host.</summary>
         [Parameter(Mandatory = true)]
         [ValidateNotNull]
+        [ArgumentCompleter(typeof(ImageCompleter))]
         public object Image { get; set; } = null!;
 
         [Parameter]

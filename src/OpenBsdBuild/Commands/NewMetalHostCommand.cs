@@ -36,6 +36,7 @@ namespace OpenBsdBuild.Commands
         /// <summary>A golden image in S3 (s3://bucket/key or an image object) that the host fetches as soon as it boots.</summary>
         [Parameter]
         [ValidateNotNull]
+        [ArgumentCompleter(typeof(ImageCompleter))]
         public object? Image { get; set; }
 
         /// <summary>When the pipeline fails or is stopped, keep the host (and say how to remove it) instead of terminating it.</summary>

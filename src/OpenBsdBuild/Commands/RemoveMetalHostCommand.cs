@@ -95,7 +95,7 @@ namespace OpenBsdBuild.Commands
                     id != null
                         ? $"'{id}' is not an EC2 instance id (i- and 8 or 17 hex digits)."
                         : $"Remove-MetalHost takes a MetalHost, an OpenBsdGuest, a GuestBuildResult, an Ec2Leftover, an EC2 instance id or an object with an InstanceId property, not {input.GetType().Name}.",
-                    item, "Pipe the output of New-MetalHost, Get-MetalHost, Connect-MetalHost, Start-OpenBsdGuest or Invoke-GuestBuild, or instance ids; the rest of the input is still removed."), item);
+                    input, "Pipe the output of New-MetalHost, Get-MetalHost, Connect-MetalHost, Start-OpenBsdGuest or Invoke-GuestBuild, or instance ids; the rest of the input is still removed."), input);
                 return;
             }
             if (host.State == "Removed") // several results of one host in the same pipeline
@@ -166,7 +166,8 @@ namespace OpenBsdBuild.Commands
             }
         }
 
-        private static MetalHost? Resolve(object input) => input switch
+        /// <summary>The host behind a host, guest or build result (Disconnect-MetalHost takes the same input).</summary>
+        internal static MetalHost? Resolve(object input) => input switch
         {
             MetalHost h => h,
             OpenBsdGuest g => g.Host,

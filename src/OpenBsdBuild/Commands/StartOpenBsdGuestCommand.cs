@@ -24,6 +24,7 @@ namespace OpenBsdBuild.Commands
         /// </summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNull]
+        [ArgumentCompleter(typeof(ImageCompleter))]
         public object Image { get; set; } = null!;
 
         [Parameter]
