@@ -37,10 +37,20 @@ public static class MamlWriter
                 new XElement(Maml + "title", $"--------- Example {i + 1}: {e.Title} ---------"),
                 new XElement(Dev + "code", e.Code),
                 new XElement(Dev + "remarks", Paragraphs(e.Remarks))))),
-            new XElement(Maml + "relatedLinks", doc.Links.Select(l => new XElement(Maml + "navigationLink",
-                new XElement(Maml + "linkText", l.Text),
-                new XElement(Maml + "uri", l.Uri.StartsWith("http", StringComparison.OrdinalIgnoreCase) ? l.Uri : "")))));
+            // The first link with a URI is what Get-Help -Online opens: the cmdlet's own page.
+            new XElement(Maml + "relatedLinks",
+                new[] { (Text: "Online Version:", Uri: doc.Name + ".md") }.Concat(doc.Links).Select(l => new XElement(Maml + "navigationLink",
+                    new XElement(Maml + "linkText", l.Text),
+                    new XElement(Maml + "uri", Absolute(l.Uri))))));
     }
+
+    /// <summary>Where the docs are published; links between docs pages are relative to it.</summary>
+    public const string DocsBaseUri = "https://github.com/openbsdbuild/OpenBsdBuild/blob/main/docs/";
+
+    private static string Absolute(string uri) =>
+        Uri.TryCreate(uri, UriKind.Absolute, out var absolute) && (absolute.Scheme == "http" || absolute.Scheme == "https")
+            ? uri
+            : new Uri(new Uri(DocsBaseUri), uri).ToString();
 
     /// <summary>One syntax line per parameter set, in the order the sets first appear.</summary>
     private static IEnumerable<XElement> SyntaxItems(CommandDoc doc)

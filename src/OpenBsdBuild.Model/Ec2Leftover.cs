@@ -12,6 +12,13 @@ namespace OpenBsdBuild.Cloud.Ec2
         public string Region { get; internal set; } = "";
         public string? RunId { get; internal set; }
         public DateTime? Created { get; internal set; }
+        /// <summary>The AWS account it was found in; Remove-MetalHost deletes it only there.</summary>
+        public string? AccountId { get; internal set; }
+        /// <summary>How it was found: the EC2 endpoint (null: AWS's own) and where the credentials came from (never the secrets).</summary>
+        public Uri? EndpointUrl { get; internal set; }
+        public string? CredentialSource { get; internal set; }
+        /// <summary>How to reach AWS again to delete it (the listing's connection), typed by the engine.</summary>
+        internal object? ConnectionState { get; set; }
         public override string ToString() => $"{Kind} {Id} ({Name})";
     }
 }

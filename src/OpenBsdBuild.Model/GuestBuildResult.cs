@@ -20,6 +20,14 @@ namespace OpenBsdBuild.Model
         public string? Diagnosis { get; internal set; }
         public IReadOnlyList<string> LastLines { get; internal set; } = Array.Empty<string>();
         public IReadOnlyList<BuildArtifact> Artifacts { get; internal set; } = Array.Empty<BuildArtifact>();
+
+        /// <summary>
+        /// The result of a build that never ran its command (refused by the preflight, guest not
+        /// connected, upload failed): it still carries the guest and host downstream, so a
+        /// Remove-MetalHost at the end of the pipeline ends them.
+        /// </summary>
+        internal static GuestBuildResult NotRun(OpenBsdGuest guest, string command, string diagnosis) =>
+            new GuestBuildResult { Guest = guest, Command = command, StartedAt = DateTime.UtcNow, Diagnosis = diagnosis };
     }
 
     /// <summary>A file fetched from a guest whose SHA-256 matched on both ends. Shaped like a FileInfo for piping.</summary>

@@ -64,6 +64,12 @@ namespace OpenBsdBuild.Model
         /// <summary>Where <see cref="PricePerHour"/> came from (built-in table or -PricePerHour).</summary>
         public string? PriceSource { get; internal set; }
 
+        /// <summary>The AWS account the host was found in (Get-MetalHost); null when not known.</summary>
+        public string? AccountId { get; internal set; }
+        /// <summary>Where the credentials that found it came from ("profile 'ci'", …; never the secrets), and the EC2 endpoint (null: AWS's own).</summary>
+        public string? CredentialSource { get; internal set; }
+        public Uri? EndpointUrl { get; internal set; }
+
         /// <summary>How to reach AWS for teardown, and what was made for this host (the engine's Ec2HostContext).</summary>
         internal object? Ec2State { get; set; }
 

@@ -138,6 +138,30 @@ public sealed partial class Ec2Emulator
     public void FailNext(string action, string errorCode, string? message = null, int count = 1, int? httpStatus = null) =>
         _faults.FailNext(action, errorCode, message, count, httpStatus);
 
+    /// <summary>
+    /// The next <paramref name="count"/> requests (any action) are answered by something in front of
+    /// EC2 instead (a proxy or load balancer): an HTML page with <paramref name="httpStatus"/>, no AWS error document.
+    /// </summary>
+    public void ServeErrorPage(int httpStatus, int count) => _faults.ServeErrorPage(httpStatus, count);
+
+    private readonly Dictionary<string, Ec2Emulator> _accounts = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Requests signed with <paramref name="accessKeyId"/> act in another AWS account: they are answered
+    /// by <paramref name="account"/> (an emulator started with that account's <see cref="Ec2EmulatorOptions.AccountId"/>),
+    /// with its resources, on this endpoint. As on AWS, an access key belongs to exactly one account, and
+    /// one account's groups, key pairs and instances are "not found" from another.
+    /// </summary>
+    public void AddAccount(string accessKeyId, Ec2Emulator account)
+    {
+        lock (_accounts) _accounts[accessKeyId] = account;
+    }
+
+    private Ec2Emulator? AccountFor(string accessKeyId)
+    {
+        lock (_accounts) return _accounts.GetValueOrDefault(accessKeyId);
+    }
+
     /// <summary>Scripted failures not yet consumed.</summary>
     public int PendingFailures => _faults.PendingFailures;
 

@@ -80,6 +80,12 @@ public sealed partial class Ec2Emulator : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext http)
     {
+        // Another account's request: its own emulator answers, with its own resources and account id.
+        if (SigV4Scope.Parse(http.Request.Headers.Authorization) is { } caller && AccountFor(caller.AccessKeyId) is { } account)
+        {
+            await account.HandleAsync(http).ConfigureAwait(false);
+            return;
+        }
         var timer = Stopwatch.StartNew();
         var startedAt = _state.Now;
         var requestId = Guid.NewGuid().ToString();
@@ -97,7 +103,14 @@ public sealed partial class Ec2Emulator : IAsyncDisposable
         Reply reply;
         string service, action;
         IReadOnlyDictionary<string, string> parameters;
-        if (target.StartsWith(SsmApi.TargetPrefix, StringComparison.Ordinal))
+        if (_faults.TakeErrorPage() is int pageStatus)
+        {
+            service = "proxy";
+            action = "";
+            parameters = new Dictionary<string, string>();
+            reply = new Reply(pageStatus, "text/html", $"<html><head><title>{pageStatus} Bad Gateway</title></head><body><h1>{pageStatus} Bad Gateway</h1></body></html>", null);
+        }
+        else if (target.StartsWith(SsmApi.TargetPrefix, StringComparison.Ordinal))
         {
             service = "ssm";
             action = target[SsmApi.TargetPrefix.Length..];

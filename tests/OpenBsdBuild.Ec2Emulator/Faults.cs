@@ -49,6 +49,25 @@ internal sealed class FaultPlan
         }
     }
 
+    private int _pages;
+    private int _pageStatus;
+
+    public void ServeErrorPage(int httpStatus, int count)
+    {
+        lock (_lock) { _pageStatus = httpStatus; _pages = count; }
+    }
+
+    /// <summary>The status of an HTML error page to serve instead of handling the request, if one is due.</summary>
+    public int? TakeErrorPage()
+    {
+        lock (_lock)
+        {
+            if (_pages == 0) return null;
+            _pages--;
+            return _pageStatus;
+        }
+    }
+
     public int PendingFailures
     {
         get { lock (_lock) return _scripted.Sum(f => f.Remaining); }

@@ -17,7 +17,7 @@ Describe 'Module surface' {
     }
 
     It 'marks every cmdlet that creates or destroys something with SupportsShouldProcess' -ForEach @(
-        'Start-OpenBsdGuest', 'Stop-OpenBsdGuest', 'Invoke-GuestBuild', 'Remove-MetalHost', 'New-MetalHost',
+        'Start-OpenBsdGuest', 'Stop-OpenBsdGuest', 'Invoke-GuestBuild', 'Remove-MetalHost', 'Disconnect-MetalHost', 'New-MetalHost',
         'Invoke-OpenBsdBuild', 'New-OpenBsdImage', 'Publish-OpenBsdImage', 'Remove-OpenBsdImage'
     ) {
         (Get-Command $_).Parameters.Keys | Should -Contain 'WhatIf'
@@ -84,11 +84,7 @@ Describe 'Invoke-GuestBuild' {
 }
 
 Describe 'Help' {
-    It 'has a synopsis and at least two examples for <_>' -ForEach @(
-        'Connect-MetalHost', 'New-MetalHost', 'Get-MetalHost', 'Remove-MetalHost', 'Start-OpenBsdGuest', 'Get-OpenBsdGuest',
-        'Stop-OpenBsdGuest', 'Invoke-GuestBuild', 'Invoke-OpenBsdBuild', 'New-OpenBsdImage', 'Publish-OpenBsdImage',
-        'Get-OpenBsdImage', 'Remove-OpenBsdImage'
-    ) {
+    It 'has a synopsis and at least two examples for <_>' -ForEach (Import-PowerShellDataFile (Join-Path $PSScriptRoot '../../OpenBsdBuild.psd1')).CmdletsToExport {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
@@ -123,5 +119,66 @@ Describe 'Completion' {
     It 'completes metal instance types for the architecture' {
         $line = 'New-MetalHost -Architecture amd64 -InstanceType c5'
         (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText | Should -Contain 'c5.metal'
+    }
+}
+
+Describe 'Manifest and help topics' {
+    It 'ships the license its manifest points at' {
+        $data = Import-PowerShellDataFile $manifest
+        $data.PrivateData.PSData.LicenseUri | Should -BeLike '*/blob/main/LICENSE'
+        Join-Path $root 'LICENSE' | Should -Exist
+        Get-Content (Join-Path $root 'LICENSE') -TotalCount 1 | Should -Be 'MIT License'
+        $data.Copyright | Should -Match 'MIT'
+    }
+
+    It 'has release notes for the version it is' {
+        $data = Import-PowerShellDataFile $manifest
+        $data.PrivateData.PSData.ReleaseNotes | Should -Match "^$([regex]::Escape($data.ModuleVersion)):"
+    }
+
+    It 'opens the online page of <_> with Get-Help -Online, and every related link has a URI' -ForEach (Import-PowerShellDataFile (Join-Path $PSScriptRoot '../../OpenBsdBuild.psd1')).CmdletsToExport {
+        (Get-Command $_).HelpUri | Should -Be "https://github.com/openbsdbuild/OpenBsdBuild/blob/main/docs/$_.md"
+        foreach ($link in (Get-Help $_).relatedLinks.navigationLink) { $link.uri | Should -Match '^https://' -Because $link.linkText }
+    }
+
+    It 'has an about_OpenBsdBuild topic' {
+        $topic = Get-Help about_OpenBsdBuild | Out-String
+        $topic | Should -Match 'about_OpenBsdBuild'
+        $topic | Should -Match 'StoredAWSRegion'
+    }
+}
+
+Describe 'Completion of images' {
+    BeforeAll {
+        $script:folder = Join-Path ([IO.Path]::GetTempPath()) ([Guid]::NewGuid())
+        New-Item -ItemType Directory "$folder/imgs/older" | Out-Null
+        foreach ($v in '7.7', '7.8') {
+            $image = Join-Path "$folder/imgs" "openbsd-$v-arm64.qcow2"
+            [IO.File]::WriteAllBytes($image, [byte[]]::new(4096))
+            $sha = (Get-FileHash $image -Algorithm SHA256).Hash.ToLowerInvariant()
+            @{ name = "openbsd-$v"; os = 'OpenBSD'; version = $v; architecture = 'arm64'; buildUser = 'builder'
+               hostKeyFingerprints = @('SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'); size = 4096; sha256 = $sha
+               created = "2025-09-0$($v.Substring(2))T00:00:00Z" } | ConvertTo-Json | Set-Content "$image.json"
+        }
+        Set-Content "$folder/imgs/notes.txt" 'not an image'
+        Push-Location $folder
+    }
+    AfterAll {
+        Pop-Location
+        Remove-Item -Recurse -Force $folder
+    }
+
+    It 'offers images and folders for -Image, not notes or metadata sidecars' {
+        $line = 'Start-OpenBsdGuest -Image ./imgs/'
+        $offered = (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText
+        $offered | Should -Contain './imgs/openbsd-7.8-arm64.qcow2'
+        $offered | Should -Contain './imgs/older/'
+        $offered | Should -Not -Contain './imgs/notes.txt'
+        $offered | Should -Not -Contain './imgs/openbsd-7.8-arm64.qcow2.json'
+    }
+
+    It 'reads a relative -Location against $PWD for -Version' {
+        $line = 'Get-OpenBsdImage -Location ./imgs -Version '
+        (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText | Should -Be @('7.8', '7.7')
     }
 }

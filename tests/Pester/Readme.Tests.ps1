@@ -10,7 +10,7 @@ Describe 'README main job' -Skip:$IsWindows {
     It 'is the first block, a PowerShell one that builds, imports and runs the pipeline' {
         $mainJob.Language | Should -Be 'powershell'
         $mainJob.Code | Should -Match '(?m)^\./build\.ps1; Import-Module \./out/OpenBsdBuild$'
-        $mainJob.Code | Should -Match 'Remove-MetalHost'
+        $mainJob.Code | Should -Match 'Disconnect-MetalHost'
     }
 
     It 'runs as printed: builds in a guest, brings the artifact back verified, leaves no guest behind' {
@@ -48,7 +48,7 @@ Describe 'README main job' -Skip:$IsWindows {
             Get-Content $artifact.FullName | Should -Be 'aarch64'
             (Get-FileHash $artifact.FullName -Algorithm SHA256).Hash | Should -Be $artifact.Sha256
             $artifact.FullName | Should -BeLike "$project*"
-            # Remove-MetalHost stopped the guest it started.
+            # Disconnect-MetalHost stopped the guest the pipeline started.
             Get-Process qemu-system-aarch64 -ErrorAction SilentlyContinue |
                 Where-Object { (Get-Content "/proc/$($_.Id)/cmdline" -Raw) -like "*$home_*" } | Should -BeNullOrEmpty
         }

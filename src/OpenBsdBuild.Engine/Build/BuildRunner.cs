@@ -20,6 +20,10 @@ namespace OpenBsdBuild.Build
         public BuildFailedException(string errorId, FailureKind kind, string message, GuestBuildResult result, string recommendedAction, Exception? inner = null)
             : base(errorId, kind, message, result, recommendedAction, inner) => Result = result;
 
+        /// <summary>A failure before or after the command ran (preflight, upload, download): the original error, carrying the result so far.</summary>
+        internal BuildFailedException(OpenBsdBuildException failure, GuestBuildResult result)
+            : base(failure.ErrorId, failure.Kind, failure.Message, failure.Target ?? result, failure.RecommendedAction, failure) => Result = result;
+
         public GuestBuildResult Result { get; }
     }
 
@@ -35,17 +39,57 @@ namespace OpenBsdBuild.Build
                 "Start a new guest with Start-OpenBsdGuest and pipe it to Invoke-GuestBuild.");
             // A user may have typed a secret's value into -Command too: -Verbose shows *** wherever it appears.
             using var masking = OperationTrace.Masking(spec.Secrets.Values);
+            var build = new BuildState(new GuestBuildResult { Guest = guest, Command = spec.Command, StartedAt = DateTime.UtcNow });
+            // A TCP connection whose path died stays "open" for many minutes, in every phase (preflight,
+            // upload, run, download): a trivial command every few seconds notices, and the phase's wait is cancelled.
+            using var linkLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var watchdog = new ConnectionWatchdog(session, linkLost, WatchdogInterval, WatchdogAnswerTimeout);
+            build.LinkLost = () => watchdog.Lost;
             IHostShell? other = null;
             try
             {
                 if (spec.User != null && spec.User != guest.User)
-                    other = await ConnectAsUserAsync(guest, spec.User, reporter, cancellationToken).ConfigureAwait(false);
-                return await RunInSessionAsync(guest, other ?? session, spec, reporter, cancellationToken).ConfigureAwait(false);
+                    other = await ConnectAsUserAsync(guest, spec.User, reporter, linkLost.Token).ConfigureAwait(false);
+                var work = RunInSessionAsync(guest, other ?? session, spec, build, reporter, linkLost.Token);
+                // A phase stuck writing into the dead connection never sees the cancel: stop waiting for it.
+                if (await Task.WhenAny(work, watchdog.LostSignal).ConfigureAwait(false) != work)
+                {
+                    _ = work.ContinueWith(t => t.Exception, TaskScheduler.Default); // ends when TCP gives up; observed then
+                    throw await LostAsync(guest, build, null).ConfigureAwait(false);
+                }
+                return await work.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (watchdog.Lost && !cancellationToken.IsCancellationRequested && !(ex is BuildFailedException { ErrorId: "GuestLost" } || ex is BuildFailedException { ErrorId: "GuestDied" }))
+            {
+                throw await LostAsync(guest, build, ex as OpenBsdBuildException).ConfigureAwait(false);
+            }
+            catch (OpenBsdBuildException ex) when (ex.ErrorId == "ConnectionLost")
+            {
+                throw await LostAsync(guest, build, ex).ConfigureAwait(false);
+            }
+            catch (OpenBsdBuildException ex) when (!(ex is BuildFailedException))
+            {
+                // The result goes downstream with the error (a Remove-MetalHost at the end still gets the host).
+                build.Result.Succeeded = false;
+                build.Result.Diagnosis ??= ex.Message;
+                throw new BuildFailedException(ex, build.Result);
             }
             finally
             {
                 other?.Dispose();
             }
+        }
+
+        /// <summary>What a build has got to, for the error when its link is lost midway.</summary>
+        private sealed class BuildState
+        {
+            public BuildState(GuestBuildResult result) => Result = result;
+            public GuestBuildResult Result { get; }
+            public string Phase { get; set; } = "connection";
+            public Queue<string> Tail { get; } = new Queue<string>();
+            /// <summary>Runs from the start of the build command.</summary>
+            public Stopwatch Clock { get; } = new Stopwatch();
+            public Func<bool> LinkLost { get; set; } = () => false;
         }
 
         /// <summary>A second session to the same guest as another user, with the same key and the same pinned host key.</summary>
@@ -55,14 +99,16 @@ namespace OpenBsdBuild.Build
             return await SshShell.ConnectAsync(target, cancellationToken, guest.Host.JumpShell).ConfigureAwait(false);
         }
 
-        private static async Task<GuestBuildResult> RunInSessionAsync(OpenBsdGuest guest, IHostShell shell, BuildSpec spec, IOperationReporter reporter, CancellationToken cancellationToken)
+        private static async Task<GuestBuildResult> RunInSessionAsync(OpenBsdGuest guest, IHostShell shell, BuildSpec spec, BuildState build, IOperationReporter reporter, CancellationToken cancellationToken)
         {
-            var result = new GuestBuildResult { Guest = guest, Command = spec.Command, StartedAt = DateTime.UtcNow };
+            var result = build.Result;
             string activity = $"Building on {guest.Name}";
 
+            build.Phase = "preflight";
             result.WorkingDirectory = await CreateWorkingDirectoryAsync(shell, guest.Name, spec.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
             reporter.Verbose($"Working directory in {guest.Name}: {result.WorkingDirectory}");
             var preflight = await Preflight.CheckAsync(shell, result.WorkingDirectory, spec, reporter, cancellationToken).ConfigureAwait(false);
+            build.Phase = "upload of the sources";
             if (spec.SourcePath != null)
                 await UploadSourcesAsync(shell, guest.Name, spec, result.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
             else if (spec.ArchivePath != null)
@@ -73,8 +119,10 @@ namespace OpenBsdBuild.Build
             Directory.CreateDirectory(spec.Destination);
             result.LogPath = Path.GetFullPath(spec.LogPath ?? Path.Combine(spec.Destination, "build.log"));
             var diagnosis = new FailureDiagnosis();
-            var tail = new Queue<string>();
-            var clock = Stopwatch.StartNew();
+            var tail = build.Tail;
+            var clock = build.Clock;
+            build.Phase = "build";
+            clock.Start();
             var masker = new SecretMasker(spec.Secrets.Values);
             string pidFile = result.WorkingDirectory.TrimEnd('/') + ".pid";
             bool timedOut = false;
@@ -105,16 +153,15 @@ namespace OpenBsdBuild.Build
                 }
 
                 reporter.Progress(activity, "Running " + Shorten(masker.Mask(spec.Command)));
-                using var watchdog = new ConnectionWatchdog(shell, timeout, WatchdogInterval, WatchdogAnswerTimeout);
                 try
                 {
                     using var secrets = new MemoryStream(Encoding.UTF8.GetBytes(string.Concat(spec.Secrets.Values.Select(v => v + "\n"))));
                     result.ExitCode = await shell.StreamAsync(RunScript(spec, result.WorkingDirectory, pidFile, preflight), secrets,
                         l => OnLine(l, "stdout"), l => OnLine(l, "stderr"), timeout.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (watchdog.Lost)
+                catch (OperationCanceledException) when (build.LinkLost())
                 {
-                    throw await LostAsync(guest, result, clock, tail, null).ConfigureAwait(false);
+                    throw; // the caller says the guest was lost; killing the build over the dead link would only wait
                 }
                 catch (OperationCanceledException)
                 {
@@ -122,10 +169,6 @@ namespace OpenBsdBuild.Build
                     // Ctrl+C or timeout: the remote build must not outlive us.
                     await KillAsync(shell, pidFile).ConfigureAwait(false);
                     if (!timedOut) throw;
-                }
-                catch (OpenBsdBuildException ex) when (ex.ErrorId == "ConnectionLost")
-                {
-                    throw await LostAsync(guest, result, clock, tail, ex).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -149,6 +192,7 @@ namespace OpenBsdBuild.Build
             }
 
             result.Succeeded = true;
+            build.Phase = "download of the artifacts";
             result.Artifacts = await ArtifactCollector.CollectAsync(shell, guest.Name, result.WorkingDirectory, spec.Artifacts, spec.Destination,
                 reporter, cancellationToken).ConfigureAwait(false);
             return result;
@@ -160,10 +204,12 @@ namespace OpenBsdBuild.Build
         /// <summary>How long the host gets to say what became of a lost guest (its own link may be the one that died).</summary>
         private static readonly TimeSpan LostGuestQuestionTimeout = TimeSpan.FromSeconds(5);
 
-        private static async Task<BuildFailedException> LostAsync(OpenBsdGuest guest, GuestBuildResult result, Stopwatch clock, Queue<string> tail, Exception? inner)
+        private static async Task<BuildFailedException> LostAsync(OpenBsdGuest guest, BuildState build, Exception? inner)
         {
-            result.Duration = clock.Elapsed;
-            lock (tail) result.LastLines = tail.ToList();
+            var result = build.Result;
+            result.Succeeded = false;
+            result.Duration = build.Clock.Elapsed;
+            lock (build.Tail) result.LastLines = build.Tail.ToList();
             bool? qemuRuns = null;
             string serial = "";
             using (var ask = new CancellationTokenSource(LostGuestQuestionTimeout))
@@ -185,7 +231,7 @@ namespace OpenBsdBuild.Build
                 return new BuildFailedException("GuestDied", FailureKind.InvalidOperation, result.Diagnosis + LastLinesText(result) + console, result,
                     $"Read the serial console lines above; check {guest.Host.Name}'s free memory (dmesg there names the OOM killer).", inner);
             }
-            result.Diagnosis = $"The connection to guest {guest.Name} was lost during the build (the guest, its host or the network went away); " +
+            result.Diagnosis = $"The connection to guest {guest.Name} was lost during the {build.Phase} (the guest, its host or the network went away); " +
                                (qemuRuns == true ? $"its QEMU still runs on {guest.Host.Name}, so the build may still run there." : $"{guest.Host.Name} did not answer either, so whether the build still runs is unknown.");
             return new BuildFailedException("GuestLost", FailureKind.ConnectionError, result.Diagnosis + LastLinesText(result) + console, result,
                 "Check that the host and guest are still running (Get-OpenBsdGuest); the guest's serial log is on the host.", inner);

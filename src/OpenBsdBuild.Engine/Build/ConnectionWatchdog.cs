@@ -15,6 +15,7 @@ namespace OpenBsdBuild.Build
     internal sealed class ConnectionWatchdog : IDisposable
     {
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private readonly TaskCompletionSource<bool> _lost = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Task _loop;
 
         public ConnectionWatchdog(IHostShell shell, CancellationTokenSource onLost, TimeSpan interval, TimeSpan answerTimeout)
@@ -28,25 +29,28 @@ namespace OpenBsdBuild.Build
                     catch (OperationCanceledException) { return; }
                     using var answer = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
                     answer.CancelAfter(answerTimeout);
-                    try
-                    {
-                        await shell.RunAsync("true", answer.Token).ConfigureAwait(false);
-                    }
-                    catch (Exception) when (!_stop.IsCancellationRequested)
-                    {
-                        Lost = true;
-                        onLost.Cancel();
-                        return;
-                    }
-                    catch (Exception)
-                    {
-                        return;
-                    }
+                    // Raced against a timer, not awaited: while an upload has filled the dead connection's send
+                    // buffer, even giving up on the probe (closing its channel) blocks inside the SSH library.
+                    Task probe = Task.Run(() => shell.RunAsync("true", answer.Token));
+                    Task answered = await Task.WhenAny(probe, Task.Delay(answerTimeout + AnswerSlack, _stop.Token)).ConfigureAwait(false);
+                    if (_stop.IsCancellationRequested) return;
+                    if (answered == probe && probe.Status == TaskStatus.RanToCompletion) continue;
+                    _ = probe.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed whenever it ends
+                    Lost = true;
+                    _lost.TrySetResult(true);
+                    onLost.Cancel();
+                    return;
                 }
             });
         }
 
+        /// <summary>Time for a cancelled probe to come back before the watchdog stops waiting for it.</summary>
+        private static readonly TimeSpan AnswerSlack = TimeSpan.FromSeconds(1);
+
         public bool Lost { get; private set; }
+
+        /// <summary>Completes when the connection is declared lost (never, if it is not).</summary>
+        public Task LostSignal => _lost.Task;
 
         public void Dispose()
         {

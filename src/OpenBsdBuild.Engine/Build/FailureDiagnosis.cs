@@ -10,8 +10,8 @@ namespace OpenBsdBuild.Build
 
     /// <summary>
     /// Reads a failed build's output for the boring causes first. A full /tmp makes compilers
-    /// fail with messages that look like compiler bugs; a 1 GB data-size limit (OpenBSD's default
-    /// login class) makes them die "out of memory" on a machine with plenty of it.
+    /// fail with messages that look like compiler bugs; a 1536M data-size limit (OpenBSD/arm64's default
+    /// login class, docs/openbsd-notes.md) makes them die "out of memory" on a machine with plenty of it.
     /// </summary>
     public sealed class FailureDiagnosis
     {

@@ -33,7 +33,13 @@ namespace OpenBsdBuild.Cloud
                 return new OpenBsdBuildException("AwsEndpointUnreachable", FailureKind.ConnectionError,
                     $"Could not reach AWS: {transport.Message}", null,
                     "Check the network and proxy settings, -Region, and -EndpointUrl if one is given.", ex);
-            if (!(ex is AmazonServiceException aws) || aws.ErrorCode == null) return null;
+            if (!(ex is AmazonServiceException aws)) return null;
+            // An HTTP 5xx, or an answer that is not AWS's XML/JSON at all (a proxy's error page): AWS's side, not a bug here.
+            if ((int)aws.StatusCode >= 500 || string.IsNullOrEmpty(aws.ErrorCode) || ex is AmazonUnmarshallingException)
+                return new OpenBsdBuildException("AwsServiceError", FailureKind.ResourceUnavailable,
+                    $"AWS answered HTTP {(int)aws.StatusCode}{(string.IsNullOrEmpty(aws.ErrorCode) ? "" : " " + aws.ErrorCode)} " +
+                    $"(request id {(string.IsNullOrEmpty(aws.RequestId) ? "none" : aws.RequestId)}): {Shorten(aws.Message)}", (int)aws.StatusCode,
+                    "Try again in a few minutes; if it persists, check the AWS Health Dashboard, or -EndpointUrl and any proxy between here and AWS.", ex);
             if (Rejected.Contains(aws.ErrorCode))
                 return new OpenBsdBuildException("AwsCredentialsRejected", FailureKind.AuthenticationError,
                     $"AWS rejected the credentials ({aws.ErrorCode}: {aws.Message}).", aws.ErrorCode,
@@ -43,6 +49,12 @@ namespace OpenBsdBuild.Cloud
                     $"The AWS credentials may not do this ({aws.ErrorCode}: {aws.Message}).", aws.ErrorCode,
                     "Grant the IAM identity the EC2 actions the module uses (RunInstances, TerminateInstances, DescribeInstances, Create/DeleteSecurityGroup, Import/DeleteKeyPair, CreateTags, GetConsoleOutput), or use another profile.", ex);
             return null;
+        }
+
+        private static string Shorten(string? text)
+        {
+            string oneLine = System.Text.RegularExpressions.Regex.Replace(text ?? "", @"\s+", " ").Trim();
+            return oneLine.Length == 0 ? "no message" : oneLine.Length > 200 ? oneLine.Substring(0, 200) + "…" : oneLine;
         }
 
         /// <summary>The network failure under an exception (refused, unresolved, reset), if that is what it is.</summary>

@@ -31,6 +31,22 @@ namespace OpenBsdBuild.Guest
             return outcome;
         }
 
+        /// <summary>
+        /// Stops several guests at once (each stop is one script on its host, so they overlap);
+        /// every guest gets its chance even when another fails.
+        /// </summary>
+        /// <returns>Each guest with how it ended, or the error that kept it from stopping.</returns>
+        public static async Task<IReadOnlyList<(OpenBsdGuest Guest, StopOutcome? Outcome, Exception? Error)>> StopAllAsync(
+            IEnumerable<OpenBsdGuest> guests, TimeSpan gracePeriod, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            var stops = guests.Select(async g =>
+            {
+                try { return (g, (StopOutcome?)await StopAsync(g, gracePeriod, reporter, cancellationToken).ConfigureAwait(false), (Exception?)null); }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested) { return (g, (StopOutcome?)null, (Exception?)ex); }
+            }).ToList();
+            return await Task.WhenAll(stops).ConfigureAwait(false);
+        }
+
         internal static async Task<StopOutcome> DestroyAsync(MetalHost host, OpenBsdGuest guest, TimeSpan gracePeriod, CancellationToken cancellationToken)
         {
             string dir = ShellQuote.Quote(guest.StateDirectory);

@@ -77,7 +77,7 @@ namespace OpenBsdBuild.Images
 
         /// <summary>
         /// The layout for Rust release builds. The default auto layout on a 20 GB disk gives
-        /// /usr/local about 2.3G, /usr/obj 5.3G and /tmp 0.8G (docs/openbsd-notes.md) — too tight for the rust
+        /// /usr/local about 2.3G, /usr/obj 5.3G and /tmp 0.8G (editor.c alloc_big, see DisklabelAutoAllocation) — too tight for the rust
         /// package plus a release build. This one grows /usr/local (packages), /tmp (rustc/linker
         /// temporaries) and /usr/obj (build output, last so it takes the rest); X11R6 and /usr/src
         /// are left out because the X sets are not installed and no source is unpacked.

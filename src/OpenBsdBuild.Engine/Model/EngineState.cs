@@ -45,6 +45,16 @@ namespace OpenBsdBuild.Model
             }
         }
 
+        extension(Ec2Leftover leftover)
+        {
+            /// <summary>The connection that listed it, so it is deleted where it was found.</summary>
+            internal AwsConnectionOptions? Connection
+            {
+                get => (AwsConnectionOptions?)leftover.ConnectionState;
+                set => leftover.ConnectionState = value;
+            }
+        }
+
         extension(OpenBsdImage image)
         {
             /// <summary>Everything the sidecar says.</summary>

@@ -4,11 +4,12 @@ using System.Management.Automation;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Guest;
+using OpenBsdBuild.Hosts;
 using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Commands
 {
-    /// <summary>Lists the guests on a host (or on every host attached in this session), including ones other sessions left running.</summary>
+    /// <summary>Lists the guests on a host (or on every host attached in this session, and this machine), including ones other sessions left running.</summary>
     [Cmdlet(VerbsCommon.Get, "OpenBsdGuest")]
     [OutputType(typeof(OpenBsdGuest))]
     public sealed class GetOpenBsdGuestCommand : OpenBsdBuildCmdlet
@@ -24,9 +25,30 @@ namespace OpenBsdBuild.Commands
 
         protected override void ProcessRecord()
         {
-            IEnumerable<MetalHost> hosts = MetalHost ?? (IEnumerable<MetalHost>)HostRegistry.All;
+            var hosts = (MetalHost ?? (IEnumerable<MetalHost>)HostRegistry.All).Where(h => h.State != "Removed" && h.State != "Disconnected").ToList();
+            // Without -MetalHost this machine is always looked at too, attached or not: guests another session or process
+            // started here are still running, and a user asking "what runs?" expects to see them.
+            MetalHost? thisMachine = MetalHost == null && !hosts.Any(h => h.Provider == HostProvider.Local) && !IsWindows ? ConnectThisMachine() : null;
+            if (thisMachine != null) hosts.Add(thisMachine); // not attached: its guests' Host, for Stop-OpenBsdGuest
+            List(hosts);
+        }
+
+        private static bool IsWindows => System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows);
+
+        private MetalHost? ConnectThisMachine()
+        {
+            try { return RunEngine((r, ct) => HostConnector.ConnectLocalAsync(null, r, ct)); }
+            catch (OpenBsdBuildException ex)
+            {
+                WriteVerbose($"Not listing guests on this machine: {ex.Message}");
+                return null;
+            }
+        }
+
+        private void List(IEnumerable<MetalHost> hosts)
+        {
             var patterns = Name.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-            foreach (var host in hosts.Where(h => h.State != "Removed"))
+            foreach (var host in hosts)
             {
                 try
                 {

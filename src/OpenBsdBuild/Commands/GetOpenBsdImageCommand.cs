@@ -31,7 +31,7 @@ namespace OpenBsdBuild.Commands
             var options = AwsOptions();
             foreach (string location in Location)
             {
-                string resolved = ImageLibrary.IsS3(location) ? location.Trim() : ResolveLocalPath(location);
+                string resolved = ResolveImageLocation(nameof(Location), location);
                 ForEachItem(() =>
                 {
                     var (images, problems) = RunEngine((r, ct) => ImageLibrary.FindAsync(resolved, Version, Architecture, options, r, ct));

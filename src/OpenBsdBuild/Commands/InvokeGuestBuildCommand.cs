@@ -139,29 +139,17 @@ namespace OpenBsdBuild.Commands
         }
 
         /// <summary>
-        /// Builds run here, once every guest has arrived, up to -ThrottleLimit at a time. One guest:
-        /// its failure is a terminating error. Several: each failure is reported as it happens,
-        /// the others go on, and a terminating error at the end says how many failed.
+        /// Builds run here, once every guest has arrived, up to -ThrottleLimit at a time. Every
+        /// build writes its result, failed or not, and a failure is also a non-terminating error
+        /// (target: the result), so a Remove-MetalHost later in the pipeline still ends its host.
         /// </summary>
         protected override void EndProcessing()
         {
             if (_builds.Count == 0) return;
-            if (_builds.Count == 1)
-            {
-                try
-                {
-                    WriteObject(RunEngine((r, ct) => BuildRunner.RunAsync(_builds[0].guest, _builds[0].spec, r, ct)));
-                }
-                catch (BuildFailedException ex) { ThrowEngineError(ex, ex.Result); }
-                catch (OpenBsdBuildException ex) { ThrowEngineError(ex, ex.Target ?? _builds[0].guest); }
-                return;
-            }
-
-            int failed = RunEngine(async (reporter, ct) =>
+            RunEngine(async (reporter, ct) =>
             {
                 var emit = (PipelineReporter)reporter;
                 using var slots = new SemaphoreSlim(ThrottleLimit);
-                int failures = 0;
                 await Task.WhenAll(_builds.Select(async b =>
                 {
                     await slots.WaitAsync(ct).ConfigureAwait(false);
@@ -172,20 +160,16 @@ namespace OpenBsdBuild.Commands
                     }
                     catch (OpenBsdBuildException ex)
                     {
-                        Interlocked.Increment(ref failures);
-                        object target = ex is BuildFailedException bf ? bf.Result : ex.Target ?? b.guest;
-                        emit.Emit(c => c.WriteError(ToErrorRecord(ex, target)));
+                        var result = ex is BuildFailedException bf ? bf.Result : GuestBuildResult.NotRun(b.guest, b.spec.Command, ex.Message);
+                        emit.Emit(c => c.WriteObject(result));
+                        emit.Emit(c => c.WriteError(ToErrorRecord(ex, ex.Target ?? result)));
                     }
                     finally
                     {
                         slots.Release();
                     }
                 })).ConfigureAwait(false);
-                return failures;
             });
-            if (failed > 0)
-                ThrowEngineError(new OpenBsdBuildException("BuildsFailed", FailureKind.InvalidResult,
-                    $"{failed} of {_builds.Count} builds failed; their errors are above.", null, "Read each guest's diagnosis above and its build.log."));
         }
     }
 }

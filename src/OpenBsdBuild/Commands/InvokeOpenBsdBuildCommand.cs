@@ -36,6 +36,7 @@ namespace OpenBsdBuild.Commands
         /// <summary>The guest image: s3://… (a new EC2 host fetches it at boot) or a path on the host.</summary>
         [Parameter(Mandatory = true)]
         [ValidateNotNull]
+        [ArgumentCompleter(typeof(ImageCompleter))]
         public object Image { get; set; } = null!;
 
         [Parameter]
@@ -243,8 +244,7 @@ namespace OpenBsdBuild.Commands
                 WriteObject(outcome.Result);
                 if (outcome.TeardownError != null) WriteEngineError(outcome.TeardownError);
             }
-            catch (BuildFailedException ex) { ThrowEngineError(ex, ex.Result); }
-            catch (OpenBsdBuildException ex) { ThrowEngineError(ex); }
+            catch (OpenBsdBuildException ex) { ThrowEngineError(ex); } // a failed build's target is its result
         }
 
         /// <summary>The path a guest boots from for an image on the host: a local image object's file, or the text given.</summary>

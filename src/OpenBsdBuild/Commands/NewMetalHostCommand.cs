@@ -36,7 +36,14 @@ namespace OpenBsdBuild.Commands
         /// <summary>A golden image in S3 (s3://bucket/key or an image object) that the host fetches as soon as it boots.</summary>
         [Parameter]
         [ValidateNotNull]
+        [ArgumentCompleter(typeof(ImageCompleter))]
         public object? Image { get; set; }
+
+        /// <summary>When the pipeline fails or is stopped, keep the host (and say how to remove it) instead of terminating it.</summary>
+        [Parameter]
+        public SwitchParameter KeepOnFailure { get; set; }
+
+        protected override bool KeepOnFailureWanted => KeepOnFailure;
 
         protected override void ProcessRecord()
         {
@@ -46,12 +53,17 @@ namespace OpenBsdBuild.Commands
             request.Name = Name;
             request.TrustHostKey = TrustHostKey;
             var aws = AwsOptions();
+            Cloud.Ec2.LaunchPlan plan;
+            // Bad input and missing credentials end the command, as in Invoke-OpenBsdBuild: nothing was made.
+            try { plan = PlanLaunch(aws, request); }
+            catch (OpenBsdBuildException ex) { ThrowEngineError(ex); return; }
+            if (!ShouldProcess(DescribeLaunch(plan), "Launch EC2 metal host")) return;
             try
             {
-                var plan = PlanLaunch(aws, request);
-                if (!ShouldProcess(DescribeLaunch(plan), "Launch EC2 metal host")) return;
                 MetalHost host = RunEngine((r, ct) => Cloud.Ec2.Ec2HostLauncher.LaunchAsync(aws, request, r, ct, plan));
                 HostRegistry.Add(host);
+                // Held until the pipeline completes: a later stage that throws, or Ctrl+C, ends it (docs/reliability.md).
+                TakeCustody(host);
                 WriteObject(host);
             }
             catch (OpenBsdBuildException ex)

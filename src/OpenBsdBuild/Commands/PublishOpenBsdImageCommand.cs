@@ -13,6 +13,7 @@ namespace OpenBsdBuild.Commands
         /// <summary>An OpenBsdImage (New-OpenBsdImage, Get-OpenBsdImage on a folder) or the path of a local image with its sidecar.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
         [ValidateNotNull]
+        [ArgumentCompleter(typeof(ImageCompleter))]
         public object Image { get; set; } = null!;
 
         /// <summary>s3://bucket/prefix/; the image keeps its file name under it.</summary>
@@ -43,7 +44,7 @@ namespace OpenBsdBuild.Commands
         {
             if (!ImageLibrary.IsS3(Destination))
                 ThrowBadParameter(nameof(Destination), Destination, "is not an s3:// location.", "Pass s3://bucket/prefix/.");
-            _destination = S3Location.Parse(Destination, nameof(Destination));
+            _destination = ParseS3Location(nameof(Destination), Destination);
         }
 
         protected override void ProcessRecord()

@@ -1,4 +1,6 @@
 using System;
+using System.Collections;
+using System.Text.RegularExpressions;
 using System.Management.Automation;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
@@ -9,10 +11,11 @@ using OpenBsdBuild.Model;
 namespace OpenBsdBuild.Commands
 {
     /// <summary>
-    /// Ends a host: powers off its guests, deletes their files, closes connections. Accepts a
-    /// host, a guest, a build result, an instance id or Get-MetalHost output and always finds the
-    /// host. Attached machines (local, SSH) are never destroyed, only released; EC2 hosts are
-    /// terminated with everything made for them.
+    /// Ends a host: stops its guests, deletes their files, closes connections. Accepts a host, a
+    /// guest, a build result, an instance id, Get-MetalHost output or any object with an InstanceId
+    /// property (AWS.Tools' instances), and always finds the host; an item it cannot use is a
+    /// non-terminating error and the rest of the input is still removed. Attached machines (local,
+    /// SSH) are never destroyed, only released; EC2 hosts are terminated with everything made for them.
     /// </summary>
     [Cmdlet(VerbsCommon.Remove, "MetalHost", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ObjectSet)]
     [OutputType(typeof(TeardownReport))]
@@ -20,19 +23,25 @@ namespace OpenBsdBuild.Commands
     {
         private const string ObjectSet = "Object";
         private const string IdSet = "InstanceId";
+        private static readonly Regex InstanceIdShape = new Regex("^i-[0-9a-f]{8,17}$");
 
+        // Takes every pipeline object itself (by value): by-property-name binding of -InstanceId would never
+        // be tried for an [object] parameter, so objects with an InstanceId property are read here.
         [Parameter(Mandatory = true, ValueFromPipeline = true, Position = 0, ParameterSetName = ObjectSet)]
         [ValidateNotNull]
         public object InputObject { get; set; } = null!;
 
         /// <summary>EC2 instance ids of hosts this module created.</summary>
-        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+        [Parameter(Mandatory = true, ParameterSetName = IdSet)]
         [ValidatePattern("^i-[0-9a-f]{8,17}$")]
         public string[] InstanceId { get; set; } = new string[0];
 
-        /// <summary>How long each guest gets to power off before it is killed.</summary>
+        /// <summary>
+        /// How long each guest gets to power off before it is killed. Default 0: a guest's disk is a
+        /// throwaway overlay, so nothing on it needs a clean shutdown.
+        /// </summary>
         [Parameter]
-        public TimeSpan GuestGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+        public TimeSpan GuestGracePeriod { get; set; } = TimeSpan.Zero;
 
         /// <summary>Wait until EC2 reports the instance terminated (metal can take many minutes).</summary>
         [Parameter]
@@ -52,61 +61,88 @@ namespace OpenBsdBuild.Commands
         {
             if (ParameterSetName == IdSet)
             {
-                foreach (string id in InstanceId) RemoveInstance(id, null, null, InstanceId);
+                foreach (string id in InstanceId) RemoveInstance(id, null, null, id);
                 return;
             }
+            // -InputObject $a,$b (not piped) arrives as one array.
             object input = InputObject is PSObject ps ? ps.BaseObject : InputObject;
-            if (input is string text && text.StartsWith("i-", StringComparison.Ordinal))
+            if (input is IEnumerable list && !(input is string))
             {
-                RemoveInstance(text, null, null, InputObject);
+                foreach (object item in list) if (item != null) RemoveOne(item);
                 return;
             }
+            RemoveOne(InputObject);
+        }
+
+        private void RemoveOne(object item)
+        {
+            object input = item is PSObject ps ? ps.BaseObject : item;
             if (input is Ec2Leftover leftover)
             {
-                if (!ShouldProcess($"{leftover.Kind} {leftover.Id} ({leftover.Name})", "Delete leftover")) return;
-                var aws = HasAwsParameters ? AwsOptions() : new AwsConnectionOptions { Region = leftover.Region };
-                try { RunEngine((r, ct) => Ec2Inventory.DeleteLeftoverAsync(aws, leftover, r, ct)); }
-                catch (OpenBsdBuildException ex) { WriteEngineError(ex, leftover); }
-                if (PassThru) WriteObject(InputObject);
+                RemoveLeftover(leftover, item);
                 return;
             }
             MetalHost? host = Resolve(input);
             if (host == null)
             {
-                ThrowEngineError(new OpenBsdBuildException("NotAHost", FailureKind.InvalidArgument,
-                    $"Remove-MetalHost takes a MetalHost, an OpenBsdGuest, a GuestBuildResult or an EC2 instance id, not {input.GetType().Name}.",
-                    InputObject, "Pipe the output of New-MetalHost, Get-MetalHost, Connect-MetalHost, Start-OpenBsdGuest or Invoke-GuestBuild."));
+                string? id = input as string ?? InstanceIdProperty(item);
+                if (id != null && InstanceIdShape.IsMatch(id))
+                {
+                    if (RemoveInstance(id, null, null, item) && PassThru) WriteObject(item);
+                    return;
+                }
+                WriteEngineError(new OpenBsdBuildException("NotAHost", FailureKind.InvalidArgument,
+                    id != null
+                        ? $"'{id}' is not an EC2 instance id (i- and 8 or 17 hex digits)."
+                        : $"Remove-MetalHost takes a MetalHost, an OpenBsdGuest, a GuestBuildResult, an Ec2Leftover, an EC2 instance id or an object with an InstanceId property, not {input.GetType().Name}.",
+                    input, "Pipe the output of New-MetalHost, Get-MetalHost, Connect-MetalHost, Start-OpenBsdGuest or Invoke-GuestBuild, or instance ids; the rest of the input is still removed."), input);
                 return;
             }
             if (host.State == "Removed") // several results of one host in the same pipeline
             {
-                if (PassThru) WriteObject(InputObject);
+                if (PassThru) WriteObject(item);
                 return;
             }
             string action = host.Provider == HostProvider.Ec2 ? "Terminate host and delete what was created for it" : "Stop its guests and disconnect (the machine itself is kept)";
             if (!ShouldProcess(host.Name, action)) return;
 
-            foreach (var guest in host.Guests)
+            // Guests stop together: each stop is one script on the host, and their overlays are thrown away.
+            var stopped = RunEngine((r, ct) => GuestControl.StopAllAsync(host.Guests, GuestGracePeriod, r, ct));
+            foreach (var s in stopped)
             {
-                try
-                {
-                    var outcome = RunEngine((r, ct) => GuestControl.StopAsync(guest, GuestGracePeriod, r, ct));
-                    WriteVerbose($"Guest {guest.Name}: {outcome}");
-                }
-                catch (OpenBsdBuildException ex)
-                {
-                    WriteEngineError(ex, guest);
-                }
+                if (s.Error is OpenBsdBuildException ex) WriteEngineError(ex, s.Guest);
+                else if (s.Error != null) WriteEngineError(new OpenBsdBuildException("GuestNotStopped", FailureKind.ResourceUnavailable,
+                    $"Guest {s.Guest.Name} could not be stopped: {s.Error.Message}", s.Guest, "Stop it with Stop-OpenBsdGuest once its host answers.", s.Error), s.Guest);
+                else WriteVerbose($"Guest {s.Guest.Name}: {s.Outcome}");
             }
             host.Shell.Dispose();
             if (host.Provider == HostProvider.Ec2 && host.InstanceId != null)
             {
-                if (!RemoveInstance(host.InstanceId, host, host.PricePerHour, InputObject, confirmed: true)) return;
+                if (!RemoveInstance(host.InstanceId, host, host.PricePerHour, item, confirmed: true)) return;
             }
             host.State = "Removed";
             HostRegistry.Remove(host);
-            WriteVerbose($"Released host {host.Name} after {host.Age:hh\\:mm\\:ss}.");
-            if (PassThru) WriteObject(InputObject);
+            WriteVerbose($"Released host {host.Name} after {Units.Duration(host.Age)}.");
+            if (PassThru) WriteObject(item);
+        }
+
+        private void RemoveLeftover(Ec2Leftover leftover, object item)
+        {
+            if (!ShouldProcess($"{leftover.Kind} {leftover.Id} ({leftover.Name})", "Delete leftover")) return;
+            // Deleted where it was found (same endpoint and credentials) unless other AWS parameters are given.
+            var aws = HasAwsParameters ? AwsOptions() : leftover.Connection ?? new AwsConnectionOptions { Region = leftover.Region };
+            if (aws.Region == null) aws.Region = leftover.Region;
+            try { RunEngine((r, ct) => Ec2Inventory.DeleteLeftoverAsync(aws, leftover, r, ct)); }
+            catch (OpenBsdBuildException ex) { WriteEngineError(ex, leftover); return; }
+            if (PassThru) WriteObject(item);
+        }
+
+        /// <summary>The InstanceId property of any object (AWS.Tools' Amazon.EC2.Model.Instance, a pscustomobject, CSV rows).</summary>
+        private static string? InstanceIdProperty(object item)
+        {
+            var property = PSObject.AsPSObject(item).Properties["InstanceId"];
+            try { return property?.Value is object value ? (value is PSObject p ? p.BaseObject : value).ToString() : null; }
+            catch (GetValueException) { return null; }
         }
 
         private bool RemoveInstance(string id, MetalHost? host, decimal? price, object target, bool confirmed = false)
@@ -130,7 +166,8 @@ namespace OpenBsdBuild.Commands
             }
         }
 
-        private static MetalHost? Resolve(object input) => input switch
+        /// <summary>The host behind a host, guest or build result (Disconnect-MetalHost takes the same input).</summary>
+        internal static MetalHost? Resolve(object input) => input switch
         {
             MetalHost h => h,
             OpenBsdGuest g => g.Host,

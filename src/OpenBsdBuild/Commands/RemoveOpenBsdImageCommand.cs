@@ -12,6 +12,7 @@ namespace OpenBsdBuild.Commands
         /// <summary>An OpenBsdImage (Get-OpenBsdImage), an s3:// key or the path of a local image.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
         [ValidateNotNull]
+        [ArgumentCompleter(typeof(ImageCompleter))]
         public object Image { get; set; } = null!;
 
         protected override void ProcessRecord()

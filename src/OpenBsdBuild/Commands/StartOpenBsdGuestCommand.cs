@@ -24,6 +24,7 @@ namespace OpenBsdBuild.Commands
         /// </summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNull]
+        [ArgumentCompleter(typeof(ImageCompleter))]
         public object Image { get; set; } = null!;
 
         [Parameter]
@@ -95,6 +96,12 @@ namespace OpenBsdBuild.Commands
                     "Pass both -FirmwareCode and -FirmwareVars, or neither.");
         }
 
+        /// <summary>When the pipeline fails or is stopped, keep the guest running (and say so) instead of stopping it.</summary>
+        [Parameter]
+        public SwitchParameter KeepOnFailure { get; set; }
+
+        protected override bool KeepOnFailureWanted => KeepOnFailure;
+
         protected override void ProcessRecord()
         {
             if (MetalHost.State == "Removed")
@@ -111,6 +118,7 @@ namespace OpenBsdBuild.Commands
             }
             catch (OpenBsdBuildException ex)
             {
+                PipelineCustody.Dropped(MetalHost);
                 WriteEngineError(ex);
                 return;
             }
@@ -136,14 +144,19 @@ namespace OpenBsdBuild.Commands
             var aws = golden?.S3Location == null ? null : ImageLibrary.WithImageDefaults(AwsOptions(), golden);
             try
             {
-                WriteObject(RunEngine(async (r, ct) =>
+                var guest = RunEngine(async (r, ct) =>
                 {
                     if (aws != null) options.Image = await HostImageFetch.FetchAsync(MetalHost, golden!, aws, r, ct).ConfigureAwait(false);
                     return await GuestLauncher.StartAsync(MetalHost, options, r, ct).ConfigureAwait(false);
-                }));
+                });
+                TakeCustody(guest);
+                PipelineCustody.PassedOn(MetalHost);
+                WriteObject(guest);
             }
             catch (OpenBsdBuildException ex)
             {
+                // A host made earlier in this pipeline that no guest leads to is ended when the pipeline ends.
+                PipelineCustody.Dropped(MetalHost);
                 WriteEngineError(ex);
             }
         }

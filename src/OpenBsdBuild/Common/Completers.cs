@@ -91,11 +91,11 @@ namespace OpenBsdBuild.Common
             // A prompt must not wait long on a bucket: a few seconds, then whatever was found.
             using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(3));
             var versions = new List<string>();
-            foreach (string place in places.Where(p => ImageLibrary.IsS3(p) || Directory.Exists(p)))
+            foreach (string place in places.Select(p => ImageLibrary.IsS3(p) ? p.Trim() : CompletionPaths.Resolve(p)).Where(p => ImageLibrary.IsS3(p) || Directory.Exists(p)))
             {
                 try
                 {
-                    var (images, _) = ImageLibrary.FindAsync(place.Trim(), null, arch, AwsOptions(bound), NullReporter.Instance, quick.Token).GetAwaiter().GetResult();
+                    var (images, _) = ImageLibrary.FindAsync(place, null, arch, AwsOptions(bound), NullReporter.Instance, quick.Token).GetAwaiter().GetResult();
                     versions.AddRange(images.Select(i => i.Version));
                 }
                 catch (Exception)
@@ -107,7 +107,7 @@ namespace OpenBsdBuild.Common
         }
 
         /// <summary>The AWS parameters typed so far on the command line.</summary>
-        private static AwsConnectionOptions AwsOptions(IDictionary bound) => new AwsConnectionOptions
+        internal static AwsConnectionOptions AwsOptions(IDictionary bound) => new AwsConnectionOptions
         {
             Region = bound["Region"]?.ToString(),
             ProfileName = bound["ProfileName"]?.ToString(),
@@ -117,5 +117,82 @@ namespace OpenBsdBuild.Common
             SessionToken = bound["SessionToken"]?.ToString(),
             EndpointUrl = bound["EndpointUrl"] is object url ? new Uri(url.ToString()!) : null,
         };
+    }
+}
+
+namespace OpenBsdBuild.Common
+{
+    /// <summary>Paths typed at the prompt, read the way the command will read them: relative to $PWD, ~, PSDrives.</summary>
+    internal static class CompletionPaths
+    {
+        private static readonly ScriptBlock ProviderPath =
+            ScriptBlock.Create("param($p) $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($p)");
+
+        public static string Resolve(string path)
+        {
+            try { return ProviderPath.Invoke(path).FirstOrDefault()?.ToString() ?? path; }
+            catch (RuntimeException) { return path; }
+        }
+    }
+
+    /// <summary>
+    /// -Image: golden images, not any file. Local: folders (to walk into) and image files (.qcow2, or anything with its
+    /// metadata sidecar), never the sidecars or notes beside them; relative to $PWD. s3://bucket/prefix: the images there.
+    /// </summary>
+    public sealed class ImageCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            string typed = (wordToComplete ?? "").Trim('\'', '"');
+            List<string> candidates;
+            try
+            {
+                candidates = ImageLibrary.IsS3(typed) ? S3Images(typed, fakeBoundParameters) : LocalImages(typed);
+            }
+            catch (Exception)
+            {
+                yield break; // completion must never throw at the prompt
+            }
+            foreach (string c in candidates.OrderBy(c => c, StringComparer.Ordinal))
+                yield return new CompletionResult(c.IndexOfAny(new[] { ' ', '\'', '$', '`', ';' }) >= 0 ? "'" + c.Replace("'", "''") + "'" : c,
+                    c, CompletionResultType.ParameterValue, c);
+        }
+
+        internal static bool IsImageFile(string path) =>
+            !path.EndsWith(Images.ImageMetadata.SidecarSuffix, StringComparison.OrdinalIgnoreCase)
+            && (path.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase) || File.Exists(path + Images.ImageMetadata.SidecarSuffix));
+
+        private static List<string> LocalImages(string typed)
+        {
+            // Keep what the user typed in front (./, ~/, a relative folder) and complete the last part.
+            int cut = Math.Max(typed.LastIndexOf('/'), typed.LastIndexOf(Path.DirectorySeparatorChar)) + 1;
+            string typedFolder = typed.Substring(0, cut), typedName = typed.Substring(cut);
+            string folder = CompletionPaths.Resolve(typedFolder.Length == 0 ? "." : typedFolder);
+            var result = new List<string>();
+            if (!Directory.Exists(folder)) return result;
+            foreach (string dir in Directory.GetDirectories(folder))
+            {
+                string name = Path.GetFileName(dir);
+                if (name.StartsWith(typedName, StringComparison.OrdinalIgnoreCase) && !name.StartsWith(".", StringComparison.Ordinal))
+                    result.Add(typedFolder + name + "/");
+            }
+            foreach (string file in Directory.GetFiles(folder))
+            {
+                string name = Path.GetFileName(file);
+                if (name.StartsWith(typedName, StringComparison.OrdinalIgnoreCase) && IsImageFile(file)) result.Add(typedFolder + name);
+            }
+            return result;
+        }
+
+        private static List<string> S3Images(string typed, IDictionary bound)
+        {
+            string prefix = typed.Substring(0, typed.LastIndexOf('/') + 1);
+            if (prefix.Length <= "s3://".Length) return new List<string>(); // no bucket yet: nothing to list
+            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            var (images, _) = ImageLibrary.FindAsync(prefix, null, null, ImageVersionCompleter.AwsOptions(bound), NullReporter.Instance, quick.Token)
+                .GetAwaiter().GetResult();
+            return images.Select(i => i.Location).Where(l => l.StartsWith(typed, StringComparison.Ordinal)).ToList();
+        }
     }
 }

@@ -49,6 +49,10 @@ namespace OpenBsdBuild.Common
         [ValidateNotNullOrEmpty]
         public string SshUser { get; set; } = "ubuntu";
 
+        /// <summary>Accept an -AllowedCidr broader than /16 (a warning says how many addresses may reach SSH).</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
         [Parameter]
         public Hashtable? Tag { get; set; }
 
@@ -113,7 +117,12 @@ namespace OpenBsdBuild.Common
                 ConsoleTimeout = ConsoleTimeout,
                 SshTimeout = SshTimeout,
                 BootstrapTimeout = BootstrapTimeout,
+                AllowBroadCidr = Force,
             };
+            try { LaunchPlan.CheckLocalInputs(request); }
+            catch (Errors.OpenBsdBuildException ex) { ThrowEngineError(ex); }
+            if (AllowedCidr != null && LaunchPlan.CidrAddressCount(AllowedCidr) > LaunchPlan.BroadCidrAddresses)
+                WriteWarning($"-AllowedCidr {AllowedCidr} opens SSH on the host to {LaunchPlan.CidrAddressCount(AllowedCidr):N0} addresses.");
             if (image != null)
             {
                 object value = image is PSObject pso ? pso.BaseObject : image;

@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using System.Management.Automation;
 using OpenBsdBuild.Cloud;
@@ -17,9 +18,37 @@ namespace OpenBsdBuild.Common
             string? text = input is FileInfo file ? file.FullName : input?.ToString();
             if (string.IsNullOrWhiteSpace(text))
                 ThrowBadParameter(parameter, text, "is empty.", "Pass an image object, an s3:// URI or the path of a local image.");
-            string location = ImageLibrary.IsS3(text) ? text!.Trim() : ResolveLocalPath(text!);
+            string location = ResolveImageLocation(parameter, text!);
             var options = AwsOptions();
             return RunEngine((r, ct) => ImageLibrary.GetAsync(location, options, r, ct));
+        }
+
+        /// <summary>
+        /// An s3:// URI checked as one (a bucket name S3 would refuse is this parameter's error), anything else a local path.
+        /// "s3:/typo" or "S3:bucket" is a mistyped URI, not a path on a drive named s3.
+        /// </summary>
+        protected string ResolveImageLocation(string parameter, string text)
+        {
+            if (text.TrimStart().StartsWith("s3:", StringComparison.OrdinalIgnoreCase))
+            {
+                if (!S3Location.TryParse(text.Trim(), out _, out string? problem))
+                    ThrowBadParameter(parameter, text, problem ?? "is not an s3:// location.", "Write it as s3://bucket/prefix/ (two slashes after s3:).");
+                return text.Trim();
+            }
+            try { return ResolveLocalPath(text); }
+            catch (Exception ex) when (ex is System.Management.Automation.DriveNotFoundException || ex is ProviderNotFoundException || ex is ItemNotFoundException)
+            {
+                ThrowBadParameter(parameter, text, ex.Message, "Pass an s3:// URI or a path on this machine's file system.");
+                throw;
+            }
+        }
+
+        /// <summary>An s3:// destination, refused as this parameter's error before anything runs.</summary>
+        protected S3Location ParseS3Location(string parameter, string text)
+        {
+            if (!S3Location.TryParse(text?.Trim(), out var location, out string? problem))
+                ThrowBadParameter(parameter, text, problem ?? "is not an s3:// location.", "Pass s3://bucket/prefix/ with a bucket name S3 accepts (3 to 63 lower-case letters, digits, dots and hyphens).");
+            return location!;
         }
 
         /// <summary>Runs <paramref name="work"/> for one pipeline item; an engine failure is that item's error, not the pipeline's end.</summary>

@@ -18,17 +18,77 @@ namespace OpenBsdBuild.Common
     /// What every cmdlet shares: running engine work with Ctrl+C wired to cancellation, and
     /// turning engine failures into ErrorRecords with an id, a category, a target and a fix.
     /// </summary>
-    public abstract class OpenBsdBuildCmdlet : PSCmdlet
+    public abstract class OpenBsdBuildCmdlet : PSCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
+        private readonly PipelineCustody _custody = new PipelineCustody();
 
         protected override void StopProcessing() => _stopping.Cancel();
+
+        /// <summary>Holds a host or guest this invocation made until the pipeline ends (see <see cref="PipelineCustody"/>).</summary>
+        protected void TakeCustody(object made) => _custody.Take(made);
+
+        /// <summary>-KeepOnFailure of the creating cmdlets: what the pipeline made is kept (and named) instead of ended.</summary>
+        protected virtual bool KeepOnFailureWanted => false;
+
+        /// <summary>
+        /// PowerShell disposes every command of a pipeline once it has ended, normally or not: the
+        /// one moment a cmdlet upstream learns that a stage after it threw or that the pipeline was stopped.
+        /// </summary>
+        public void Dispose()
+        {
+            if (_custody.IsEmpty) return;
+            bool failed = PipelineEndedAbnormally();
+            var (hosts, guests) = _custody.Release(failed);
+            if (hosts.Count + guests.Count == 0) return;
+            string names = string.Join(", ", hosts.Select(h => h.InstanceId ?? h.Name).Concat(guests.Select(g => g.Name)));
+            string why = failed ? "the pipeline ended before it finished" : "no later stage took them";
+            if (KeepOnFailureWanted)
+            {
+                HostWarning($"{MyInvocation.MyCommand.Name}: {why}; kept with -KeepOnFailure: {names}. " +
+                            string.Join(" ", hosts.Where(h => h.InstanceId != null).Select(h => $"Remove with: Remove-MetalHost -InstanceId {h.InstanceId} -Region {h.Region}.")));
+                return;
+            }
+            var problems = Task.Run(() => Flow.PipelineTeardown.EndAsync(hosts, guests, NullReporter.Instance)).GetAwaiter().GetResult();
+            foreach (var h in hosts.Where(h => h.State == "Removed")) HostRegistry.Remove(h);
+            HostWarning($"{MyInvocation.MyCommand.Name}: {why}; removed what it had made: {names}.");
+            foreach (string problem in problems) HostWarning(problem);
+        }
+
+        /// <summary>
+        /// True when this command's pipeline was stopped or failed with a terminating error. PowerShell
+        /// logs a pipeline's terminating error (Ctrl+C included) on its pipeline processor before it
+        /// disposes the commands, and has no public property for it, so the flag is read by name (its
+        /// ExecutionFailed is no use: a non-terminating error sets it too). Where the name is missing,
+        /// only Ctrl+C is known. The cases are tested in docs/reliability.md's table.
+        /// </summary>
+        private bool PipelineEndedAbnormally()
+        {
+            if (_stopping.IsCancellationRequested) return true;
+            try
+            {
+                const System.Reflection.BindingFlags Internal = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic;
+                object runtime = CommandRuntime;
+                object? processor = runtime?.GetType().GetProperty("PipelineProcessor", Internal)?.GetValue(runtime);
+                var logged = processor?.GetType().GetField("_terminatingErrorLogged", Internal) ?? processor?.GetType().GetField("terminatingErrorLogged", Internal);
+                if (logged?.GetValue(processor) is bool failed) return failed;
+            }
+            catch (Exception) { /* another PowerShell's internals: fall back to what this command saw */ }
+            return false;
+        }
+
+        /// <summary>A warning written straight to the host: while a pipeline is disposed, its streams take no more records.</summary>
+        private void HostWarning(string text)
+        {
+            try { Host?.UI?.WriteWarningLine(text); }
+            catch (Exception) { /* no host UI (e.g. a remote runspace without one) */ }
+        }
 
         /// <summary>Runs engine work off the pipeline thread while its records are written on it.</summary>
         protected T RunEngine<T>(Func<IOperationReporter, CancellationToken, Task<T>> work)
         {
             bool verbose = VerboseWanted;
-            var reporter = new PipelineReporter(verbose);
+            var reporter = new PipelineReporter(verbose, MyInvocation.MyCommand.Name);
             Task<T> task = Task.Run(() =>
             {
                 // Every command, transfer and tunnel the work causes is announced (-Verbose only); set inside

@@ -99,8 +99,8 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.StartsWith("#!/bin/bash", instance.UserData);
 
             // The user data really ran: self-destruct armed for the lifetime, progress followed to ready.
+            // Intermediate phases are sampled from a polled status file and may be missed; "ready" is what the wait ends on.
             Assert.StartsWith("-h +120", _booter.ShutdownArgs);
-            Assert.Contains(r.Progress, p => p.StatusDescription.Contains("packages: installing QEMU"));
             Assert.Contains(r.Progress, p => p.StatusDescription.Contains("ready") && p.PercentComplete == 100);
             Assert.Contains(r.Progress, p => p.StatusDescription.Contains("running"));
             AssertNothingLeft();
@@ -293,6 +293,154 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Contains("environment variables", e.Exception.Message);
             Assert.Contains("instance roles", e.Exception.Message);
             Assert.Empty(_emulator.Requests);
+            // Terminating (try/catch catches it), as in Invoke-OpenBsdBuild: nothing can be made without credentials.
+            foreach (string command in new[] { "New-MetalHost", "Invoke-OpenBsdBuild -Image /x.qcow2 -TrustHostKey -KeyFile /dev/null -Command true" })
+            {
+                var caught = ps.Run($"try {{ {command} -Region us-east-1 -EndpointUrl '{_emulator.Endpoint}' -AllowedCidr 198.51.100.7/32 }} catch {{ $_.FullyQualifiedErrorId }}");
+                Assert.StartsWith("OpenBsdBuild.NoCredentials,", caught.Output.Single().ToString());
+            }
+
+            // Local checks come first: without credentials a typo still reads as the typo.
+            foreach (var (args, parameter) in new[] { ("-MaxLifetime 00:01:00", "MaxLifetime"), ("-AllowedCidr 10.0.0.0/33", "AllowedCidr"), ("-AllowedCidr 0.0.0.0/1", "AllowedCidr") })
+            {
+                var typo = ps.Run($"New-MetalHost -Region us-east-1 -EndpointUrl '{_emulator.Endpoint}' {args}");
+                Assert.StartsWith($"OpenBsdBuild.InvalidParameter.{parameter},", typo.FirstError!.FullyQualifiedErrorId);
+            }
+            Assert.Empty(_emulator.Requests);
+        }
+
+        [Fact]
+        public void A_CIDR_broader_than_a_16_needs_Force_and_a_warning_says_how_many_addresses_may_connect()
+        {
+            using var ps = new PsSession();
+            var refused = ps.Run($"New-MetalHost {Aws} -AllowedCidr 0.0.0.0/1");
+            var e = refused.FirstError!;
+            Assert.StartsWith("OpenBsdBuild.InvalidParameter.AllowedCidr,", e.FullyQualifiedErrorId);
+            Assert.Equal(System.Management.Automation.ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
+            Assert.Contains("2,147,483,648 addresses", e.Exception.Message);
+            Assert.Contains("-Force", e.ErrorDetails.RecommendedAction);
+            Assert.Empty(_emulator.Requests);
+
+            var forced = ps.Run($"New-MetalHost {Aws} -AllowedCidr 10.0.0.0/15 -Force -WhatIf");
+            Assert.False(forced.HadErrors, forced.Describe());
+            Assert.Contains(forced.Warnings, w => w.Message.Contains("131,072 addresses"));
+            Assert.Empty(_emulator.Instances);
+            var narrow = ps.Run($"New-MetalHost {Aws} -AllowedCidr 10.0.0.0/16 -WhatIf");
+            Assert.False(narrow.HadErrors, narrow.Describe());
+            Assert.Empty(narrow.Warnings);
+        }
+
+        [Fact]
+        public void An_error_page_instead_of_an_AWS_answer_is_AwsServiceError_with_the_status_not_a_bug()
+        {
+            // More pages than the SDK's retries: the caller sees the page.
+            _emulator.ServeErrorPage(502, 50);
+            using var ps = new PsSession();
+            var r = ps.Run($"New-MetalHost {Aws} -AllowedCidr 198.51.100.7/32");
+            var e = r.FirstError!;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.AwsServiceError,", e!.FullyQualifiedErrorId);
+            Assert.Contains("HTTP 502", e.Exception.Message);
+            Assert.Contains("request id", e.Exception.Message);
+            Assert.DoesNotContain("bug", e.Exception.Message + e.ErrorDetails.RecommendedAction);
+            Assert.Empty(_emulator.Instances);
+        }
+
+        [Fact]
+        public void SshTimeout_bounds_each_connect_attempt_not_only_when_the_next_may_start()
+        {
+            // The instance's address swallows every packet: each SSH attempt can only time out.
+            _ssh.LinkDown();
+            try
+            {
+                using var ps = new PsSession();
+                var r = ps.Run($"{New("-SshTimeout 00:00:03")}");
+                var e = r.FirstError;
+                Assert.True(e != null, r.Describe());
+                Assert.StartsWith("OpenBsdBuild.SshTimeout,", e!.FullyQualifiedErrorId);
+                Assert.Contains("within 3 s", e.Exception.Message);
+                Assert.DoesNotContain("after 15 s", e.Exception.Message);
+                Assert.DoesNotContain("after 20 s", e.Exception.Message);
+            }
+            finally
+            {
+                _ssh.LinkUp();
+            }
+            AssertNothingLeft();
+        }
+
+        [Fact]
+        public void Remove_binds_ids_and_objects_with_an_InstanceId_and_a_bad_item_does_not_stop_the_rest()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"$a = {New()}; $b = {New()}; $c = {New()}; " +
+                           $"[pscustomobject]@{{ InstanceId = $a.InstanceId }}, 'junk', 42, $b.InstanceId, $c | Remove-MetalHost {Aws}");
+            Assert.Null(r.Exception);
+            Assert.Equal(2, r.Errors.Count);
+            Assert.All(r.Errors, e => Assert.StartsWith("OpenBsdBuild.NotAHost,", e.FullyQualifiedErrorId));
+            Assert.Equal(System.Management.Automation.ErrorCategory.InvalidArgument, r.Errors[0].CategoryInfo.Category);
+            Assert.Equal("junk", r.Errors[0].TargetObject?.ToString());
+            Assert.Equal(3, r.All<TeardownReport>().Count());
+            AssertNothingLeft();
+        }
+
+        [Fact]
+        public void Remove_Wait_waits_for_terminated_even_when_no_group_of_the_run_is_found()
+        {
+            _emulator.ShuttingDownDelay = TimeSpan.FromSeconds(3);
+            using var ps = new PsSession();
+            var made = ps.Run($"$h = {New()}; $h");
+            Assert.False(made.HadErrors, made.Describe());
+            var host = made.Single<MetalHost>();
+            // Someone took the run's tag off its group: teardown no longer recognises the group as the run's.
+            using var ec2 = new Amazon.EC2.AmazonEC2Client(new Amazon.Runtime.BasicAWSCredentials("AKIDEXAMPLE", "secret"),
+                new Amazon.EC2.AmazonEC2Config { ServiceURL = _emulator.Endpoint.ToString(), AuthenticationRegion = "us-east-1" });
+            ec2.DeleteTagsAsync(new Amazon.EC2.Model.DeleteTagsRequest
+            {
+                Resources = [host.SecurityGroupId], Tags = [new Amazon.EC2.Model.Tag { Key = Ec2Tags.RunId }],
+            }).GetAwaiter().GetResult();
+            var r = ps.Run("$h | Remove-MetalHost -Wait");
+            Assert.False(r.HadErrors, r.Describe());
+            var report = r.Single<TeardownReport>();
+            Assert.Equal("terminated", report.State);
+            Assert.Equal(EmulatedInstanceState.Terminated, _emulator.Instances[host.InstanceId!].State);
+            ec2.DeleteSecurityGroupAsync(new Amazon.EC2.Model.DeleteSecurityGroupRequest { GroupId = host.SecurityGroupId }).GetAwaiter().GetResult();
+            AssertNothingLeft();
+        }
+
+        [Fact]
+        public void A_host_from_a_pipeline_that_throws_is_terminated_unless_KeepOnFailure()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"{New()} | ForEach-Object {{ throw 'stage failed' }}");
+            Assert.NotNull(r.Exception);
+            Assert.Contains("the pipeline ended before it finished; removed what it had made", r.HostText);
+            AssertNothingLeft();
+
+            var kept = ps.Run($"{New("-KeepOnFailure")} | ForEach-Object {{ throw 'stage failed' }}");
+            Assert.NotNull(kept.Exception);
+            var id = _emulator.Instances.Values.Single(i => i.State == EmulatedInstanceState.Running).InstanceId;
+            Assert.Contains($"kept with -KeepOnFailure: {id}", kept.HostText);
+            Assert.Contains($"Remove-MetalHost -InstanceId {id}", kept.HostText);
+            var removed = ps.Run($"Remove-MetalHost -InstanceId {id} {Aws}");
+            Assert.False(removed.HadErrors, removed.Describe());
+            AssertNothingLeft();
+        }
+
+        [Fact]
+        public void A_host_whose_pipeline_is_stopped_after_New_MetalHost_returned_is_terminated()
+        {
+            string marker = Path.Combine(Path.GetTempPath(), "obb-stage-" + Guid.NewGuid().ToString("N"));
+            using var ps = new PsSession();
+            var running = ps.RunAsync($"{New()} | ForEach-Object {{ [IO.File]::WriteAllText('{marker}', ''); while ($true) {{ [Threading.Thread]::Sleep(100) }} }}");
+            var deadline = DateTime.UtcNow.AddSeconds(180);
+            while (!File.Exists(marker) && !running.IsCompleted && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(100);
+            Assert.True(File.Exists(marker), "the stage after New-MetalHost never ran: " + (running.IsCompleted ? running.Result.Describe() : "timed out"));
+            File.Delete(marker);
+            ps.Stop();
+            Assert.True(running.Wait(TimeSpan.FromSeconds(120)), "Ctrl+C never returned");
+            Assert.True(running.Result.Stopped, running.Result.Describe());
+            AssertNothingLeft();
         }
 
         [Theory]
@@ -412,6 +560,61 @@ namespace OpenBsdBuild.Tests.Cloud
             var cleaned = ps.Run($"Get-MetalHost {Aws} -Orphaned | Remove-MetalHost {Aws}; $live | Remove-MetalHost");
             Assert.False(cleaned.HadErrors, cleaned.Describe());
             AssertNothingLeft();
+        }
+
+        [Fact]
+        public async Task Leftovers_are_deleted_in_the_account_they_were_found_in_and_not_found_elsewhere_is_not_success()
+        {
+            // A second account on the same endpoint, reached with its own access key.
+            await using var other = await Ec2Emulator.StartAsync(new Ec2EmulatorOptions { AccountId = "210987654321" });
+            _emulator.AddAccount("AKIDOTHERACCOUNT", other);
+            using var ec2 = new Amazon.EC2.AmazonEC2Client(new Amazon.Runtime.BasicAWSCredentials("AKIDEXAMPLE", "secret"),
+                new Amazon.EC2.AmazonEC2Config { ServiceURL = _emulator.Endpoint.ToString(), AuthenticationRegion = "us-east-1" });
+            var tags = Ec2Tags.For("obb-crashed0002", "someone@elsewhere", DateTime.UtcNow.AddHours(-3), DateTime.UtcNow.AddHours(-1), "openbsdbuild-obb-crashed0002", null, true);
+            await ec2.CreateSecurityGroupAsync(new Amazon.EC2.Model.CreateSecurityGroupRequest
+            {
+                GroupName = "openbsdbuild-obb-crashed0002", Description = "left over",
+                TagSpecifications = [new Amazon.EC2.Model.TagSpecification { ResourceType = Amazon.EC2.ResourceType.SecurityGroup, Tags = tags }],
+            });
+            using (var key = EphemeralKeyPair.Generate("left-over"))
+                await ec2.ImportKeyPairAsync(new Amazon.EC2.Model.ImportKeyPairRequest
+                {
+                    KeyName = "openbsdbuild-obb-crashed0002", PublicKeyMaterial = key.ImportMaterial,
+                    TagSpecifications = [new Amazon.EC2.Model.TagSpecification { ResourceType = Amazon.EC2.ResourceType.KeyPair, Tags = tags }],
+                });
+            using var scratch = new ScratchFolder();
+            string profiles = Path.Combine(scratch.Path, "credentials");
+            File.WriteAllText(profiles, "[ci]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n");
+
+            using var ps = new PsSession();
+            var listed = ps.Run($"$l = Get-MetalHost -Orphaned -Region us-east-1 -EndpointUrl '{_emulator.Endpoint}' -ProfileLocation '{profiles}' -ProfileName ci; $l");
+            Assert.False(listed.HadErrors, listed.Describe());
+            var leftovers = listed.All<Ec2Leftover>().ToList();
+            Assert.Equal(2, leftovers.Count);
+            Assert.All(leftovers, l =>
+            {
+                Assert.Equal("123456789012", l.AccountId);
+                Assert.Equal("profile 'ci'", l.CredentialSource);
+                Assert.Equal(_emulator.Endpoint.GetLeftPart(UriPartial.Authority), l.EndpointUrl!.GetLeftPart(UriPartial.Authority));
+            });
+
+            // The other account's credentials: there the leftovers are "not found", which must not count as removed.
+            var wrong = ps.Run($"$l | Remove-MetalHost -Region us-east-1 -EndpointUrl '{_emulator.Endpoint}' -AccessKey AKIDOTHERACCOUNT -SecretKey other");
+            Assert.Null(wrong.Exception);
+            Assert.Equal(2, wrong.Errors.Count);
+            Assert.All(wrong.Errors, e =>
+            {
+                Assert.StartsWith("OpenBsdBuild.AccountMismatch,", e.FullyQualifiedErrorId);
+                Assert.Contains("210987654321", e.Exception.Message);
+            });
+            Assert.Single(_emulator.SecurityGroups.Values, g => !g.IsDefault);
+            Assert.Single(_emulator.KeyPairs.Values);
+
+            // As found (same endpoint, same profile): deleted, even though the default chain has no credentials.
+            var right = ps.Run("$l | Remove-MetalHost");
+            Assert.False(right.HadErrors, right.Describe());
+            AssertNothingLeft();
+            Assert.Empty(other.UnhandledExceptions);
         }
 
         [Fact]

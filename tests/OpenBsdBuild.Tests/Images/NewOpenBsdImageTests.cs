@@ -109,6 +109,11 @@ namespace OpenBsdBuild.Tests.Images
             var noBase = StopsBeforeBooting(New($"-InstallMedia '{media}' -SignifyPublicKey '{key}' -Sets '-base*'"), "InvalidParameter.Sets", ErrorCategory.InvalidArgument);
             Assert.Contains("would not install base78.tgz", noBase.Exception.Message);
 
+            // installNN.img has no SHA256.sig of its own, so the installer cannot check the sets: media whose
+            // signature the module could not check either (no key here) is not booted.
+            var unsigned = StopsBeforeBooting(New($"-InstallMedia '{media}'"), "InstallMediaSignatureUnchecked", ErrorCategory.SecurityError);
+            Assert.Contains("-SignifyPublicKey", unsigned.ErrorDetails.RecommendedAction);
+
             File.Delete(Path.Combine(_dir, "media", "SHA256.sig"));
             StopsBeforeBooting(New($"-InstallMedia '{media}'"), "InstallMediaChecksumMissing", ErrorCategory.SecurityError);
         }

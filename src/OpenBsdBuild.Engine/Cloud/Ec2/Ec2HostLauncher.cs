@@ -330,11 +330,18 @@ namespace OpenBsdBuild.Cloud.Ec2
             }
         }
 
+        /// <summary>The shortest connect attempt: less cannot finish even a loopback SSH handshake.</summary>
+        private static readonly TimeSpan MinConnectAttempt = TimeSpan.FromMilliseconds(500);
+
         private static async Task<SshShell> ConnectAsync(SshTarget target, string id, TimeSpan timeout, IOperationReporter reporter, CancellationToken ct)
         {
             var clock = Stopwatch.StartNew();
+            TimeSpan perAttempt = target.ConnectTimeout;
             while (true)
             {
+                // -SshTimeout bounds every attempt too, not just when the next one may start.
+                TimeSpan left = timeout - clock.Elapsed;
+                target.ConnectTimeout = left < perAttempt ? (left > MinConnectAttempt ? left : MinConnectAttempt) : perAttempt;
                 try
                 {
                     return await SshShell.ConnectAsync(target, ct).ConfigureAwait(false);

@@ -106,6 +106,13 @@ namespace OpenBsdBuild.Cloud.Ec2
                         reporter.Verbose($"Security group {groupId} is deleted in the background once {instanceId} has terminated; if this session ends first, Get-MetalHost -Orphaned lists it.");
                     }
                 }
+                if (wait && report.State != "terminated")
+                {
+                    // No group of the run was found (a key pair brought with -KeyName, a group deleted by hand): -Wait still means terminated.
+                    await WaitTerminatedAsync(aws.Ec2, instanceId, TimeSpan.MaxValue, reporter, ct).ConfigureAwait(false);
+                    report.State = "terminated";
+                    report.Duration = DateTime.UtcNow - launched;
+                }
                 reporter.ProgressDone("Remove-MetalHost");
                 return report;
             }

@@ -64,7 +64,7 @@ namespace OpenBsdBuild.Cloud.Ec2
         public static async Task<LaunchPlan> CreateAsync(Ec2Connection aws, LaunchRequest request, IOperationReporter reporter, CancellationToken ct)
         {
             var plan = new LaunchPlan(request);
-            plan.CheckLocalInputs();
+            CheckLocalInputs(request);
             string arch = request.Architecture;
             string ec2Arch = arch == "amd64" ? "x86_64" : "arm64";
             var types = request.InstanceTypes.Length > 0 ? request.InstanceTypes : new[] { arch == "amd64" ? "c5.metal" : "a1.metal" };
@@ -193,9 +193,9 @@ namespace OpenBsdBuild.Cloud.Ec2
             return plan;
         }
 
-        private void CheckLocalInputs()
+        /// <summary>The checks that need no AWS: run before credentials are resolved, so a typo never reads as NoCredentials.</summary>
+        public static void CheckLocalInputs(LaunchRequest r)
         {
-            var r = Request;
             if (r.Architecture != "arm64" && r.Architecture != "amd64")
                 throw OpenBsdBuildException.BadParameter("Architecture", r.Architecture, "is not arm64 or amd64.", "Use -Architecture arm64 or amd64.");
             if (r.MaxLifetime < LaunchRequest.MinLifetime || r.MaxLifetime > LaunchRequest.MaxLifetimeLimit)
@@ -210,6 +210,9 @@ namespace OpenBsdBuild.Cloud.Ec2
             if (r.AllowedCidr != null && r.AllowedCidr.EndsWith("/0", StringComparison.Ordinal))
                 throw OpenBsdBuildException.BadParameter("AllowedCidr", r.AllowedCidr, "would open SSH to the whole internet.",
                     "Pass your own address as a /32 (the default) or your network's range.");
+            if (r.AllowedCidr != null && CidrAddressCount(r.AllowedCidr) > BroadCidrAddresses && !r.AllowBroadCidr)
+                throw OpenBsdBuildException.BadParameter("AllowedCidr", r.AllowedCidr, $"would open SSH to {CidrAddressCount(r.AllowedCidr):N0} addresses.",
+                    "Pass your own address as a /32 (the default) or a range of at most /16; add -Force if you really mean this range.");
             if (!string.IsNullOrEmpty(r.KeyName) && string.IsNullOrEmpty(r.KeyFile))
                 throw OpenBsdBuildException.BadParameter("KeyFile", "", "is required with -KeyName: the private key is needed to reach the host.",
                     "Pass -KeyFile with the key pair's private key, or omit -KeyName to use an ephemeral key.");
@@ -227,6 +230,12 @@ namespace OpenBsdBuild.Cloud.Ec2
                 if (kv.Key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase) || kv.Key.Length > 128)
                     throw OpenBsdBuildException.BadParameter("Tag", kv.Key, "is not a tag key EC2 accepts (no aws: prefix, at most 128 characters).", "Rename the tag.");
         }
+
+        /// <summary>A /16: anything broader needs -Force.</summary>
+        public const long BroadCidrAddresses = 1L << 16;
+
+        /// <summary>How many addresses a valid IPv4 CIDR block covers.</summary>
+        public static long CidrAddressCount(string cidr) => 1L << (32 - int.Parse(cidr.Split('/')[1], System.Globalization.CultureInfo.InvariantCulture));
 
         public static bool IsValidCidr(string cidr)
         {

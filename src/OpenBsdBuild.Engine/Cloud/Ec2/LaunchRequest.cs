@@ -19,6 +19,8 @@ namespace OpenBsdBuild.Cloud.Ec2
         public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(2);
         /// <summary>CIDR allowed to reach SSH; null: this machine's public address /32.</summary>
         public string? AllowedCidr { get; set; }
+        /// <summary>-Force: an <see cref="AllowedCidr"/> broader than /16 is meant.</summary>
+        public bool AllowBroadCidr { get; set; }
         /// <summary>An existing key pair; null: an ephemeral ed25519 key is generated and imported.</summary>
         public string? KeyName { get; set; }
         /// <summary>The private key of <see cref="KeyName"/>.</summary>

@@ -1,0 +1,69 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using OpenBsdBuild.Model;
+
+namespace OpenBsdBuild.Common
+{
+    /// <summary>
+    /// What one invocation of a creating cmdlet (New-MetalHost, Start-OpenBsdGuest) made, held
+    /// until its pipeline ends. A pipeline that completes hands everything over to the user; one
+    /// that ends abnormally (stopped, a terminating error anywhere, -ErrorAction Stop, a throwing
+    /// script block) gets what it made ended. A host that a later stage failed on and no stage
+    /// passed on is ended too, since nothing in the pipeline's output leads to it.
+    /// The rules and their tests: docs/reliability.md.
+    /// </summary>
+    internal sealed class PipelineCustody
+    {
+        private sealed class Entry
+        {
+            public Entry(PipelineCustody owner) => Owner = owner;
+            public PipelineCustody Owner { get; }
+            public bool Dropped { get; set; }
+            public bool PassedOn { get; set; }
+        }
+
+        // Keyed by the object itself, so any stage can mark a host it got without knowing who made it.
+        private static readonly ConditionalWeakTable<object, Entry> Held = new ConditionalWeakTable<object, Entry>();
+
+        private readonly List<object> _made = new List<object>();
+
+        public bool IsEmpty => _made.Count == 0;
+
+        public void Take(object made)
+        {
+            _made.Add(made);
+            Held.Remove(made);
+            Held.Add(made, new Entry(this));
+        }
+
+        /// <summary>A stage could not use <paramref name="host"/> and wrote nothing that leads to it.</summary>
+        public static void Dropped(MetalHost host)
+        {
+            if (Held.TryGetValue(host, out var e)) e.Dropped = true;
+        }
+
+        /// <summary>A stage wrote something that leads to <paramref name="host"/> (e.g. a guest on it).</summary>
+        public static void PassedOn(MetalHost host)
+        {
+            if (Held.TryGetValue(host, out var e)) e.PassedOn = true;
+        }
+
+        /// <summary>Ends custody: returns what must be ended, still alive, and forgets everything.</summary>
+        public (IReadOnlyList<MetalHost> Hosts, IReadOnlyList<OpenBsdGuest> Guests) Release(bool pipelineFailed)
+        {
+            var hosts = new List<MetalHost>();
+            var guests = new List<OpenBsdGuest>();
+            foreach (object made in _made)
+            {
+                bool end = pipelineFailed || (Held.TryGetValue(made, out var e) && e.Owner == this && e.Dropped && !e.PassedOn);
+                Held.Remove(made);
+                if (!end) continue;
+                if (made is MetalHost h && h.State != "Removed") hosts.Add(h);
+                if (made is OpenBsdGuest g && g.State != "Stopped" && g.Host.State != "Removed") guests.Add(g);
+            }
+            _made.Clear();
+            return (hosts, guests.Where(g => !hosts.Contains(g.Host)).ToList());
+        }
+    }
+}

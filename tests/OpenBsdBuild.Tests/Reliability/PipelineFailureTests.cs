@@ -1,0 +1,167 @@
+using System;
+using System.IO;
+using System.Linq;
+using OpenBsdBuild.Cloud.Ec2;
+using OpenBsdBuild.Emulation;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Tests.Fixtures;
+using OpenBsdBuild.Tests.Harness;
+using Xunit;
+
+namespace OpenBsdBuild.Tests.Reliability
+{
+    /// <summary>
+    /// The pipelines users compose themselves (New-MetalHost | Start-OpenBsdGuest | Invoke-GuestBuild |
+    /// Remove-MetalHost and its variants), failing at each stage, through real PowerShell pipelines
+    /// against the EC2 emulator, a netns sshd as the instance and real QEMU guests. Each test proves
+    /// its row of docs/reliability.md: the error the user gets, and that nothing is left.
+    /// </summary>
+    [Collection(ReliabilityCollection.Name)]
+    public sealed class PipelineFailureTests : OneShotTestBase
+    {
+        public PipelineFailureTests(ReliabilityNamespace ns) : base(ns) { }
+
+        private const string WithThePipeline = "– (ends with the pipeline)";
+
+        private string NewHost(string extra = "") => $"New-MetalHost {Lab.Launch} {extra}";
+        private string StartGuest(string extra = "") => $"Start-OpenBsdGuest -Name g1 -Image '{Image.Path}' -KeyFile '{Image.KeyFile}' -Memory 512MB -CpuCount 1 {extra}";
+        private string Build(string command, string extra = "", string minFreeSpace = "64MB") =>
+            $"Invoke-GuestBuild -Path '{Sources()}' -Command '{command}' -WorkingDirectory /usr/obj/g1 -MinFreeSpace {minFreeSpace} -Destination '{Artifacts}' {extra}";
+
+        private static void AssertError(PsResult r, string id)
+        {
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith($"OpenBsdBuild.{id},", e!.FullyQualifiedErrorId);
+        }
+
+        [Fact]
+        public void One_liner_whose_build_fails_writes_the_result_and_Remove_MetalHost_still_runs()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"{NewHost()} | {StartGuest()} | {Build("echo compiling; exit 2")} | Remove-MetalHost -PassThru");
+            Assert.Null(r.Exception);
+            AssertError(r, "BuildFailed");
+            var result = r.Single<GuestBuildResult>();
+            Assert.Equal(2, result.ExitCode);
+            Assert.Same(result, r.FirstError!.TargetObject);
+            Assert.Equal("Removed", result.Host.State);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("One-liner: the build fails", "OpenBsdBuild.BuildFailed (non-terminating) and the result; Remove-MetalHost ends the host", null, WithThePipeline);
+        }
+
+        [Fact]
+        public void One_liner_whose_preflight_refuses_writes_a_result_and_Remove_MetalHost_still_runs()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"{NewHost()} | {StartGuest()} | {Build("true", minFreeSpace: "1PB")} | Remove-MetalHost -PassThru");
+            Assert.Null(r.Exception);
+            AssertError(r, "PreflightFreeSpace");
+            var result = r.Single<GuestBuildResult>();
+            Assert.False(result.Succeeded);
+            Assert.Null(result.ExitCode);
+            Assert.Equal("Removed", result.Host.State);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("One-liner: the preflight refuses", "OpenBsdBuild.PreflightFreeSpace (non-terminating) and a result that never ran; Remove-MetalHost ends the host", null, WithThePipeline);
+        }
+
+        [Fact]
+        public void Without_Remove_MetalHost_ErrorAction_Stop_on_the_build_ends_host_and_guest_when_the_pipeline_fails()
+        {
+            // With Remove-MetalHost at the end the failed result reaches it before the error stops the
+            // pipeline; without it, only the pipeline's end is left to end what it made.
+            using var ps = new PsSession();
+            var r = ps.Run($"{NewHost()} | {StartGuest()} | {Build("exit 2", "-ErrorAction Stop")}");
+            Assert.NotNull(r.Exception);
+            AssertError(r, "BuildFailed");
+            Assert.Contains("the pipeline ended before it finished; removed what it had made", r.HostText);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("New-MetalHost, Start-OpenBsdGuest, Invoke-GuestBuild without Remove-MetalHost: -ErrorAction Stop and the build fails", "OpenBsdBuild.BuildFailed (terminating); the host and guest the pipeline made are ended as it ends", null, WithThePipeline);
+        }
+
+        [Fact]
+        public void One_liner_under_ErrorActionPreference_Stop_whose_guest_fails_to_start_leaves_nothing()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"$ErrorActionPreference = 'Stop'; {NewHost()} | Start-OpenBsdGuest -Name g1 -Image /nonexistent/disk.qcow2 -KeyFile '{Image.KeyFile}' -TrustHostKey | {Build("true")} | Remove-MetalHost");
+            Assert.NotNull(r.Exception);
+            Assert.Empty(r.All<GuestBuildResult>());
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("One-liner: $ErrorActionPreference = 'Stop' and the guest does not start", "the guest's error (terminating); the host the pipeline made is ended as it ends", null, WithThePipeline);
+        }
+
+        [Fact]
+        public void One_liner_whose_guest_fails_to_start_ends_the_host_nothing_else_leads_to()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"{NewHost()} | Start-OpenBsdGuest -Name g1 -Image /nonexistent/disk.qcow2 -KeyFile '{Image.KeyFile}' -TrustHostKey | {Build("true")} | Remove-MetalHost");
+            Assert.Null(r.Exception);
+            Assert.NotNull(r.FirstError);
+            Assert.Contains("no later stage took them; removed what it had made", r.HostText);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("One-liner: the guest does not start", "the guest's error (non-terminating); the host no stage passed on is ended as the pipeline ends", null, WithThePipeline);
+        }
+
+        [Fact]
+        public void One_liner_stopped_with_CtrlC_while_the_build_runs_leaves_nothing()
+        {
+            using var ps = new PsSession();
+            var (r, took) = CancelWhen(ps, $"{NewHost()} | {StartGuest()} | {Build("echo started; sleep 120")} | Remove-MetalHost", () => BuildRuns("g1"), "the running build");
+            Assert.Empty(r.All<GuestBuildResult>());
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("One-liner: Ctrl+C while the build runs", "the pipeline stops; New-MetalHost ends its host as the pipeline is disposed", took);
+        }
+
+        [Fact]
+        public void One_liner_whose_script_block_stage_throws_leaves_nothing()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"{NewHost()} | {StartGuest()} | ForEach-Object {{ throw 'the script failed' }} | Remove-MetalHost");
+            Assert.NotNull(r.Exception);
+            Assert.Contains("the script failed", r.Exception!.Message);
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("One-liner: a script block stage throws", "the script's exception; the host and guest the pipeline made are ended as it ends", null, WithThePipeline);
+        }
+
+        [Fact]
+        public void A_host_assigned_to_a_variable_is_the_users_and_try_finally_ends_it()
+        {
+            using var ps = new PsSession();
+            var made = ps.Run($"$h = {NewHost()}");
+            Assert.False(made.HadErrors, made.Describe());
+            // The pipeline completed: the host is the user's, still running.
+            Assert.Equal(EmulatedInstanceState.Running, Lab.Emulator.Instances[Lab.InstanceId].State);
+            var r = ps.Run($"try {{ $h | {StartGuest()} | {Build("exit 2", "-ErrorAction Stop")} }} finally {{ $h | Remove-MetalHost }}");
+            AssertError(r, "BuildFailed");
+            Assert.Equal("Removed", ps.Run("$h.State").Output.Single().ToString());
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("$h = New-MetalHost, then try/finally: the build fails", "OpenBsdBuild.BuildFailed; the host stays the user's until the finally block removes it", null, WithThePipeline);
+        }
+
+        [Fact]
+        public void On_an_attached_host_a_failed_pipeline_stops_the_guest_it_started_and_keeps_the_host()
+        {
+            string state = Path.Combine(Work, "local");
+            using var ps = new PsSession();
+            var r = ps.Run($"$h = Connect-MetalHost -Local -StateDirectory '{state}'; $h | {StartGuest()} | {Build("exit 2", "-ErrorAction Stop")}");
+            AssertError(r, "BuildFailed");
+            Assert.Equal("Ready", ps.Run("$h.State").Output.Single().ToString());
+            Ec2Lab.AssertNoGuests(state);
+            ReliabilityDoc.Row("Attached host: -ErrorAction Stop and the build fails", "OpenBsdBuild.BuildFailed (terminating); the guest the pipeline started is stopped, the host is kept", null, WithThePipeline);
+        }
+
+        [Fact]
+        public void An_unconnected_guest_is_a_non_terminating_error_with_a_result_that_still_reaches_Remove_MetalHost()
+        {
+            string state = Path.Combine(Work, "local");
+            using var ps = new PsSession();
+            var r = ps.Run($"$g = Connect-MetalHost -Local -StateDirectory '{state}' | {StartGuest()}; $g | Stop-OpenBsdGuest; $g | {Build("true")} | Remove-MetalHost -PassThru");
+            Assert.Null(r.Exception);
+            AssertError(r, "GuestNotConnected");
+            var result = r.Single<GuestBuildResult>();
+            Assert.Equal("Removed", result.Host.State);
+            Ec2Lab.AssertNoGuests(state);
+            ReliabilityDoc.Row("A guest that is not connected", "OpenBsdBuild.GuestNotConnected (non-terminating) and a result that never ran; Remove-MetalHost releases the host", null, WithThePipeline);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Bad input is an error in the module's own shape: OpenBsdBuild.<Id>, the right category, the bad value itself as the
+# target (not a PSObject wrapper), a recommended action, and nothing started.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestEnvironment.ps1')
+    Import-Module $ModuleManifest -Force
+}
+
+Describe 'Errors in the module''s format' {
+    It 'refuses an S3 destination whose bucket S3 would refuse, naming -Destination' {
+        $err = { Publish-OpenBsdImage -Image $PSCommandPath -Destination s3://b/p/ -Region us-east-1 -AK x -SK y } |
+            Should -Throw -ErrorId 'OpenBsdBuild.InvalidParameter.Destination,*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.TargetObject | Should -Be 's3://b/p/'
+        $err.ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+    }
+
+    It 'takes s3:/typo for a mistyped S3 URI, not a drive' {
+        $err = { Get-OpenBsdImage -Location s3:/typo } | Should -Throw -ErrorId 'OpenBsdBuild.InvalidParameter.Location,*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.TargetObject | Should -Be 's3:/typo'
+        $err.ErrorDetails.RecommendedAction | Should -Match 's3://'
+    }
+
+    It 'names a path on a drive that does not exist as -Location''s problem' {
+        { Get-OpenBsdImage -Location nosuchdrive:/images } | Should -Throw -ErrorId 'OpenBsdBuild.InvalidParameter.Location,*'
+    }
+
+    It 'reports input that is not a host with the input itself as target (<Command>)' -ForEach @(
+        @{ Command = 'Remove-MetalHost' }, @{ Command = 'Disconnect-MetalHost' }
+    ) {
+        $errors = $null
+        try { 42 | & $Command -ErrorAction SilentlyContinue -ErrorVariable errors } catch { $errors = @($_) }
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'OpenBsdBuild.NotAHost,*'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $errors[0].TargetObject | Should -BeOfType [int]
+        $errors[0].TargetObject | Should -Be 42
+    }
+}
