@@ -23,6 +23,9 @@ if (which is "upload" or "all") await UploadAsync(rounds);
 if (which is "latency" or "all") Latency();
 if (which == "pack") Pack(args[1]);
 if (which == "stdin") await StdinAsync();
+// The test guest under QEMU behind a real sshd jump (see bench/README.md): sizes in MB, then many small files.
+if (which == "guest") await GuestTransfers.RunAsync(rounds, args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : new[] { 1, 50, 200 }, !(args.Length > 3 && args[3] == "nosmall"));
+if (which == "ciphers") await GuestTransfers.CiphersAsync(args.Length > 1 ? int.Parse(args[1]) : 32);
 
 // Raw SSH.NET stdin throughput through the jump, by write size.
 static async Task StdinAsync()
@@ -47,11 +50,11 @@ static void Pack(string tree)
     var sel = SourcePackager.Select(tree, true, Array.Empty<string>());
     var sw = Stopwatch.StartNew();
     var counter = new MemoryStream();
-    SourcePackager.Pack(sel, Stream.Null, null, default);
+    SourcePackager.Pack(sel, Stream.Null, System.IO.Compression.CompressionLevel.Fastest, null, default);
     Console.WriteLine($"pack {sel.Files.Count} files: {sw.Elapsed.TotalSeconds:0.00} s");
 }
 
-static double Median(List<double> xs) { var c = xs.OrderBy(x => x).ToList(); return c[c.Count / 2]; }
+static double Median(List<double> xs) => Bench.Median(xs);
 
 // Guest readiness: Start-OpenBsdGuest until its object returns, versus QEMU started by hand
 // with the same flags and ssh-keyscan polled every 50 ms.
@@ -138,18 +141,7 @@ static async Task UploadAsync(int rounds)
 {
     using var rig = new JumpRig();
     string tree = Path.Combine(rig.Host.Directory, "tree");
-    var rnd = new Random(7);
-    var words = Enumerable.Range(0, 4000).Select(i => "w" + rnd.Next(1_000_000).ToString("x")).ToArray();
-    for (int i = 0; i < 20_000; i++)
-    {
-        string dir = Path.Combine(tree, $"mod{i % 200:000}", $"sub{i % 7}");
-        Directory.CreateDirectory(dir);
-        // Source-like text (~10 KB): what a real tree compresses like.
-        var sb = new System.Text.StringBuilder();
-        while (sb.Length < 10_000) sb.Append(words[rnd.Next(words.Length)]).Append(rnd.Next(8) == 0 ? ";\n" : " ");
-        File.WriteAllText(Path.Combine(dir, $"file{i}.rs"), sb.ToString());
-    }
-    double mb = Directory.EnumerateFiles(tree, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / 1048576.0;
+    double mb = Bench.SourceTree(tree, 20_000);
     var ours = new List<double>();
     var baseline = new List<double>();
     for (int i = 0; i < rounds; i++)

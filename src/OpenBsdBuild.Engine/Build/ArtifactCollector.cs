@@ -38,18 +38,13 @@ namespace OpenBsdBuild.Build
             Task<Dictionary<string, string>> guestHashes = HashAsync(guest, workingDirectory, files, stopHashing.Token);
             Directory.CreateDirectory(destination);
             var downloaded = new List<(RemoteFile file, string partial, string local, string hash, long written)>();
-            long total = files.Sum(f => f.Size), before = 0;
+            long total = files.Sum(f => f.Size);
             string activity = $"Downloading artifacts from {guestName}";
             try
             {
-                foreach (var file in files)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    downloaded.Add(await DownloadAsync(guest, workingDirectory, file, destination,
-                        done => reporter.Progress(activity, $"{file.Name} ({Mb(before + done)} of {Mb(total)} MB)", Percent(before + done, total)),
-                        cancellationToken).ConfigureAwait(false));
-                    before += file.Size;
-                }
+                await DownloadAllAsync(guest, workingDirectory, files, destination, downloaded,
+                    (file, done) => reporter.Progress(activity, $"{file.Name} ({Mb(done)} of {Mb(total)} MB)", Percent(done, total)),
+                    cancellationToken).ConfigureAwait(false);
                 var expected = await guestHashes.ConfigureAwait(false);
                 var artifacts = new List<BuildArtifact>();
                 foreach (var d in downloaded)
@@ -57,8 +52,13 @@ namespace OpenBsdBuild.Build
                     string remoteHash = expected[d.file.Path];
                     if (remoteHash != d.hash || d.written != d.file.Size)
                         throw new OpenBsdBuildException("ArtifactChecksumMismatch", FailureKind.InvalidData,
-                            $"'{d.file.Path}' arrived damaged: the guest computed SHA-256 {remoteHash} ({d.file.Size} bytes), the download has {d.hash} ({d.written} bytes). The file was deleted.",
+                            $"'{d.file.Path}' arrived damaged: the guest computed SHA-256 {remoteHash} ({d.file.Size} bytes), the download has {d.hash} ({d.written} bytes). " +
+                            $"It{(downloaded.Count > 1 ? " and the other files of this fetch" : "")} was deleted.",
                             d.file.Path, "Run the build again; if it repeats, the file may be changing while it is copied, or the link is corrupting data.");
+                }
+                // All verified before any takes its real name: a fetch is whole or leaves nothing.
+                foreach (var d in downloaded)
+                {
                     if (File.Exists(d.local)) File.Delete(d.local);
                     File.Move(d.partial, d.local);
                     artifacts.Add(new BuildArtifact(d.file.Name, Path.GetFullPath(d.local), d.written, d.hash, d.file.RemotePath, guestName));
@@ -130,36 +130,74 @@ namespace OpenBsdBuild.Build
 
         private static async Task<Dictionary<string, string>> HashAsync(IHostShell guest, string workingDirectory, List<RemoteFile> files, CancellationToken cancellationToken)
         {
-            string list = string.Join(" ", files.Select(f => ShellQuote.Quote(f.Path)));
-            string script = $"cd {ShellQuote.Quote(workingDirectory)} || exit 3; " + Checksums.ListingCommand(list);
-            ShellResult result = await guest.RunAsync(script, cancellationToken).ConfigureAwait(false);
-            var hashes = Checksums.ParseListing(result.Stdout);
+            string script = $"cd {ShellQuote.Quote(workingDirectory)} || exit 3; " + Checksums.ListingOfStdinCommand();
+            var stdout = new StringBuilder();
+            var stderr = new StringBuilder();
+            int exit = await guest.StreamAsync(script, NameList(files), line => stdout.Append(line).Append('\n'), line => { lock (stderr) stderr.AppendLine(line); },
+                cancellationToken).ConfigureAwait(false);
+            var hashes = Checksums.ParseListing(stdout.ToString());
             var missing = files.FirstOrDefault(f => !hashes.ContainsKey(f.Path));
-            if (!result.Succeeded || missing != null)
+            if (exit != 0 || missing != null)
                 throw new OpenBsdBuildException("ArtifactHashFailed", FailureKind.ReadError,
-                    $"The guest could not checksum {(missing == null ? "the artifacts" : "'" + missing.Path + "'")}: {result.Message}", workingDirectory,
+                    $"The guest could not checksum {(missing == null ? "the artifacts" : "'" + missing.Path + "'")} (exit {exit}): {stderr.ToString().Trim()}", workingDirectory,
                     "Make sure the artifacts are readable by the build user.");
             return hashes;
         }
 
-        /// <summary>Downloads to "name.partial" while hashing; the caller renames it once the guest's hash agrees.</summary>
-        private static async Task<(RemoteFile file, string partial, string local, string hash, long written)> DownloadAsync(
-            IHostShell guest, string workingDirectory, RemoteFile file, string destination, Action<long> progress, CancellationToken cancellationToken)
+        /// <summary>The paths as the guest's xargs -0 reads them: never on a command line, whatever their number or names.</summary>
+        private static Stream NameList(List<RemoteFile> files) =>
+            new MemoryStream(Encoding.UTF8.GetBytes(string.Concat(files.Select(f => f.Path + "\0"))));
+
+        /// <summary>
+        /// All files in one stream: the guest concatenates them (xargs batches the names into few cat
+        /// processes; a fork is dear on an emulated CPU) and this side cuts the stream at the sizes the
+        /// guest listed, writing each to "name.partial" while hashing it. One exec channel on the build's
+        /// own session: no SFTP connection, no request round trips per chunk or per file. A file that changed
+        /// size meanwhile shifts what follows, which the hashes then catch.
+        /// </summary>
+        private static async Task DownloadAllAsync(IHostShell guest, string workingDirectory, List<RemoteFile> files, string destination,
+            List<(RemoteFile file, string partial, string local, string hash, long written)> downloaded, Action<RemoteFile, long> progress,
+            CancellationToken cancellationToken)
         {
-            string local = Path.Combine(destination, file.Name.Replace('/', Path.DirectorySeparatorChar));
-            string partial = local + ".partial";
-            Directory.CreateDirectory(Path.GetDirectoryName(local)!);
-            try
+            var errors = new StringBuilder();
+            long surplus = 0;
+            int exit = await guest.ReadAsync($"cd {ShellQuote.Quote(workingDirectory)} && xargs -0 cat --", NameList(files), stdout =>
             {
-                using var output = new HashingWriteStream(new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20));
-                await guest.DownloadAsync(file.RemotePath, output, progress, cancellationToken).ConfigureAwait(false);
-                return (file, partial, local, output.HexDigest(), output.Written);
-            }
-            catch
-            {
-                TryDelete(partial);
-                throw;
-            }
+                var buffer = new byte[1 << 20];
+                long done = 0;
+                foreach (var file in files)
+                {
+                    string local = Path.Combine(destination, file.Name.Replace('/', Path.DirectorySeparatorChar));
+                    string partial = local + ".partial";
+                    Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+                    using var output = new HashingWriteStream(new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20));
+                    downloaded.Add((file, partial, local, "", 0)); // deleted on failure even if the copy below throws
+                    OperationTrace.Download(guest.Description, "get", file.RemotePath, output);
+                    for (long left = file.Size; left > 0;)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        int read = stdout.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                        if (read == 0) break; // short: the size check reports it
+                        output.Write(buffer, 0, read);
+                        left -= read;
+                        done += read;
+                        progress(file, done);
+                    }
+                    output.Flush();
+                    downloaded[downloaded.Count - 1] = (file, partial, local, output.HexDigest(), output.Written);
+                }
+                int extra;
+                while ((extra = stdout.Read(buffer, 0, buffer.Length)) > 0) surplus += extra;
+                return Task.CompletedTask;
+            }, line => { lock (errors) errors.AppendLine(line); }, cancellationToken).ConfigureAwait(false);
+            if (exit != 0)
+                throw new OpenBsdBuildException("ArtifactDownloadFailed", FailureKind.ReadError,
+                    $"The guest could not send the artifacts (exit {exit}): {errors.ToString().Trim()}", workingDirectory,
+                    "Make sure the artifacts are readable by the build user and are not removed while they are fetched.");
+            if (surplus > 0)
+                throw new OpenBsdBuildException("ArtifactChecksumMismatch", FailureKind.InvalidData,
+                    $"The guest sent {surplus} bytes more than the artifacts' listed sizes: a file grew while it was fetched. Every file of this fetch was deleted.",
+                    workingDirectory, "Make sure nothing writes to the artifacts after the build command ends, then run the build again.");
         }
 
         /// <summary>Quotes everything but the glob characters, so the guest's shell expands * ? [..] and nothing else.</summary>

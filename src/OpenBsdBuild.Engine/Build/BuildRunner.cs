@@ -110,7 +110,7 @@ namespace OpenBsdBuild.Build
             var preflight = await Preflight.CheckAsync(shell, result.WorkingDirectory, spec, reporter, cancellationToken).ConfigureAwait(false);
             build.Phase = "upload of the sources";
             if (spec.SourcePath != null)
-                await UploadSourcesAsync(shell, guest.Name, spec, result.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
+                await SourceUpload.SendAsync(shell, guest.Name, spec, result.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
             else if (spec.ArchivePath != null)
                 await UploadArchiveAsync(shell, guest.Name, spec.ArchivePath, result.WorkingDirectory, reporter, cancellationToken).ConfigureAwait(false);
             else if (spec.GitUrl != null)
@@ -309,45 +309,6 @@ namespace OpenBsdBuild.Build
                 throw new OpenBsdBuildException("GitCloneFailed", r.ExitCode == 127 ? FailureKind.NotInstalled : FailureKind.ReadError,
                     $"The guest could not clone {spec.GitUrl}{(spec.GitRef == null ? "" : " at " + spec.GitRef)}: {r.Message}", spec.GitUrl,
                     r.ExitCode == 127 ? "Add git to the image (pkg_add git)." : "Check the URL and -Ref, and that the guest can reach the repository.");
-        }
-
-        private static async Task UploadSourcesAsync(IHostShell shell, string guestName, BuildSpec spec, string workingDirectory,
-            IOperationReporter reporter, CancellationToken cancellationToken)
-        {
-            var selection = SourcePackager.Select(spec.SourcePath!, spec.IncludeIgnored, spec.Exclude);
-            long total = selection.Files.Sum(f => new FileInfo(Path.Combine(selection.Root, f)).Length);
-            string activity = $"Sending sources to {guestName}";
-            reporter.Verbose($"Sending {selection.Files.Count} files ({total / 1048576.0:0.0} MB{(selection.FromGit ? ", chosen by git" : "")}) from {selection.Root}");
-            var stderr = new StringBuilder();
-            using var upload = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var tarGz = SourcePackager.PackInBackground(selection,
-                done => reporter.Progress(activity, $"{done / 1048576.0:0.0} of {total / 1048576.0:0.0} MB", total == 0 ? 100 : (int)(done * 100 / total)),
-                upload.Token, out Task packing);
-            int code;
-            try
-            {
-                code = await shell.StreamAsync($"cd {ShellQuote.Quote(workingDirectory)} && tar xzf -", tarGz, null,
-                    l => stderr.AppendLine(l), cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                upload.Cancel();
-                tarGz.Dispose();
-                reporter.ProgressDone(activity);
-            }
-            // A local read error shows up remotely as a truncated archive; report the real cause.
-            try { await packing.ConfigureAwait(false); }
-            catch (OperationCanceledException) { cancellationToken.ThrowIfCancellationRequested(); }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-            {
-                throw new OpenBsdBuildException("SourceUnreadable", FailureKind.ReadError,
-                    $"Could not read the sources in {selection.Root}: {ex.Message}", selection.Root,
-                    "Fix the file's permissions, or leave it out with -Exclude.", ex);
-            }
-            if (code != 0)
-                throw new OpenBsdBuildException("SourceUploadFailed", FailureKind.WriteError,
-                    $"Unpacking the sources in {guestName}:{workingDirectory} failed: {stderr.ToString().Trim()}", workingDirectory,
-                    "Check free space in the guest's working directory.");
         }
 
         /// <summary>

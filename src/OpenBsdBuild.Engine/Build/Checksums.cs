@@ -31,6 +31,14 @@ namespace OpenBsdBuild.Build
             $"elif command -v sha256 >/dev/null 2>&1; then sha256 -- {quotedPaths}; else shasum -a 256 -- {quotedPaths}; fi";
 
         /// <summary>
+        /// The same, for NUL-separated paths read from stdin: a command line has a limit (dropbear refuses
+        /// exec requests over 9000 bytes, OpenBSD's ARG_MAX is 512 KB) that a build's artifacts may pass.
+        /// </summary>
+        public static string ListingOfStdinCommand() =>
+            "if command -v sha256sum >/dev/null 2>&1; then xargs -0 sha256sum --; " +
+            "elif command -v sha256 >/dev/null 2>&1; then xargs -0 sha256 --; else xargs -0 shasum -a 256 --; fi";
+
+        /// <summary>
         /// Parses `sha256sum` ("hex  path") and OpenBSD `sha256` ("SHA256 (path) = hex") output
         /// into path → lower-case hex.
         /// </summary>

@@ -49,9 +49,9 @@ namespace OpenBsdBuild.Build
         }
 
         /// <summary>Packs the selection as tar.gz into <paramref name="output"/> (then closes it).</summary>
-        public static void Pack(Selection selection, Stream output, Action<long>? progress, CancellationToken cancellationToken)
+        public static void Pack(Selection selection, Stream output, CompressionLevel level, Action<long>? progress, CancellationToken cancellationToken)
         {
-            using var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true);
+            using var gzip = new GZipStream(output, level, leaveOpen: true);
             var tar = new TarWriter(gzip);
             long done = 0;
             foreach (string relative in selection.Files)
@@ -68,7 +68,7 @@ namespace OpenBsdBuild.Build
         }
 
         /// <summary>Starts packing on a background thread and returns the stream to read the tar.gz from.</summary>
-        public static Stream PackInBackground(Selection selection, Action<long>? progress, CancellationToken cancellationToken, out Task packing)
+        public static Stream PackInBackground(Selection selection, CompressionLevel level, Action<long>? progress, CancellationToken cancellationToken, out Task packing)
         {
             var pipe = new PipeStream();
             // A thread of its own: packing blocks on the pipe, which must not starve the pool.
@@ -80,7 +80,7 @@ namespace OpenBsdBuild.Build
                     // manages ~26 MB/s that way, but ~160 MB/s with 64 KB+ writes. So coalesce.
                     // Not disposed: that would close the pipe, which is the reader's to close.
                     var coalesced = new BufferedStream(pipe, 256 << 10);
-                    Pack(selection, coalesced, progress, cancellationToken);
+                    Pack(selection, coalesced, level, progress, cancellationToken);
                     coalesced.Flush();
                     pipe.CompleteWriting();
                 }

@@ -29,6 +29,13 @@ namespace OpenBsdBuild.Remote
         Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
             CancellationToken cancellationToken);
 
+        /// <summary>
+        /// Runs a command and hands its stdout, as bytes, to <paramref name="readOutput"/> (which must read it
+        /// to the end); stdin as in <see cref="StreamAsync"/>. Returns the exit code once both are done.
+        /// </summary>
+        Task<int> ReadAsync(string command, Stream? input, Func<Stream, Task> readOutput, Action<string>? onStderr,
+            CancellationToken cancellationToken);
+
         /// <summary>Copies a file on the target into <paramref name="destination"/>; reports bytes done.</summary>
         Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken);
 

@@ -17,7 +17,15 @@ namespace OpenBsdBuild.Remote
         public Task<ShellResult> RunAsync(string command, CancellationToken cancellationToken) =>
             ShellResult.CollectAsync(this, command, cancellationToken);
 
-        public async Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
+        public Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
+            CancellationToken cancellationToken) =>
+            RunProcessAsync(command, input, stdout => PumpLines(new StreamReader(stdout, new UTF8Encoding(false)), onStdout), onStderr, cancellationToken);
+
+        public Task<int> ReadAsync(string command, Stream? input, Func<Stream, Task> readOutput, Action<string>? onStderr,
+            CancellationToken cancellationToken) =>
+            RunProcessAsync(command, input, readOutput, onStderr, cancellationToken);
+
+        private async Task<int> RunProcessAsync(string command, Stream? input, Func<Stream, Task> readOutput, Action<string>? onStderr,
             CancellationToken cancellationToken)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -38,7 +46,7 @@ namespace OpenBsdBuild.Remote
             process.Exited += (_, __) => exited.TrySetResult(true);
             if (process.HasExited) exited.TrySetResult(true);
 
-            var readOut = PumpLines(process.StandardOutput, onStdout);
+            var readOut = Task.Run(() => readOutput(process.StandardOutput.BaseStream));
             var readErr = PumpLines(process.StandardError, onStderr);
             var feed = Task.Run(async () =>
             {

@@ -39,6 +39,8 @@ namespace OpenBsdBuild.Remote
         public string HostKeyFingerprint { get; }
         public string Description => Target.ToString();
         public bool IsLocal => false;
+        /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
+        internal (string Cipher, string Mac) Negotiated => (_connection.CurrentServerEncryption ?? "", _connection.CurrentServerHmacAlgorithm ?? "(aead)");
 
         /// <summary>Connects, verifying the host key; <paramref name="via"/> makes it a jump.</summary>
         public static async Task<SshShell> ConnectAsync(SshTarget target, CancellationToken cancellationToken, IHostShell? via = null)
@@ -72,6 +74,7 @@ namespace OpenBsdBuild.Remote
             {
                 Timeout = target.ConnectTimeout,
             };
+            SshAlgorithms.Apply(info);
             string presented = "";
             var client = new SshClient(info);
             client.HostKeyReceived += (_, e) =>
@@ -108,7 +111,21 @@ namespace OpenBsdBuild.Remote
         public Task<ShellResult> RunAsync(string command, CancellationToken cancellationToken) =>
             ShellResult.CollectAsync(this, command, cancellationToken);
 
-        public async Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
+        public Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
+            CancellationToken cancellationToken) =>
+            ExecAsync(command, input, stdout => PumpLines(stdout, onStdout), onStderr, cancellationToken);
+
+        /// <summary>
+        /// Over an exec channel of this session: no second connection and key exchange (as SFTP needs), which
+        /// costs seconds against a guest whose CPU is emulated. The channel has no flow control towards us
+        /// (SSH.NET opens a 2 GB window), so <paramref name="readOutput"/> must keep up; see docs/transfers.md.
+        /// </summary>
+        public Task<int> ReadAsync(string command, Stream? input, Func<Stream, Task> readOutput, Action<string>? onStderr,
+            CancellationToken cancellationToken) =>
+            ExecAsync(command, input, stdout => Task.Factory.StartNew(() => readOutput(stdout), CancellationToken.None,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap(), onStderr, cancellationToken);
+
+        private async Task<int> ExecAsync(string command, Stream? input, Func<Stream, Task> readOutput, Action<string>? onStderr,
             CancellationToken cancellationToken)
         {
             EnsureConnected();
@@ -130,7 +147,7 @@ namespace OpenBsdBuild.Remote
                 throw ConnectionLost(ex);
             }
 
-            var readOut = PumpLines(cmd.OutputStream, onStdout);
+            var readOut = readOutput(cmd.OutputStream);
             var readErr = PumpLines(cmd.ExtendedOutputStream, onStderr);
             if (input != null)
                 await WithinAsync(FeedAsync(cmd, input, cancellationToken), cancellationToken).ConfigureAwait(false);

@@ -22,6 +22,7 @@ namespace OpenBsdBuild.Tests.Build
             public Task<ShellResult> RunAsync(string command, CancellationToken ct) => Task.FromResult(new ShellResult(0, _stdout, ""));
             public Task<int> StreamAsync(string c, Stream? i, Action<string>? o, Action<string>? e, CancellationToken ct) => throw new NotSupportedException();
             public Task DownloadAsync(string p, Stream d, Action<long>? pr, CancellationToken ct) => throw new NotSupportedException();
+            public Task<int> ReadAsync(string c, Stream? i, Func<Stream, Task> r, Action<string>? e, CancellationToken ct) => throw new NotSupportedException();
             public Task<Tunnel> OpenTunnelAsync(string h, int p, CancellationToken ct) => throw new NotSupportedException();
             public Task UploadAsync(Stream s, string p, Action<long>? pr, CancellationToken ct) => throw new NotSupportedException();
             public Task<Tunnel> ExposeLocalPortAsync(int p, CancellationToken ct) => throw new NotSupportedException();

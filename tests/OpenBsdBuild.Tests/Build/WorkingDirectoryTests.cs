@@ -52,8 +52,9 @@ namespace OpenBsdBuild.Tests.Build
                 Assert.Contains("run out of space", warning.Message);
                 Assert.Contains("-WorkingDirectory", warning.Message);
 
-                // With the default -MinFreeSpace the small home filesystem is refused before anything is sent.
-                var refused = Build("-Command true");
+                // With the cmdlet's default -MinFreeSpace (4 GB; the tests' sessions lower it) the small home
+                // filesystem is refused before anything is sent.
+                var refused = Build("-Command true -MinFreeSpace 4GB");
                 Assert.StartsWith("OpenBsdBuild.PreflightFreeSpace,", refused.FirstError?.FullyQualifiedErrorId);
                 Assert.Contains(refused.Warnings, w => w.Message.Contains("home filesystem"));
             }

@@ -133,11 +133,12 @@ namespace OpenBsdBuild.Tests.Images
             // The image boots on this machine with the key pinned from its metadata, and builds as its build user:
             // with no data-size cap from its login class (the fixture applies login.conf at login as OpenBSD does;
             // OpenBSD's own "build" class stops at 1843M), and by default on /usr/obj, whose root the install
-            // leaves to root, with the default -MinFreeSpace (the disklabel's /home is under 4 GB).
+            // leaves to root, with the cmdlet's default -MinFreeSpace of 4 GB (the tests' sessions lower the default;
+            // the disklabel's /home has about 2.9 GB, so a build that fell back there would be refused).
             var booted = _ps.Run($"$local = Connect-MetalHost -Local -StateDirectory '{Path.Combine(_dir, "boot-state")}'; " +
                                  $"$guest = $local | Start-OpenBsdGuest -Image '{Output}' -KeyFile '{buildKey}' -Memory 512MB -CpuCount 1; " +
                                  "$guest | Invoke-GuestBuild -Command 'echo user=$(id -un) datasize=$(ulimit -d)/$(ulimit -H -d)' -MinFreeSpace 1MB; " +
-                                 "$guest | Invoke-GuestBuild -Command 'echo pwd=$(pwd)'; " +
+                                 "$guest | Invoke-GuestBuild -Command 'echo pwd=$(pwd)' -MinFreeSpace 4GB; " +
                                  "$guest | Stop-OpenBsdGuest -Confirm:$false; $local | Remove-MetalHost -Confirm:$false");
             Assert.False(booted.HadErrors, booted.Describe());
             var lines = booted.Information.Select(i => i.MessageData.ToString()).ToList();

@@ -53,7 +53,7 @@ namespace OpenBsdBuild.Tests.Module
             var build = _ps.Run($"$r = $guest | Invoke-GuestBuild -Command 'printf hello > a.txt' -Artifact a.txt -Destination '{_out}' -Verbose; $r; $a = $r.Artifacts[0]");
             Assert.False(build.HadErrors, build.Describe());
             // The transfer shows with -Verbose, like every other external action.
-            Assert.Contains(build.Verbose, v => v.Message.StartsWith(_shared.Guest.User + "@shared: sftp get ") && v.Message.EndsWith(Path.Combine(_out, "a.txt.partial")));
+            Assert.Contains(build.Verbose, v => v.Message.StartsWith(_shared.Guest.User + "@shared: get ") && v.Message.EndsWith(Path.Combine(_out, "a.txt.partial")));
             var artifact = Assert.Single(build.Single<GuestBuildResult>().Artifacts);
 
             var host = List("MetalHostList", "h");

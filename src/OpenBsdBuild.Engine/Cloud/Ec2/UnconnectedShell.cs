@@ -22,6 +22,7 @@ namespace OpenBsdBuild.Cloud.Ec2
         public Task<ShellResult> RunAsync(string command, CancellationToken cancellationToken) => throw NotConnected();
         public Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr, CancellationToken cancellationToken) => throw NotConnected();
         public Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken) => throw NotConnected();
+        public Task<int> ReadAsync(string command, Stream? input, Func<Stream, Task> readOutput, Action<string>? onStderr, CancellationToken cancellationToken) => throw NotConnected();
         public Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken) => throw NotConnected();
         public Task<Tunnel> OpenTunnelAsync(string host, int port, CancellationToken cancellationToken) => throw NotConnected();
         public Task<Tunnel> ExposeLocalPortAsync(int localPort, CancellationToken cancellationToken) => throw NotConnected();

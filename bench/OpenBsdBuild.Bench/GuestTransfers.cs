@@ -1,0 +1,195 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using OpenBsdBuild.Build;
+using OpenBsdBuild.Remote;
+using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Tests.Fixtures;
+using Renci.SshNet;
+
+// Transfers against the test guest through a real sshd jump, with OpenSSH's tools as the baseline in
+// the same run: every method runs once per round, in turn, so load on the machine hits them alike.
+static class GuestTransfers
+{
+    const string Remote = "/usr/obj/bench";
+
+    public static async Task RunAsync(int rounds, int[] sizes, bool small)
+    {
+        using var rig = new GuestRig();
+        var table = new List<string>();
+        using (var setup = await rig.ConnectGuestAsync())
+        {
+            string make = $"mkdir -p {Remote} && cd {Remote} && " + string.Join(" && ", sizes.Select(mb => $"head -c {mb << 20} /dev/urandom > a{mb}.bin")) +
+                          (small ? " && mkdir -p small && cd small && i=0; while [ $i -lt 1024 ]; do head -c 8192 /dev/urandom > f$i; i=$((i+1)); done" : "");
+            await Run(setup, make);
+            var sw = Stopwatch.StartNew();
+            await Run(setup, $"sha256sum {Remote}/a{sizes.Max()}.bin >/dev/null");
+            Console.WriteLine($"sha256sum in the guest alone: {sizes.Max() / sw.Elapsed.TotalSeconds:0.0} MB/s");
+        }
+        string local = Directory.CreateTempSubdirectory("obb-bench-dl-").FullName;
+        foreach (int mb in sizes) table.Add(await DownloadAsync(rig, rounds, $"a{mb}.bin", mb, local, false));
+        if (small) table.Add(await DownloadAsync(rig, rounds, "small", 8, local, true));
+        Directory.Delete(local, true);
+
+        string trees = Directory.CreateTempSubdirectory("obb-bench-up-").FullName;
+        foreach (int mb in sizes)
+        {
+            string tree = Path.Combine(trees, $"t{mb}");
+            Directory.CreateDirectory(tree);
+            Tools.Sh($"head -c {mb << 20} /dev/urandom > {tree}/blob.bin");
+            table.Add(await UploadAsync(rig, rounds, tree, $"{mb} MB file (random)"));
+        }
+        if (small)
+        {
+            string tree = Path.Combine(trees, "src");
+            double mb = Bench.SourceTree(tree, 10_000);
+            table.Add(await UploadAsync(rig, rounds, tree, $"10,000 source files ({mb:0} MB)"));
+        }
+        Directory.Delete(trees, true);
+        Console.WriteLine();
+        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP (MB/s) | client peak RSS |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (string row in table) Console.WriteLine(row);
+    }
+
+    static async Task<string> DownloadAsync(GuestRig rig, int rounds, string name, double mb, string local, bool directory)
+    {
+        var ours = new List<double>();
+        var raw = new List<double>();
+        var scp = new List<double>();
+        long rss = 0;
+        for (int i = 0; i < rounds; i++)
+        {
+            string dest = Path.Combine(local, "r" + i);
+            Directory.CreateDirectory(dest);
+            Rss.Reset();
+            var sw = Stopwatch.StartNew();
+            // What Invoke-GuestBuild does: its own session through the jump, then the verified fetch.
+            using (var shell = await rig.ConnectGuestAsync())
+                await ArtifactCollector.CollectAsync(shell, "bench", Remote, new[] { name }, Path.Combine(dest, "ours"), NullReporter.Instance, default);
+            ours.Add(mb / sw.Elapsed.TotalSeconds);
+            rss = Math.Max(rss, Rss.Peak());
+
+            if (!directory)
+            {
+                sw.Restart();
+                using (var shell = await rig.ConnectGuestAsync())
+                using (var f = new FileStream(Path.Combine(dest, "raw.bin"), FileMode.Create))
+                    await shell.DownloadAsync($"{Remote}/{name}", f, null, default);
+                raw.Add(mb / sw.Elapsed.TotalSeconds);
+            }
+
+            sw.Restart();
+            Tools.Sh($"scp -q -F {rig.SshConfig} {(directory ? "-r " : "")}guest:{Remote}/{name} {dest}/scp");
+            scp.Add(mb / sw.Elapsed.TotalSeconds);
+            Console.WriteLine($"download {name}, round {i + 1}: verified fetch {ours[^1]:0.0} MB/s, " +
+                              (directory ? "" : $"raw SFTP {raw[^1]:0.0} MB/s, ") + $"scp -J {scp[^1]:0.0} MB/s");
+            Directory.Delete(dest, true);
+        }
+        double o = Bench.Median(ours), s = Bench.Median(scp);
+        return $"| download | {(directory ? "1,024 files of 8 KB" : name.Replace("a", "").Replace(".bin", " MB"))} | {o:0.0} | {s:0.0} (scp -J) | {o / s:0.00} | " +
+               $"{(raw.Count > 0 ? Bench.Median(raw).ToString("0.0") : "-")} | {rss >> 20} MB |";
+    }
+
+    static async Task<string> UploadAsync(GuestRig rig, int rounds, string tree, string what)
+    {
+        double mb = Directory.EnumerateFiles(tree, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / 1048576.0;
+        var ours = new List<double>();
+        var tar = new List<double>();
+        var stored = new List<double>();
+        long rss = 0;
+        for (int i = 0; i < rounds; i++)
+        {
+            Rss.Reset();
+            var sw = Stopwatch.StartNew();
+            using (var shell = await rig.ConnectGuestAsync())
+            {
+                await Run(shell, $"mkdir -p /usr/obj/up-ours");
+                var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
+                await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-ours", NullReporter.Instance, default);
+            }
+            ours.Add(mb / sw.Elapsed.TotalSeconds);
+            rss = Math.Max(rss, Rss.Peak());
+
+            sw.Restart();
+            Tools.Sh($"tar cf - -C {tree} . | ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/up-tar && tar xf - -C /usr/obj/up-tar'");
+            tar.Add(mb / sw.Elapsed.TotalSeconds);
+
+            // The same stream with deflate's stored blocks: what the gzip level costs the guest.
+            sw.Restart();
+            using (var shell = await rig.ConnectGuestAsync())
+            {
+                await Run(shell, "rm -rf /usr/obj/up-ours && mkdir -p /usr/obj/up-stored");
+                var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
+                await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-stored", NullReporter.Instance, default, System.IO.Compression.CompressionLevel.NoCompression);
+            }
+            stored.Add(mb / sw.Elapsed.TotalSeconds);
+            Console.WriteLine($"upload {what}, round {i + 1}: ours {ours[^1]:0.0} MB/s, ours stored {stored[^1]:0.0} MB/s, tar | ssh -J tar x {tar[^1]:0.0} MB/s");
+            using (var shell = await rig.ConnectGuestAsync()) await Run(shell, "rm -rf /usr/obj/up-ours /usr/obj/up-tar /usr/obj/up-stored");
+        }
+        double o = Bench.Median(ours), t = Bench.Median(tar);
+        return $"| upload | {what} | {o:0.0} | {t:0.0} (tar \\| ssh -J tar x) | {o / t:0.00} | stored: {Bench.Median(stored):0.0} | {rss >> 20} MB |";
+    }
+
+    /// <summary>Every cipher and MAC SSH.NET offers, one at a time, against the guest (through the jump) and the host.</summary>
+    public static async Task CiphersAsync(int megabytes)
+    {
+        using var rig = new GuestRig();
+        using (var setup = await rig.ConnectGuestAsync()) await Run(setup, $"mkdir -p {Remote} && head -c {megabytes << 20} /dev/urandom > {Remote}/c.bin");
+        Tools.Sh($"head -c {(megabytes * 8) << 20} /dev/urandom > {rig.Host.Directory}/c.bin");
+        var probe = new ConnectionInfo("x", "x", new NoneAuthenticationMethod("x"));
+        var combos = new List<(string cipher, string? mac)>();
+        foreach (var c in probe.Encryptions)
+        {
+            if (c.Value.IsAead) combos.Add((c.Key, null));
+            else foreach (string m in probe.HmacAlgorithms.Keys) combos.Add((c.Key, m));
+        }
+        Console.WriteLine("| cipher | MAC | guest via jump (MB/s) | host sshd (MB/s) |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var (cipher, mac) in combos)
+        {
+            string guest = await OneCipherAsync(rig, cipher, mac, true, megabytes, $"{Remote}/c.bin");
+            string host = await OneCipherAsync(rig, cipher, mac, false, megabytes * 8, $"{rig.Host.Directory}/c.bin");
+            Console.WriteLine($"| {cipher} | {mac ?? "(AEAD)"} | {guest} | {host} |");
+        }
+    }
+
+    static async Task<string> OneCipherAsync(GuestRig rig, string cipher, string? mac, bool guest, int megabytes, string path)
+    {
+        Tunnel? tunnel = guest ? await rig.Guest.Host.Shell.OpenTunnelAsync("127.0.0.1", rig.Guest.SshPort, default) : null;
+        try
+        {
+            var key = new PrivateKeyFile(guest ? rig.Image.KeyFile : rig.Host.KeyFile);
+            var info = new ConnectionInfo(tunnel?.Host ?? rig.Host.Address, tunnel?.Port ?? 22, guest ? rig.Guest.User : "root", new PrivateKeyAuthenticationMethod(guest ? rig.Guest.User : "root", key));
+            foreach (string k in info.Encryptions.Keys.ToList()) if (k != cipher) info.Encryptions.Remove(k);
+            if (mac != null) foreach (string k in info.HmacAlgorithms.Keys.ToList()) if (k != mac) info.HmacAlgorithms.Remove(k);
+            using var sftp = new SftpClient(info) { BufferSize = 64 * 1024 };
+            try { sftp.Connect(); }
+            catch (Exception ex) { return "not offered (" + ex.GetType().Name + ")"; }
+            var sw = Stopwatch.StartNew();
+            await sftp.DownloadFileAsync(path, Stream.Null, default);
+            return (megabytes / sw.Elapsed.TotalSeconds).ToString("0.0");
+        }
+        finally
+        {
+            tunnel?.Dispose();
+        }
+    }
+
+    static async Task Run(IHostShell shell, string command)
+    {
+        var r = await shell.RunAsync(command, default);
+        if (!r.Succeeded) throw new Exception($"`{command}` failed: {r.Message}");
+    }
+}
+
+/// <summary>The client's peak resident set, reset per measurement (Linux clear_refs 5 resets VmHWM).</summary>
+static class Rss
+{
+    public static void Reset() => File.WriteAllText("/proc/self/clear_refs", "5");
+    public static long Peak() =>
+        long.Parse(File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+}

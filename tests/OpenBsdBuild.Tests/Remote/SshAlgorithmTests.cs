@@ -1,0 +1,49 @@
+using System.Linq;
+using System.Threading.Tasks;
+using OpenBsdBuild.Remote;
+using OpenBsdBuild.Tests.Fixtures;
+using Renci.SshNet;
+using Xunit;
+
+namespace OpenBsdBuild.Tests.Remote
+{
+    /// <summary>What SshShell offers, and what a real dropbear guest and a real OpenSSH host then negotiate (docs/transfers.md).</summary>
+    [Collection(SharedGuestCollection.Name)]
+    public class SshAlgorithmTests
+    {
+        private readonly SharedGuest _shared;
+        public SshAlgorithmTests(SharedGuest shared) => _shared = shared;
+
+        [Fact]
+        public void Only_algorithms_OpenSSH_enables_are_offered_chacha20_first()
+        {
+            var info = new ConnectionInfo("h", "u", new NoneAuthenticationMethod("u"));
+            SshAlgorithms.Apply(info);
+            Assert.Equal(SshAlgorithms.Ciphers, info.Encryptions.Keys);
+            Assert.Equal("chacha20-poly1305@openssh.com", info.Encryptions.Keys.First());
+            Assert.Equal(SshAlgorithms.Macs, info.HmacAlgorithms.Keys);
+            Assert.DoesNotContain(info.Encryptions.Keys, k => k.Contains("cbc"));
+            Assert.DoesNotContain(info.HmacAlgorithms.Keys, k => k.Contains("sha1"));
+            Assert.DoesNotContain(info.KeyExchangeAlgorithms.Keys, k => k.EndsWith("sha1"));
+            Assert.DoesNotContain("ssh-rsa", info.HostKeyAlgorithms.Keys);
+            Assert.Contains("ssh-ed25519", info.HostKeyAlgorithms.Keys);
+            Assert.Equal(new[] { "none" }, info.CompressionAlgorithms.Keys);
+        }
+
+        [Fact]
+        public async Task The_test_guest_negotiates_chacha20_poly1305()
+        {
+            var g = _shared.Guest;
+            using var shell = await SshShell.ConnectAsync(new SshTarget("127.0.0.1", g.SshPort, g.User, g.KeyFile!, HostKeyPolicy.Pinned(new[] { g.HostKeyFingerprint! })), default);
+            Assert.Equal(("chacha20-poly1305@openssh.com", "(aead)"), shell.Negotiated);
+        }
+
+        [Fact]
+        public async Task An_OpenSSH_host_negotiates_chacha20_poly1305()
+        {
+            using var host = new NetnsSshHost();
+            using var jump = await SshShell.ConnectAsync(new SshTarget(host.Address, 22, "root", host.KeyFile, HostKeyPolicy.Pinned(new[] { host.HostKeyFingerprint })), default);
+            Assert.Equal(("chacha20-poly1305@openssh.com", "(aead)"), jump.Negotiated);
+        }
+    }
+}
