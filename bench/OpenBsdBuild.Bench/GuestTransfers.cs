@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using OpenBsdBuild.Build;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Tests.Fixtures;

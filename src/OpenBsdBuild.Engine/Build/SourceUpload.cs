@@ -18,15 +18,17 @@ namespace OpenBsdBuild.Build
     internal static class SourceUpload
     {
         public static async Task SendAsync(IHostShell shell, string guestName, BuildSpec spec, string workingDirectory,
-            IOperationReporter reporter, CancellationToken cancellationToken, CompressionLevel level = CompressionLevel.Fastest)
+            IOperationReporter reporter, CancellationToken cancellationToken, CompressionLevel? level = null)
         {
             var selection = SourcePackager.Select(spec.SourcePath!, spec.IncludeIgnored, spec.Exclude);
             long total = selection.Files.Sum(f => new FileInfo(Path.Combine(selection.Root, f)).Length);
             string activity = $"Sending sources to {guestName}";
             reporter.Verbose($"Sending {selection.Files.Count} files ({total / 1048576.0:0.0} MB{(selection.FromGit ? ", chosen by git" : "")}) from {selection.Root}");
+            CompressionLevel chosen = level ?? SourcePackager.ChooseLevel(selection);
+            reporter.Verbose($"Compression: {(chosen == CompressionLevel.NoCompression ? "none (the sources do not shrink; gzip stored blocks, still CRC-checked)" : "gzip, fastest level")}");
             var stderr = new StringBuilder();
             using var upload = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var tarGz = SourcePackager.PackInBackground(selection, level,
+            using var tarGz = SourcePackager.PackInBackground(selection, chosen,
                 done => reporter.Progress(activity, $"{done / 1048576.0:0.0} of {total / 1048576.0:0.0} MB", total == 0 ? 100 : (int)(done * 100 / total)),
                 upload.Token, out Task packing);
             int code;

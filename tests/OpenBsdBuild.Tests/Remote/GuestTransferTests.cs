@@ -38,6 +38,20 @@ namespace OpenBsdBuild.Tests.Remote
             Assert.Empty(Directory.GetFiles(_dest, "*.partial", SearchOption.AllDirectories));
         }
 
+        [Fact]
+        public void Incompressible_sources_go_as_stored_gzip_and_arrive_intact()
+        {
+            string src = Path.Combine(_dest, "src");
+            Directory.CreateDirectory(src);
+            var blob = new byte[3 << 20];
+            new Random(17).NextBytes(blob);
+            File.WriteAllBytes(Path.Combine(src, "blob.bin"), blob);
+            var r = _ps.Run($"$guest | Invoke-GuestBuild -Path '{src}' -WorkingDirectory /usr/obj/xfer-up -Command 'sha256sum blob.bin' -Destination '{_dest}/o' -Verbose");
+            Assert.False(r.HadErrors, r.Describe());
+            Assert.Contains(r.Verbose, v => v.Message.StartsWith("Compression: none"));
+            Assert.Contains(r.Information, i => i.MessageData.ToString()!.StartsWith(OpenBsdBuild.Build.Checksums.Sha256File(Path.Combine(src, "blob.bin")) + " "));
+        }
+
         public void Dispose()
         {
             _ps.Dispose();
