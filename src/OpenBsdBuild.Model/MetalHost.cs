@@ -111,11 +111,30 @@ namespace OpenBsdBuild.Model
         public string OperatingSystem { get; set; } = "";
         /// <summary>kvm when /dev/kvm is usable (and, on x86, the CPU exposes vmx/svm); hvf on macOS; else tcg.</summary>
         public string NativeAccelerator { get; set; } = "tcg";
+        /// <summary>Whether this login can use KVM, and if not, why (what the fix is depends on it).</summary>
+        public KvmState Kvm { get; set; }
+        /// <summary>Why KVM cannot be used, with what to do about it; null when it can.</summary>
         public string? KvmProblem { get; set; }
         public string? QemuAarch64 { get; set; }
         public string? QemuX86_64 { get; set; }
         public string? QemuImg { get; set; }
         public string? HomeDirectory { get; set; }
         public bool HasPerl { get; set; }
+    }
+
+    /// <summary>What the host probe found about KVM for the login it ran as.</summary>
+    public enum KvmState
+    {
+        /// <summary>Not probed, or not a Linux host (macOS uses hvf).</summary>
+        NotApplicable,
+        Usable,
+        /// <summary>No /dev/kvm: not a metal instance, or the kvm module is not loaded.</summary>
+        Absent,
+        /// <summary>/dev/kvm exists but this user may not open it (e.g. root:kvm 0660 and not in kvm).</summary>
+        NoAccess,
+        /// <summary>The user is in /dev/kvm's group now, but this login started before that and lacks it.</summary>
+        NotInThisSession,
+        /// <summary>/dev/kvm opens but the x86 CPU exposes neither vmx nor svm (nested clouds): guests would hang.</summary>
+        NoCpuSupport,
     }
 }

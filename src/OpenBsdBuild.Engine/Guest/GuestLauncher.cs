@@ -34,12 +34,10 @@ namespace OpenBsdBuild.Guest
                     arch == Architectures.Arm64
                         ? "Install it on the host (Debian/Ubuntu: apt-get install qemu-system-arm qemu-efi-aarch64)."
                         : "Install it on the host (Debian/Ubuntu: apt-get install qemu-system-x86 ovmf).");
+            string name = options.Name ?? "obsd-" + Guid.NewGuid().ToString("N").Substring(0, 6);
+            string accelerator = AcceleratorChoice.For(host, arch, options.Accelerator, "guest " + name, reporter);
             HostKeyPolicy hostKeys = ChooseHostKeyPolicy(options, image);
             var firmware = await Firmware.FindAsync(host.Shell, arch, options.FirmwareCode, options.FirmwareVars, cancellationToken).ConfigureAwait(false);
-
-            string name = options.Name ?? "obsd-" + Guid.NewGuid().ToString("N").Substring(0, 6);
-            // A hypervisor only runs guests of the host's own architecture.
-            string accelerator = options.Accelerator ?? (arch == host.Architecture ? caps.NativeAccelerator : "tcg");
             var guest = new OpenBsdGuest(host, name, host.StateDirectory + "/guests/" + name)
             {
                 Image = image.Path,

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
@@ -15,6 +16,10 @@ namespace OpenBsdBuild.Hosts
             "echo \"arch=$(uname -m)\"; echo \"os=$(uname -s)\"; echo \"home=$HOME\"; " +
             "for b in qemu-system-aarch64 qemu-system-x86_64 qemu-img perl; do p=$(command -v $b 2>/dev/null) && echo \"$b=$p\"; done; " +
             "if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo kvm=rw; elif [ -e /dev/kvm ]; then echo kvm=noaccess; else echo kvm=absent; fi; " +
+            // Who may open /dev/kvm, and whether this login has that group or only the group database does
+            // (a group added after login never reaches the session: docs/host-notes.md).
+            "[ -e /dev/kvm ] && echo \"kvmnode=$(stat -c '%U:%G %a' /dev/kvm 2>/dev/null)\"; " +
+            "u=$(id -un 2>/dev/null); echo \"user=$u\"; echo \"sessiongroups=$(id -Gn 2>/dev/null)\"; echo \"usergroups=$(id -Gn \"$u\" 2>/dev/null)\"; " +
             "f=$(grep -o -w -m1 -E 'vmx|svm' /proc/cpuinfo 2>/dev/null | head -n1); echo \"virtflag=$f\"";
 
         public static async Task<HostCapabilities> ProbeAsync(IHostShell shell, CancellationToken cancellationToken)
@@ -48,27 +53,61 @@ namespace OpenBsdBuild.Hosts
                 QemuImg = Path("qemu-img"),
                 HasPerl = Path("perl") != null,
             };
-            (caps.NativeAccelerator, caps.KvmProblem) = ChooseAccelerator(caps.OperatingSystem, caps.Architecture, Get("kvm"), Get("virtflag"));
+            var login = new KvmLogin(Get("user"), Get("kvmnode"), Get("sessiongroups"), Get("usergroups"));
+            (caps.NativeAccelerator, caps.Kvm, caps.KvmProblem) = ChooseAccelerator(caps.OperatingSystem, caps.Architecture, Get("kvm"), Get("virtflag"), login);
             return caps;
+        }
+
+        /// <summary>Who probed, what /dev/kvm allows ("root:kvm 660"), and the groups of this login vs the group database.</summary>
+        internal sealed class KvmLogin
+        {
+            public KvmLogin(string user, string node, string sessionGroups, string userGroups)
+            {
+                User = user.Length > 0 ? user : "this user";
+                Node = node;
+                int colon = node.IndexOf(':'), space = node.IndexOf(' ');
+                Group = colon > 0 && space > colon ? node.Substring(colon + 1, space - colon - 1) : "";
+                SessionGroups = sessionGroups.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+                UserGroups = userGroups.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+            }
+
+            public string User { get; }
+            public string Node { get; }
+            public string Group { get; }
+            public string[] SessionGroups { get; }
+            public string[] UserGroups { get; }
         }
 
         /// <summary>
         /// KVM only when it can actually run guests. A /dev/kvm node alone is not enough: on x86
         /// machines whose CPU does not expose vmx/svm (nested clouds) the device opens but guests
-        /// hang in the decompressor, so there we also demand the CPU flag.
+        /// hang in the decompressor, so there we also demand the CPU flag. When the node is there but
+        /// closed to this login, the problem says which fix applies: Ubuntu's /dev/kvm is root:kvm 0660
+        /// and its cloud user is not in kvm; a group added later reaches only new logins (docs/host-notes.md).
         /// </summary>
-        internal static (string accelerator, string? problem) ChooseAccelerator(string os, string arch, string kvm, string virtFlag)
+        internal static (string accelerator, KvmState state, string? problem) ChooseAccelerator(string os, string arch, string kvm, string virtFlag, KvmLogin login)
         {
-            if (os == "Darwin") return ("hvf", null);
-            if (os != "Linux") return ("tcg", $"{os} has no supported hypervisor");
+            if (os == "Darwin") return ("hvf", KvmState.NotApplicable, null);
+            if (os != "Linux") return ("tcg", KvmState.NotApplicable, $"{os} has no supported hypervisor");
             switch (kvm)
             {
-                case "absent": return ("tcg", "/dev/kvm does not exist (not a .metal instance, or KVM is not loaded)");
-                case "noaccess": return ("tcg", "/dev/kvm exists but this user cannot open it (add the user to the kvm group)");
+                case "absent": return ("tcg", KvmState.Absent, "/dev/kvm does not exist (not a .metal instance, or KVM is not loaded)");
+                case "noaccess": return ("tcg", login.Group.Length > 0 && login.Group != "root" && login.UserGroups.Contains(login.Group) && !login.SessionGroups.Contains(login.Group)
+                    ? KvmState.NotInThisSession : KvmState.NoAccess, NoAccessProblem(login));
             }
             if (arch == "amd64" && virtFlag.Length == 0)
-                return ("tcg", "/dev/kvm exists but the CPU exposes neither vmx nor svm, so KVM guests would hang");
-            return ("kvm", null);
+                return ("tcg", KvmState.NoCpuSupport, "/dev/kvm exists but the CPU exposes neither vmx nor svm, so KVM guests would hang");
+            return ("kvm", KvmState.Usable, null);
+        }
+
+        private static string NoAccessProblem(KvmLogin login)
+        {
+            string node = login.Node.Length > 0 ? $"/dev/kvm is {login.Node.Replace(" ", " mode ")}" : "/dev/kvm exists";
+            if (login.Group.Length == 0 || login.Group == "root")
+                return $"{node} and {login.User} cannot open it (give the user access to /dev/kvm, then connect again)";
+            if (login.UserGroups.Contains(login.Group) && !login.SessionGroups.Contains(login.Group))
+                return $"{node}; {login.User} was added to group {login.Group} after this SSH login began, and a login keeps the groups it started with (connect again)";
+            return $"{node} and {login.User} is not in group {login.Group} (run 'sudo usermod -aG {login.Group} {login.User}' on the host, then connect again)";
         }
     }
 

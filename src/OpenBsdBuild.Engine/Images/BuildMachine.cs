@@ -70,7 +70,7 @@ namespace OpenBsdBuild.Images
             var template = new GuestLaunchSpec
             {
                 Architecture = request.Architecture,
-                Accelerator = request.Architecture == host.Architecture ? caps.NativeAccelerator : "tcg",
+                Accelerator = AcceleratorChoice.For(host, request.Architecture, null, "the installer", reporter, canAskForTcg: false),
                 MemoryMB = request.MemoryMB,
                 CpuCount = request.CpuCount,
                 QemuBinary = qemu,

@@ -12,8 +12,9 @@ namespace OpenBsdBuild.Tests.Cloud
 {
     /// <summary>
     /// Plays the part of EC2's boot for the emulator: when an instance is running, installs its key
-    /// pair in the netns sshd (as cloud-init would) and runs its rendered user data inside the
-    /// namespace, for real. Only the self-destruct is intercepted: a `shutdown` on PATH records its
+    /// pair in the netns sshd (as cloud-init would) and runs its rendered user data as root inside the
+    /// host (its namespaces), for real; its output is what the instance's console would show.
+    /// Only the self-destruct is intercepted: a `shutdown` on PATH records its
     /// arguments instead of powering off the test machine.
     /// </summary>
     public sealed class InstanceBooter : IAsyncDisposable
@@ -68,7 +69,7 @@ namespace OpenBsdBuild.Tests.Cloud
                             File.AppendAllText(Path.Combine(_ssh.Directory, "authorized_keys"), $"environment=\"OBB_STATE_DIR={StateDirectory}\" {key.PublicKey}\n");
                         string script = Path.Combine(StateDirectory, i.InstanceId + ".sh");
                         File.WriteAllText(script, i.UserData ?? "");
-                        Tools.Sh($"ip netns exec {_ssh.Namespace} env PATH={StateDirectory}/bin:$PATH OBB_STATE_DIR={StateDirectory} bash {script} >> {StateDirectory}/boot.log 2>&1", allowFailure: true);
+                        Tools.Sh($"{_ssh.RootPrefix} env PATH={StateDirectory}/bin:$PATH OBB_STATE_DIR={StateDirectory} bash {script} >> {StateDirectory}/boot.log 2>&1", allowFailure: true);
                     }
                 }
                 try { await Task.Delay(100, _stop.Token); } catch (OperationCanceledException) { }

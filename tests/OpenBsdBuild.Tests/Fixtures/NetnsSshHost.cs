@@ -16,13 +16,19 @@ namespace OpenBsdBuild.Tests.Fixtures
     /// With <c>logCommands</c> it also records what clients made it do: every command (a
     /// ForceCommand wrapper logs $SSH_ORIGINAL_COMMAND, then runs it as sshd would have), every
     /// file the SFTP subsystem opened, and every port forward's target (sshd's debug log).
+    /// With <c>ubuntuLogin</c> it is an Ubuntu 24.04 EC2 host as the client meets it
+    /// (docs/compatibility.md, "Ubuntu 24.04 host"): the login is a non-root user of its own
+    /// (cloud-init's default user, not in group kvm), and sshd and everything it starts see a /dev
+    /// where /dev/kvm is root:kvm 0660 (systemd's udev rule as Debian/Ubuntu build it) and an
+    /// /etc/ssh holding sshd's host key, in a mount namespace of their own. The node is real
+    /// (misc 10:232) but this machine has no KVM, so opening it fails: guests here run under TCG, asked for.
     /// </summary>
     public sealed class NetnsSshHost : IDisposable
     {
         private static int _counter;
         private readonly string _outerLink;
 
-        public NetnsSshHost(bool logCommands = false)
+        public NetnsSshHost(bool logCommands = false, bool ubuntuLogin = false)
         {
             Tools.Require("ip", "sshd", "ssh-keygen");
             if (logCommands) Tools.Require(SftpServer); // internal-sftp runs inside sshd: the wrapper could not start it
@@ -47,6 +53,16 @@ namespace OpenBsdBuild.Tests.Fixtures
             string d = Directory;
             Tools.Sh($"ssh-keygen -q -t ed25519 -N '' -f {d}/host_key && ssh-keygen -q -t ed25519 -N '' -f {KeyFile} && " +
                      $"cp {KeyFile}.pub {d}/authorized_keys && chmod 600 {d}/authorized_keys && mkdir -p /run/sshd");
+            if (ubuntuLogin)
+            {
+                Tools.Require("useradd", "userdel", "unshare", "nsenter", "mknod");
+                User = $"obbu{pid}n{id}";
+                // The login reads its authorized_keys and the folder as itself; its state directory is its own.
+                Tools.Sh($"userdel -r {User} >/dev/null 2>&1; groupdel {User} >/dev/null 2>&1; getent group kvm >/dev/null || groupadd --system kvm; " +
+                         // Password '*': no password login, yet not "locked", which sshd without PAM would refuse outright.
+                         $"useradd --create-home --home-dir {d}/home --shell /bin/bash --user-group --password '*' {User} && " +
+                         $"chmod 755 {d} && chmod 644 {d}/authorized_keys && mkdir -p {StateDirectory} && chown {User}: {StateDirectory}");
+            }
             string sftp = File.Exists(SftpServer) ? SftpServer : "internal-sftp";
             File.WriteAllText(Path.Combine(d, "sshd_config"),
                 $"ListenAddress {Address}\nPort 22\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\n" +
@@ -54,7 +70,17 @@ namespace OpenBsdBuild.Tests.Fixtures
                 $"MaxSessions 64\nMaxStartups 64\nSubsystem sftp {sftp}\n" +
                 (logCommands ? $"ForceCommand {WriteCommandLogger(d)}\nLogLevel DEBUG1\n" : ""));
             _logging = logCommands;
-            Tools.Sh($"ip netns exec {Namespace} $(command -v sshd || echo /usr/sbin/sshd) -f {d}/sshd_config -E {d}/sshd.log");
+            string sshd = $"$(command -v sshd || echo /usr/sbin/sshd) -f {d}/sshd_config -E {d}/sshd.log";
+            if (ubuntuLogin)
+            {
+                // sshd daemonizes inside the new mount namespace, which lives as long as it does.
+                Tools.Sh($"ip netns exec {Namespace} unshare --mount --propagation private sh -c '{UbuntuMounts(d)} && exec {sshd}'");
+                _sshdPid = ReadPidFile(Path.Combine(d, "sshd.pid"), TimeSpan.FromSeconds(10)); // the daemon writes it after its parent returned
+            }
+            else
+            {
+                Tools.Sh($"ip netns exec {Namespace} {sshd}");
+            }
             HostKeyFingerprint = Tools.Sh($"ssh-keygen -lf {d}/host_key.pub").Split(' ')[1];
             WaitForPort(Address, 22, TimeSpan.FromSeconds(10));
         }
@@ -62,7 +88,8 @@ namespace OpenBsdBuild.Tests.Fixtures
         public string Namespace { get; }
         public string Address { get; }
         public string OuterAddress { get; }
-        public string User => "root";
+        /// <summary>The SSH login: root, or with <c>ubuntuLogin</c> a non-root user made for this host.</summary>
+        public string User { get; } = "root";
         public string KeyFile { get; }
         public string HostKeyFingerprint { get; }
         public string Directory { get; }
@@ -70,6 +97,27 @@ namespace OpenBsdBuild.Tests.Fixtures
         public string StateDirectory { get; }
 
         public const string SftpServer = "/usr/lib/openssh/sftp-server";
+
+        private readonly int _sshdPid;
+
+        /// <summary>
+        /// A /dev with what sshd, shells and QEMU use plus /dev/kvm root:kvm 0660, an /etc/ssh with
+        /// sshd's host key (so the user data's `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` prints it),
+        /// and a /proc/cpuinfo whose x86 flags include vmx, as on metal.
+        /// </summary>
+        private static string UbuntuMounts(string d) =>
+            $"mkdir -p {d}/dev {d}/etc-ssh && mount -t tmpfs -o mode=0755 tmpfs {d}/dev && " +
+            $"cp -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/ptmx {d}/dev/ && " +
+            $"ln -s /proc/self/fd {d}/dev/fd && ln -s /proc/self/fd/0 {d}/dev/stdin && ln -s /proc/self/fd/1 {d}/dev/stdout && ln -s /proc/self/fd/2 {d}/dev/stderr && " +
+            $"mkdir {d}/dev/pts {d}/dev/shm && mount --rbind /dev/pts {d}/dev/pts && mount --rbind /dev/shm {d}/dev/shm && " +
+            $"mknod -m 0660 {d}/dev/kvm c 10 232 && chown root:kvm {d}/dev/kvm && mount --rbind {d}/dev /dev && " +
+            $"cp {d}/host_key /etc/ssh/moduli {d}/etc-ssh/ 2>/dev/null; mv {d}/etc-ssh/host_key {d}/etc-ssh/ssh_host_ed25519_key && " +
+            $"cp {d}/host_key.pub {d}/etc-ssh/ssh_host_ed25519_key.pub && mount --bind {d}/etc-ssh /etc/ssh && " +
+            // A metal x86 CPU exposes vmx to its host; this machine's may not.
+            $"sed -E \"s/^(flags[[:space:]]*:)/\\1 vmx/\" /proc/cpuinfo > {d}/cpuinfo && mount --bind {d}/cpuinfo /proc/cpuinfo";
+
+        /// <summary>How to run a command as root inside this host: its network namespace, and its mounts when it has its own.</summary>
+        public string RootPrefix => _sshdPid > 0 ? $"nsenter --target {_sshdPid} --mount --net --" : $"ip netns exec {Namespace}";
 
         /// <summary>
         /// Every command a client ran, in order (with <c>logCommands</c>). A session of the SFTP subsystem
@@ -130,11 +178,11 @@ namespace OpenBsdBuild.Tests.Fixtures
             return path;
         }
 
-        public string ConnectCommand => $"Connect-MetalHost -HostName {Address} -User root -KeyFile '{KeyFile}' -HostKeyFingerprint {HostKeyFingerprint} -StateDirectory '{StateDirectory}'";
+        public string ConnectCommand => $"Connect-MetalHost -HostName {Address} -User {User} -KeyFile '{KeyFile}' -HostKeyFingerprint {HostKeyFingerprint} -StateDirectory '{StateDirectory}'";
 
-        /// <summary>Runs a command inside the namespace.</summary>
+        /// <summary>Runs a command inside the namespace, as root.</summary>
         public string Exec(string command, bool allowFailure = false) =>
-            Tools.Sh($"ip netns exec {Namespace} sh -c '{command.Replace("'", "'\\''")}'", allowFailure);
+            Tools.Sh($"{RootPrefix} sh -c '{command.Replace("'", "'\\''")}'", allowFailure);
 
         /// <summary>
         /// A second client key whose sessions get a PATH holding only <paramref name="tools"/>:
@@ -157,7 +205,19 @@ namespace OpenBsdBuild.Tests.Fixtures
 
         public void Dispose()
         {
-            Tools.Sh($"for p in $(ip netns pids {Namespace} 2>/dev/null); do kill -9 $p; done; ip netns del {Namespace}; ip link del {_outerLink} 2>/dev/null; rm -rf {Directory}", allowFailure: true);
+            Tools.Sh($"for p in $(ip netns pids {Namespace} 2>/dev/null); do kill -9 $p; done; ip netns del {Namespace}; ip link del {_outerLink} 2>/dev/null; " +
+                     (User != "root" ? $"userdel -r {User} >/dev/null 2>&1; " : "") + $"rm -rf {Directory}", allowFailure: true);
+        }
+
+        private static int ReadPidFile(string path, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                if (File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out int pid)) return pid;
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("sshd wrote no pid file: " + path);
+                Thread.Sleep(50);
+            }
         }
 
         private static void WaitForPort(string host, int port, TimeSpan timeout)

@@ -144,7 +144,7 @@ namespace OpenBsdBuild.Tests.Reliability
             string blank = Path.Combine(Work, "blank.img");
             Tools.Sh($"qemu-img create -q -f raw {blank} 64M");
             using var ps = new PsSession();
-            var r = ps.Run($"Invoke-OpenBsdBuild {Lab.Launch} -Image '{blank}' -TrustHostKey -KeyFile '{Image.KeyFile}' -Memory 256MB -CpuCount 1 -BootTimeout 00:00:12 -Command true -Verbose");
+            var r = ps.Run($"Invoke-OpenBsdBuild {Lab.Launch} -Image '{blank}' -TrustHostKey -KeyFile '{Image.KeyFile}' -Memory 256MB -CpuCount 1 -BootTimeout 00:00:12 -Accelerator tcg -Command true -Verbose");
             var e = r.FirstError;
             Assert.True(e != null, r.Describe());
             Assert.StartsWith("OpenBsdBuild.GuestNotReady,", e!.FullyQualifiedErrorId);

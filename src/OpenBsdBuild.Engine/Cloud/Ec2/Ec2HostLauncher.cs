@@ -102,6 +102,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                 string userData = UserDataScript.Render(new UserDataOptions
                 {
                     Architecture = request.Architecture,
+                    LoginUser = request.SshUser,
                     MaxLifetime = request.MaxLifetime,
                     ImageUrl = plan.GoldenImageUrl ?? request.ImageUrl,
                     ImageSha256 = plan.GoldenImage?.Metadata.Sha256 ?? request.ImageSha256,
@@ -131,13 +132,25 @@ namespace OpenBsdBuild.Cloud.Ec2
                     : HostKeyPolicy.Pinned(await ReadFingerprintsAsync(aws.Ec2, id, request, reporter, ct).ConfigureAwait(false));
                 reporter.Verbose($"Host key policy for {id}: {policy}.");
 
-                SshShell shell = await ConnectAsync(new SshTarget(address, 22, request.SshUser, keyFile, policy) { ConnectTimeout = TimeSpan.FromSeconds(15) },
-                    id, request.SshTimeout, reporter, ct).ConfigureAwait(false);
+                var target = new SshTarget(address, 22, request.SshUser, keyFile, policy) { ConnectTimeout = TimeSpan.FromSeconds(15) };
+                SshShell shell = await ConnectAsync(target, id, request.SshTimeout, reporter, ct).ConfigureAwait(false);
                 made.Shell = shell;
 
                 await FollowBootstrapAsync(shell, id, request.BootstrapTimeout, reporter, ct).ConfigureAwait(false);
 
                 var caps = await HostProbe.ProbeAsync(shell, ct).ConfigureAwait(false);
+                if (caps.Kvm == KvmState.NotInThisSession)
+                {
+                    // The user data gave the login user /dev/kvm's group after this login began; only a new login has it.
+                    reporter.Verbose($"{id}: {caps.KvmProblem}; logging in again.");
+                    shell.Dispose();
+                    made.Shell = null;
+                    shell = await ConnectAsync(target, id, request.SshTimeout, reporter, ct).ConfigureAwait(false);
+                    made.Shell = shell;
+                    caps = await HostProbe.ProbeAsync(shell, ct).ConfigureAwait(false);
+                }
+                if (caps.NativeAccelerator != "kvm")
+                    reporter.Verbose($"{id} cannot use KVM: {caps.KvmProblem}. Starting a guest on it is refused unless -Accelerator tcg asks for emulation.");
                 string? goldenImagePath = null;
                 if (plan.GoldenImageUrl != null || request.ImageUrl != null)
                     goldenImagePath = (await shell.RunAsync("echo \"" + UserDataScript.StateDirectoryExpression + "/images/golden.qcow2\"", ct).ConfigureAwait(false)).Stdout.Trim();

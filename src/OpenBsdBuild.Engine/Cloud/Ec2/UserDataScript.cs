@@ -1,6 +1,7 @@
 using System;
 using System.Text;
 using OpenBsdBuild.Images;
+using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
@@ -9,6 +10,8 @@ namespace OpenBsdBuild.Cloud.Ec2
     {
         /// <summary>arm64 or amd64: which QEMU and UEFI firmware to install.</summary>
         public string Architecture { get; set; } = "arm64";
+        /// <summary>The user the client logs in as (the AMI's cloud user): it gets /dev/kvm's group.</summary>
+        public string LoginUser { get; set; } = "ubuntu";
         public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(2);
         /// <summary>A presigned HTTPS URL of the golden image; null: nothing to fetch.</summary>
         public Uri? ImageUrl { get; set; }
@@ -68,6 +71,13 @@ namespace OpenBsdBuild.Cloud.Ec2
             s.Append($"  apt-get -o DPkg::Lock::Timeout={(int)AptLockTimeout.TotalSeconds} install -y -q --no-install-recommends {qemu} || fail 'apt-get install {qemu} failed'\n");
             s.Append("fi\n");
             s.Append("status packages 100 'QEMU installed'\n");
+            // /dev/kvm is root:kvm 0660 on Ubuntu and cloud-init's user is not in kvm. The client is usually
+            // logged in by now; it logs in again after the bootstrap, since a login keeps the groups it
+            // started with (docs/host-notes.md).
+            string login = ShellQuote.Quote(o.LoginUser);
+            s.Append("KVM_GROUP=$(stat -c %G /dev/kvm 2>/dev/null)\n");
+            s.Append("if [ -n \"$KVM_GROUP\" ] && [ \"$KVM_GROUP\" != root ] && id " + login + " >/dev/null 2>&1; then usermod -aG \"$KVM_GROUP\" " + login +
+                     " || echo \"openbsdbuild: could not add the login user to group $KVM_GROUP\" >&2; fi\n");
             if (o.ImageUrl != null)
             {
                 string target = "$STATE_DIR/images/" + o.ImageFileName;
