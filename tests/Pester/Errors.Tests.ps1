@@ -38,3 +38,28 @@ Describe 'Errors in the module''s format' {
         $errors[0].TargetObject | Should -Be 42
     }
 }
+
+Describe 'Units' {
+    It 'says a bare -Memory number is bytes and how to write a size' {
+        $err = { Connect-MetalHost -Local | Start-OpenBsdGuest -Image /nonexistent.qcow2 -Memory 512 -WhatIf } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,*' -PassThru
+        $err.Exception.Message | Should -Match 'in bytes.*with a unit, e.g. 512MB or 4GB'
+    }
+
+    It 'takes -Memory 4GB as 4 GiB' {
+        (Get-Command Start-OpenBsdGuest).Parameters.Memory.ParameterType | Should -Be ([long])
+        { Connect-MetalHost -Local | Start-OpenBsdGuest -Image /nonexistent.qcow2 -Memory 4GB -TrustHostKey -KeyFile $PSCommandPath -WhatIf } | Should -Not -Throw
+    }
+
+    It 'takes every duration as a TimeSpan: <_>' -ForEach @(
+        (Import-PowerShellDataFile (Join-Path $PSScriptRoot '../../OpenBsdBuild.psd1')).CmdletsToExport
+    ) {
+        foreach ($p in (Get-Command $_).Parameters.Values | Where-Object { $_.Name -match 'Timeout|Lifetime|Grace|Period' -and -not ($_.Attributes | Where-Object { $_ -is [Parameter] -and $_.DontShow }) }) {
+            $p.ParameterType | Should -BeIn @([timespan], [Nullable[timespan]]) -Because "-$($p.Name)"
+        }
+    }
+
+    It 'accepts -LiteralPath for the sources of <_>' -ForEach 'Invoke-GuestBuild', 'Invoke-OpenBsdBuild' {
+        (Get-Command $_).Parameters.Path.Aliases | Should -Contain 'LiteralPath'
+    }
+}

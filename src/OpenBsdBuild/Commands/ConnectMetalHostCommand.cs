@@ -47,9 +47,14 @@ namespace OpenBsdBuild.Commands
         [Parameter(ParameterSetName = SshSet)]
         public SwitchParameter TrustHostKey { get; set; }
 
+        /// <summary>How long to wait for the SSH connection, like every other wait in the module a TimeSpan.</summary>
         [Parameter(ParameterSetName = SshSet)]
+        public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+        /// <summary>The same in seconds, for scripts written before -ConnectTimeout; hidden from completion.</summary>
+        [Parameter(ParameterSetName = SshSet, DontShow = true)]
         [ValidateRange(1, 600)]
-        public int ConnectTimeoutSeconds { get; set; } = 20;
+        public int ConnectTimeoutSeconds { get; set; }
 
         /// <summary>Where guest overlays, logs and sockets live on the host (default ~/.openbsdbuild).</summary>
         [Parameter]
@@ -79,7 +84,10 @@ namespace OpenBsdBuild.Commands
                     "Pass -HostKeyFingerprint SHA256:... (on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), or -TrustHostKey to accept any key explicitly."));
             string keyFile = ResolveExistingFile(nameof(KeyFile), KeyFile);
             var policy = TrustHostKey && HostKeyFingerprint.Length == 0 ? HostKeyPolicy.TrustAnyKey() : HostKeyPolicy.Pinned(HostKeyFingerprint);
-            var target = new SshTarget(HostName, Port, User, keyFile, policy) { ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeoutSeconds) };
+            TimeSpan timeout = MyInvocation.BoundParameters.ContainsKey(nameof(ConnectTimeoutSeconds)) ? TimeSpan.FromSeconds(ConnectTimeoutSeconds) : ConnectTimeout;
+            if (timeout < TimeSpan.FromSeconds(1) || timeout > TimeSpan.FromMinutes(10))
+                ThrowBadParameter(nameof(ConnectTimeout), timeout, "must be between 1 second and 10 minutes.", "Pass e.g. -ConnectTimeout 00:00:30.");
+            var target = new SshTarget(HostName, Port, User, keyFile, policy) { ConnectTimeout = timeout };
             return RunEngine((r, ct) => HostConnector.ConnectSshAsync(target, StateDirectory, r, ct));
         }
     }

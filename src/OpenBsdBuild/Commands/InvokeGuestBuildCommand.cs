@@ -29,6 +29,7 @@ namespace OpenBsdBuild.Commands
 
         /// <summary>Local source directory, sent as one tar.gz stream.</summary>
         [Parameter(ParameterSetName = "Path")]
+        [Alias("LiteralPath")]
         [ValidateNotNullOrEmpty]
         public string? Path { get; set; }
 

@@ -45,7 +45,7 @@ namespace OpenBsdBuild.Commands
 
         /// <summary>Guest memory in bytes (e.g. 4GB).</summary>
         [Parameter]
-        [ValidateRange(256L * 1024 * 1024, 1024L * 1024 * 1024 * 1024)]
+        [ValidateByteSize(256L * 1024 * 1024, 1024L * 1024 * 1024 * 1024)]
         public long Memory { get; set; } = 2L * 1024 * 1024 * 1024;
 
         [Parameter]
@@ -87,6 +87,7 @@ namespace OpenBsdBuild.Commands
         public string Command { get; set; } = "";
 
         [Parameter]
+        [Alias("LiteralPath")]
         [ValidateNotNullOrEmpty]
         public string? Path { get; set; }
 

@@ -37,7 +37,7 @@ namespace OpenBsdBuild.Commands
 
         /// <summary>Guest memory in bytes (e.g. 4GB).</summary>
         [Parameter]
-        [ValidateRange(256L * 1024 * 1024, 1024L * 1024 * 1024 * 1024)]
+        [ValidateByteSize(256L * 1024 * 1024, 1024L * 1024 * 1024 * 1024)]
         public long Memory { get; set; } = 2L * 1024 * 1024 * 1024;
 
         [Parameter]

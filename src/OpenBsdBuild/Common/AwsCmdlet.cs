@@ -61,7 +61,8 @@ namespace OpenBsdBuild.Common
         protected AwsConnectionOptions AwsOptions()
         {
             if (Credential != null && (AccessKey != null || SecretKey != null))
-                ThrowBadParameter(nameof(Credential), null, "was given together with -AccessKey/-SecretKey.", "Pass one or the other.");
+                ThrowBadParameter(nameof(Credential), Credential is PSCredential ps ? ps.UserName : Credential.GetType().Name,
+                    "was given together with -AccessKey/-SecretKey.", "Pass one or the other.");
             var options = new AwsConnectionOptions
             {
                 Region = Region ?? StoredText("StoredAWSRegion"),
