@@ -55,7 +55,7 @@ namespace OpenBsdBuild.Tests.Fixtures
                      $"cp {KeyFile}.pub {d}/authorized_keys && chmod 600 {d}/authorized_keys && mkdir -p /run/sshd");
             if (ubuntuLogin)
             {
-                Tools.Require("useradd", "userdel", "unshare", "nsenter", "mknod");
+                Tools.Require("useradd", "userdel", "mknod");
                 User = $"obbu{pid}n{id}";
                 // The login reads its authorized_keys and the folder as itself; its state directory is its own.
                 Tools.Sh($"userdel -r {User} >/dev/null 2>&1; groupdel {User} >/dev/null 2>&1; getent group kvm >/dev/null || groupadd --system kvm; " +
@@ -71,16 +71,11 @@ namespace OpenBsdBuild.Tests.Fixtures
                 (logCommands ? $"ForceCommand {WriteCommandLogger(d)}\nLogLevel DEBUG1\n" : ""));
             _logging = logCommands;
             string sshd = $"$(command -v sshd || echo /usr/sbin/sshd) -f {d}/sshd_config -E {d}/sshd.log";
-            if (ubuntuLogin)
-            {
-                // sshd daemonizes inside the new mount namespace, which lives as long as it does.
-                Tools.Sh($"ip netns exec {Namespace} unshare --mount --propagation private sh -c '{UbuntuMounts(d)} && exec {sshd}'");
-                _sshdPid = ReadPidFile(Path.Combine(d, "sshd.pid"), TimeSpan.FromSeconds(10)); // the daemon writes it after its parent returned
-            }
-            else
-            {
-                Tools.Sh($"ip netns exec {Namespace} {sshd}");
-            }
+            // sshd daemonizes inside a mount namespace of its own, which lives as long as it does.
+            Tools.Require("unshare", "nsenter");
+            string mounts = ubuntuLogin ? UbuntuMounts(d) : FreshRootShell(d);
+            Tools.Sh($"ip netns exec {Namespace} unshare --mount --propagation private sh -c '{mounts} && exec {sshd}'");
+            _sshdPid = ReadPidFile(Path.Combine(d, "sshd.pid"), TimeSpan.FromSeconds(10)); // the daemon writes it after its parent returned
             HostKeyFingerprint = Tools.Sh($"ssh-keygen -lf {d}/host_key.pub").Split(' ')[1];
             WaitForPort(Address, 22, TimeSpan.FromSeconds(10));
         }
@@ -116,8 +111,18 @@ namespace OpenBsdBuild.Tests.Fixtures
             // A metal x86 CPU exposes vmx to its host; this machine's may not.
             $"sed -E \"s/^(flags[[:space:]]*:)/\\1 vmx/\" /proc/cpuinfo > {d}/cpuinfo && mount --bind {d}/cpuinfo /proc/cpuinfo";
 
+        /// <summary>
+        /// Root's shell startup as on a freshly installed host: Debian's /etc/skel/.bashrc, which returns at
+        /// once when not interactive. bash reads ~/.bashrc for every command sshd runs (Debian builds it with
+        /// SSH_SOURCE_BASHRC), and this machine's own /root/.bashrc runs `pyenv init`, whose rehash waits 60 s
+        /// on a lock that a session killed mid-login (as Dispose does) leaves behind: every later command would.
+        /// </summary>
+        private static string FreshRootShell(string d) =>
+            $"{{ cp /etc/skel/.bashrc {d}/root-bashrc 2>/dev/null || : > {d}/root-bashrc; }} && " +
+            $"{{ [ ! -e /root/.bashrc ] || mount --bind {d}/root-bashrc /root/.bashrc; }}";
+
         /// <summary>How to run a command as root inside this host: its network namespace, and its mounts when it has its own.</summary>
-        public string RootPrefix => _sshdPid > 0 ? $"nsenter --target {_sshdPid} --mount --net --" : $"ip netns exec {Namespace}";
+        public string RootPrefix => $"nsenter --target {_sshdPid} --mount --net --";
 
         /// <summary>
         /// Every command a client ran, in order (with <c>logCommands</c>). A session of the SFTP subsystem
