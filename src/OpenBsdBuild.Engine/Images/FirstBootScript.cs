@@ -2,7 +2,8 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
-using OpenBsdBuild.Remote;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Images
 {
@@ -24,7 +25,7 @@ namespace OpenBsdBuild.Images
         /// The build user's own directory on /usr/obj, where Invoke-GuestBuild works. A fresh install
         /// leaves /usr/obj root's (mode 0755), so only root can make it (docs/openbsd-notes.md).
         /// </summary>
-        public const string WorkRoot = "/usr/obj/openbsdbuild";
+        public const string WorkRoot = Builds.BuildRunner.WorkRoot;
         private const string PackagesMarker = "@@obb-packages@@";
         private const string KeysMarker = "@@obb-hostkeys@@";
 

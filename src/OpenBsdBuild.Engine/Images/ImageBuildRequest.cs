@@ -5,6 +5,8 @@ using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Installer;
+using OpenBsdBuild.Images.Media;
 
 namespace OpenBsdBuild.Images
 {

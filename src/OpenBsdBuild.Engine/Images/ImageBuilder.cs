@@ -9,10 +9,12 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
-using OpenBsdBuild.Guest;
+using OpenBsdBuild.Images.Installer;
+using OpenBsdBuild.Images.Media;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Images
 {
@@ -152,7 +154,7 @@ namespace OpenBsdBuild.Images
             {
                 reporter.ProgressDone(activity);
             }
-            string? hash = await Build.Checksums.OfRemoteFileAsync(host.Shell, target, cancellationToken).ConfigureAwait(false);
+            string? hash = await Builds.Checksums.OfRemoteFileAsync(host.Shell, target, cancellationToken).ConfigureAwait(false);
             if (!string.Equals(hash, media.Sha256, StringComparison.OrdinalIgnoreCase))
                 throw new OpenBsdBuildException("ChecksumMismatch", FailureKind.SecurityError,
                     $"{media.Name} on {host.Name} has SHA-256 {hash ?? "(unreadable)"}, but the verified list says {media.Sha256}. Nothing was booted from it.",

@@ -3,6 +3,8 @@ using System.IO;
 using System.Management.Automation;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Installer;
+using OpenBsdBuild.Images.Media;
 using OpenBsdBuild.Images;
 using OpenBsdBuild.Model;
 

@@ -1,9 +1,9 @@
 using System.Linq;
 using System.Threading.Tasks;
-using OpenBsdBuild.Remote;
-using OpenBsdBuild.Tests.Fixtures;
 using Renci.SshNet;
 using Xunit;
+using OpenBsdBuild.Remote;
+using OpenBsdBuild.Tests.Fixtures;
 
 namespace OpenBsdBuild.Tests.Remote
 {
