@@ -74,7 +74,7 @@ namespace OpenBsdBuild.Remote
             {
                 Timeout = target.ConnectTimeout,
             };
-            SshAlgorithms.Apply(info);
+            SshAlgorithms.Apply(info, target.FarEnd);
             string presented = "";
             var client = new SshClient(info);
             client.HostKeyReceived += (_, e) =>
