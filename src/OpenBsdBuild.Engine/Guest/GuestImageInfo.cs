@@ -17,7 +17,7 @@ namespace OpenBsdBuild.Guest
         /// The architecture of the UEFI boot loader the image carries (read only when it has no sidecar), or null.
         /// A UEFI disk boots EFI/BOOT/BOOT&lt;arch&gt;.EFI from its EFI system partition (UEFI spec 2.10, 3.5.1.1:
         /// BOOTAA64.EFI for AArch64, BOOTX64.EFI for x64); OpenBSD's installer puts its loader there
-        /// (distrib/arm64/ramdisk/install.md: efi/boot/bootaa64.efi on a 16 MB MSDOS partition at 1 MB).
+        /// (docs/compatibility.md, "Guests": the arm64 boot partition starts at 16 MiB).
         /// </summary>
         public string? BootLoaderArchitecture { get; private set; }
 
@@ -25,8 +25,8 @@ namespace OpenBsdBuild.Guest
         private const string LoaderMarker = "@@openbsdbuild-loader@@";
 
         /// <summary>
-        /// How much of the disk is searched for the loader's directory entry: the ESP comes first on OpenBSD's
-        /// layouts (arm64 at 1 MB, 16 MB long; amd64 GPT installs at the start).
+        /// How much of the disk is searched for the loader's directory entry, which sits near the start of the ESP:
+        /// OpenBSD/arm64's begins at 16 MiB; an amd64 GPT install's at the start of the disk.
         /// </summary>
         internal const int LoaderSearchMegabytes = 64;
 
