@@ -18,14 +18,7 @@ namespace OpenBsdBuild.Guest
 
         public static async Task<GuestImageInfo> InspectAsync(IHostShell shell, string qemuImg, string image, CancellationToken cancellationToken)
         {
-            // "~/x" means the host's home, as in ssh; quoting would keep the tilde literal.
-            string q = image.StartsWith("~/", System.StringComparison.Ordinal) ? "\"$HOME\"/" + ShellQuote.Quote(image.Substring(2)) : ShellQuote.Quote(image);
-            // -U: the image may already back running guests; a shared read lock is all we need.
-            string script =
-                $"[ -e {q} ] || exit 3; [ -r {q} ] || exit 4; " +
-                $"p=$(cd \"$(dirname {q})\" && pwd)/$(basename {q}); echo \"$p\"; " +
-                $"{ShellQuote.Quote(qemuImg)} info -U --output=json \"$p\" || exit 5; " +
-                $"echo {SidecarMarker}; cat \"$p{ImageMetadata.SidecarSuffix}\" 2>/dev/null; true";
+            string script = ShellTemplate.Load("image-info.sh").Render(new ShellInputs().Set("OBB_IMAGE", image).Set("OBB_QEMU_IMG", qemuImg));
             ShellResult result = await shell.RunAsync(script, cancellationToken).ConfigureAwait(false);
             switch (result.ExitCode)
             {

@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Linq;
-using System.Text;
 using System.Text.RegularExpressions;
 using OpenBsdBuild.Remote;
 
@@ -28,42 +27,17 @@ namespace OpenBsdBuild.Images
         private const string PackagesMarker = "@@obb-packages@@";
         private const string KeysMarker = "@@obb-hostkeys@@";
 
+        /// <summary>Images/first-boot.sh with this image's inputs.</summary>
         /// <param name="packagePath">PKG_PATH as the guest reaches it.</param>
-        public static string Render(ImageBuildRequest request, string packagePath)
-        {
-            var s = new StringBuilder();
-            s.Append("set -e\n");
-            if (request.Packages.Count > 0)
-            {
-                s.Append($"export PKG_PATH={ShellQuote.Quote(packagePath)}\n");
-                s.Append("pkg_add -I ").Append(string.Join(" ", request.Packages.Select(ShellQuote.Quote))).Append('\n');
-            }
-            // rustc and LLVM links need several GB of data segment; the port itself refuses below 3 GB.
-            // "datasize" before tc=default: it then wins over default's datasize-cur/-max (login_cap.c gsetrl).
-            s.Append($"grep -q '^{LoginClass}:' /etc/login.conf || printf '%s\\n' " +
-                     ShellQuote.Quote($"{LoginClass}:\\\n\t:datasize=infinity:maxproc=infinity:openfiles-cur=8192:openfiles-max=16384:stacksize-cur=8M:tc=default:") +
-                     " >> /etc/login.conf\n");
-            s.Append("if [ -f /etc/login.conf.db ]; then cap_mkdb /etc/login.conf; fi\n");
-            s.Append($"usermod -L {LoginClass} {ShellQuote.Quote(request.BuildUser)}\n");
-            // Builds belong on /usr/obj (the layout's biggest filesystem); /home is too small for them.
-            s.Append($"mkdir -p {WorkRoot} && chown {ShellQuote.Quote(request.BuildUser)} {WorkRoot} && chmod 755 {WorkRoot}\n");
-            // The boot loader waits 5 s for a key by default; nobody types on a build guest's console.
-            s.Append("echo 'set timeout 1' > /etc/boot.conf\n");
-            if (request.SkipRelink)
-            {
-                // Every guest from this image then shares one kernel and library layout (no KARL); see docs/golden-images.md.
-                s.Append("sed -i 's|^/usr/libexec/reorder_kernel &|# & (disabled by New-OpenBsdImage -SkipRelink)|' /etc/rc\n");
-                s.Append("rcctl disable library_aslr\n");
-            }
-            s.Append($"echo {PackagesMarker}; pkg_info -q 2>/dev/null || true; echo {PackagesMarker}\n");
-            s.Append(FingerprintCommand).Append('\n');
-            // The ephemeral key that ran this script must not stay in the image.
-            s.Append("rm -f /root/.ssh/authorized_keys\n");
-            // Zeroed blocks compress to nothing in qemu-img convert -c.
-            s.Append("for m in $(mount -t ffs | awk '{print $3}'); do dd if=/dev/zero of=\"$m/.obb-zero\" bs=1m 2>/dev/null || true; rm -f \"$m/.obb-zero\"; done\n");
-            s.Append("sync\n");
-            return s.ToString();
-        }
+        public static string Render(ImageBuildRequest request, string packagePath) =>
+            ShellTemplate.Load("first-boot.sh").Render(new ShellInputs()
+                .Set("PKG_PATH", request.Packages.Count > 0 ? packagePath : "")
+                // Validate() allows pkg_add names only: no spaces, nothing a shell would expand.
+                .Set("PACKAGES", string.Join(" ", request.Packages))
+                .Set("LOGIN_CLASS", LoginClass)
+                .Set("BUILD_USER", request.BuildUser)
+                .Set("WORK_ROOT", WorkRoot)
+                .Set("SKIP_RELINK", request.SkipRelink));
 
         /// <summary>Installed packages ("rust-1.86.0" → rust / 1.86.0) from the script's output.</summary>
         public static List<PackageVersion> ParsePackages(string output) => Between(output, PackagesMarker)
