@@ -7,8 +7,9 @@ namespace OpenBsdBuild.Images
 {
     /// <summary>
     /// What runs as root over SSH on the freshly installed system's first boot, and how its report is
-    /// read back: packages, the build user's login class, boot loader timeout, optionally no boot-time
-    /// relinking, host key fingerprints, zeroed free space.
+    /// read back: packages, the build user's login class, boot loader timeout, optionally a kernel of the
+    /// user's choosing (-Kernel), no boot-time relinking and the EC2 agent (-Target Ec2), host key
+    /// fingerprints, zeroed free space.
     /// </summary>
     public static class FirstBootScript
     {
@@ -24,6 +25,10 @@ namespace OpenBsdBuild.Images
         /// leaves /usr/obj root's (mode 0755), so only root can make it (docs/openbsd-notes.md).
         /// </summary>
         public const string WorkRoot = "/usr/obj/openbsdbuild";
+        /// <summary>Where ImageBuilder uploads the -Kernel file before the script runs (the root filesystem: the move to /bsd is atomic).</summary>
+        public const string StagedKernel = "/bsd.openbsdbuild";
+        /// <summary>Where ImageBuilder uploads the rendered EC2 agent before the script installs it.</summary>
+        public const string StagedAgent = "/root/openbsdbuild-agent";
         private const string PackagesMarker = "@@obb-packages@@";
         private const string KeysMarker = "@@obb-hostkeys@@";
 
@@ -37,7 +42,12 @@ namespace OpenBsdBuild.Images
                 .Set("LOGIN_CLASS", LoginClass)
                 .Set("BUILD_USER", request.BuildUser)
                 .Set("WORK_ROOT", WorkRoot)
-                .Set("SKIP_RELINK", request.SkipRelink));
+                .Set("SKIP_RELINK", request.SkipRelink)
+                .Set("STAGED_KERNEL", StagedKernel)
+                .Set("KERNEL_SHA256", request.InspectKernel()?.Sha256 ?? "")
+                .Set("STAGED_AGENT", StagedAgent)
+                .Set("AGENT_PATH", Ec2Agent.InstallPath)
+                .Set("EC2_AGENT", request.Target == ImageTargets.Ec2));
 
         /// <summary>Installed packages ("rust-1.86.0" → rust / 1.86.0) from the script's output.</summary>
         public static List<PackageVersion> ParsePackages(string output) => Between(output, PackagesMarker)

@@ -11,19 +11,20 @@ using Xunit;
 namespace OpenBsdBuild.Tests.Remote
 {
     /// <summary>
-    /// The shell scripts the module sends are files (src/**/*.sh, embedded in the engine): shellcheck
+    /// The shell scripts the module sends are files (src/**/*.sh and *.ksh, embedded in the engine): shellcheck
     /// reads each one as it ships, each one can be run by hand, and filling their inputs can never turn
     /// a value into code.
     /// </summary>
     public sealed class ShellTemplateTests
     {
         /// <summary>Scripts that run in the OpenBSD guest, whose /bin/sh is ksh (pdksh): they must say so, for shellcheck.</summary>
-        private static readonly string[] GuestScripts = { "first-boot.sh", "run-build.sh", "kill-build.sh", "make-work-dir.sh", "list-artifacts.sh" };
+        private static readonly string[] GuestScripts = { "openbsdbuild-agent.ksh", "first-boot.sh", "run-build.sh", "kill-build.sh", "make-work-dir.sh", "list-artifacts.sh" };
 
         [Fact]
         public void Every_script_in_the_source_tree_is_embedded_under_its_own_name()
         {
-            var files = Directory.GetFiles(Path.Combine(Repo.Root, "src"), "*.sh", SearchOption.AllDirectories)
+            var files = Directory.GetFiles(Path.Combine(Repo.Root, "src"), "*.*sh", SearchOption.AllDirectories)
+                .Where(f => f.EndsWith(".sh", StringComparison.Ordinal) || f.EndsWith(".ksh", StringComparison.Ordinal))
                 .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
                 .ToList();
             Assert.Equal(files.Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal), ShellTemplate.All);
