@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Hosts
 {

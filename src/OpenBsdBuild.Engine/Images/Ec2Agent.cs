@@ -1,6 +1,6 @@
 using System;
 using System.Globalization;
-using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Images
 {

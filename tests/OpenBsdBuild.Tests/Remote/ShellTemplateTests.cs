@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
 using Xunit;

@@ -1,5 +1,5 @@
 using System;
-using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
