@@ -74,7 +74,7 @@ public static class LibraryChoices
             using var source = File.OpenRead(full);
             entry.Size = source.Length;
             entry.ModTime = File.GetLastWriteTimeUtc(full);
-            entry.TarHeader.Mode = (int)File.GetUnixFileMode(full) & 0xFFF;
+            entry.TarHeader.Mode = OperatingSystem.IsWindows() ? 0x1A4 : (int)File.GetUnixFileMode(full) & 0xFFF;
             lib.PutNextEntry(entry);
             source.CopyTo(lib, 1 << 16);
             lib.CloseEntry();

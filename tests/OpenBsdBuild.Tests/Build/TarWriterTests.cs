@@ -28,7 +28,7 @@ namespace OpenBsdBuild.Tests.Build
                 File.WriteAllText(Path.Combine(src, f), "content of " + f + "\n");
             }
             File.WriteAllBytes(Path.Combine(src, "README"), new byte[700_000].Select((_, i) => (byte)(i * 31)).ToArray());
-            File.SetUnixFileMode(Path.Combine(src, "build.sh"), (UnixFileMode)Convert.ToInt32("755", 8));
+            Tools.Sh($"chmod 755 '{src}/build.sh'");
 
             string archive = Path.Combine(_dir, "src.tar.gz");
             using (var output = File.Create(archive))
