@@ -6,7 +6,7 @@ using System.IO.Compression;
 using System.IO.Pipelines;
 using System.Threading.Tasks;
 using ICSharpCode.SharpZipLib.Tar;
-using OpenBsdBuild.Build;
+using OpenBsdBuild.Builds;
 
 /// <summary>
 /// Hand-written pieces against the maintained libraries that could replace them (issue 15), in one process,

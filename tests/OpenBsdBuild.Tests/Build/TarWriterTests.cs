@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
-using OpenBsdBuild.Build;
+using OpenBsdBuild.Builds;
 using OpenBsdBuild.Tests.Fixtures;
 using Xunit;
 
