@@ -55,6 +55,16 @@ namespace OpenBsdBuild.Model
             }
         }
 
+        extension(OpenBsdAmi ami)
+        {
+            /// <summary>The connection that listed or made it, so it is removed where it was found.</summary>
+            internal AwsConnectionOptions? Connection
+            {
+                get => (AwsConnectionOptions?)ami.ConnectionState;
+                set => ami.ConnectionState = value;
+            }
+        }
+
         extension(OpenBsdImage image)
         {
             /// <summary>Everything the sidecar says.</summary>
