@@ -55,6 +55,10 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         public TimeSpan PollInterval { get; set; } = SnapshotImport.DefaultPollInterval;
 
+        /// <summary>Register an image not made with New-OpenBsdImage -Target Ec2.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
         private S3Location _staging = null!;
 
         protected override void BeginProcessing()
@@ -84,6 +88,7 @@ namespace OpenBsdBuild.Commands
                     S3EndpointUrl = S3EndpointUrl,
                     Upload = new S3PublishOptions { PartSize = PartSize, PartsInFlight = ThrottleLimit },
                     PollInterval = PollInterval,
+                    AnyTarget = Force,
                 };
                 var aws = AwsOptions();
                 WriteObject(RunEngine((r, ct) => AmiRegistrar.RegisterAsync(image, request, aws, r, ct)));

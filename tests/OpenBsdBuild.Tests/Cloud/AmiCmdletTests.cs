@@ -57,12 +57,16 @@ namespace OpenBsdBuild.Tests.Cloud
             $"Register-OpenBsdAmi -Image '{image}' -StagingLocation {Staging} {Aws} -S3EndpointUrl {_s3rver.Endpoint} -PollInterval 00:00:00.2 {extra}";
 
         /// <summary>A real qcow2 (random data converted by qemu-img) with its sidecar; returns the qcow2 and the raw bytes' SHA-256.</summary>
-        private (string Path, string RawSha256) LocalImage(string version = "7.8", string architecture = "arm64")
+        private const string KernelSha256 = "5f1c0a1e2d3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5";
+
+        private (string Path, string RawSha256) LocalImage(string version = "7.8", string architecture = "arm64", string target = ImageTargets.Ec2)
         {
             string raw = _scratch.WriteRandomFile("disk.raw", 3 * MiB, seed: 16);
             string path = Path.Combine(_scratch.Path, $"openbsd-{version}-{architecture}.qcow2");
             Tools.Sh($"qemu-img convert -f raw -O qcow2 '{raw}' '{path}'");
             var metadata = TestImages.Metadata(version, architecture);
+            metadata.Target = target;
+            metadata.KernelSha256 = KernelSha256;
             metadata.Size = new FileInfo(path).Length;
             metadata.Sha256 = TestImages.Sha256Of(path);
             _scratch.WriteText(Path.GetFileName(path) + ImageMetadata.SidecarSuffix, metadata.ToJson());
@@ -110,6 +114,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Equal("v2.0", ami.ImdsSupport);
             Assert.Equal("7.8", ami.Version);
             Assert.Equal(TestImages.Sha256Of(image), ami.ImageSha256);
+            Assert.Equal(KernelSha256, ami.KernelSha256);
             Assert.False(string.IsNullOrEmpty(ami.ModuleVersion));
             Assert.Equal($"{Staging}{ami.Name}.raw", ami.StagedObject);
             Assert.Contains(r.Progress, p => p.StatusDescription.Contains("downloading/converting"));
@@ -237,6 +242,16 @@ namespace OpenBsdBuild.Tests.Cloud
             AssertError(again, "AmiAlreadyExists", ErrorCategory.ResourceExists);
             Assert.Equal(0, _emulator.CountOf("ImportSnapshot"));
             Assert.Single(await StagedKeys());
+
+            var (qemuImage, _) = LocalImage("7.9", "amd64", ImageTargets.Qemu);
+            var notEc2 = _ps.Run(Register(qemuImage));
+            AssertError(notEc2, "ImageNotForEc2", ErrorCategory.InvalidArgument);
+            Assert.Contains("-Target Ec2", notEc2.FirstError!.ErrorDetails!.RecommendedAction);
+            Assert.Equal(0, _emulator.CountOf("ImportSnapshot"));
+            Assert.Single(await StagedKeys());
+            var forced = _ps.Run(Register(qemuImage, "-Force"));
+            Assert.False(forced.HadErrors, forced.Describe());
+            Assert.Equal("x86_64", forced.Single<OpenBsdAmi>().Architecture);
 
             var unknown = _ps.Run($"Unregister-OpenBsdAmi -ImageId ami-0123456789abcdef0 {Aws} -Confirm:$false");
             AssertError(unknown, "AmiNotFound", ErrorCategory.ObjectNotFound);

@@ -33,6 +33,12 @@ namespace OpenBsdBuild.Cloud.Ec2
             if (image.S3Location != null)
                 throw OpenBsdBuildException.BadParameter("Image", image.Location, "is in S3; the image is converted to a raw disk on this machine first.",
                     "Pass the local image New-OpenBsdImage made (Get-OpenBsdImage on its folder, or its path).");
+            // Only an EC2-target image configures itself at first boot (hostname, key, host keys on the console);
+            // any other boots on EC2 with no way in.
+            if (metadata.Target != ImageTargets.Ec2 && !request.AnyTarget)
+                throw new OpenBsdBuildException("ImageNotForEc2", FailureKind.InvalidArgument,
+                    $"'{image.Location}' was made for {metadata.Target}, not EC2: an instance booted from it would not install its key or print its host keys.",
+                    image.Location, "Make the image with New-OpenBsdImage -Target Ec2 (see docs/golden-images.md), or pass -Force if it configures itself some other way.");
             string architecture = Ec2Architecture(image.Architecture);
             string name = request.Name ?? DefaultName(image);
 
@@ -45,7 +51,7 @@ namespace OpenBsdBuild.Cloud.Ec2
             await EnsureNameFreeAsync(ec2.Ec2, name, cancellationToken).ConfigureAwait(false);
 
             var staged = request.Staging.Append(name + ".raw");
-            var tags = AmiTags.For(name, image.Version, image.Sha256, KernelSha256(metadata), ModuleVersion, staged);
+            var tags = AmiTags.For(name, image.Version, image.Sha256, metadata.KernelSha256, ModuleVersion, staged);
             var made = new Made(ec2.Ec2, s3.Store, reporter);
             try
             {
@@ -112,8 +118,6 @@ namespace OpenBsdBuild.Cloud.Ec2
 
         private static string DefaultName(OpenBsdImage image) =>
             $"{Path.GetFileNameWithoutExtension(image.Location)}-{image.ShortSha256}";
-
-        private static string? KernelSha256(Images.ImageMetadata metadata) => null;
 
         private static string ModuleVersion =>
             typeof(AmiRegistrar).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion

@@ -15,6 +15,8 @@ namespace OpenBsdBuild.Cloud.Ec2
         /// <summary>The S3 endpoint of the staging bucket (null: AWS's own).</summary>
         public Uri? S3EndpointUrl { get; set; }
         public S3PublishOptions Upload { get; set; } = new S3PublishOptions();
+        /// <summary>Register an image not made with -Target Ec2 (it must configure itself on EC2 some other way).</summary>
+        public bool AnyTarget { get; set; }
         public TimeSpan PollInterval { get; set; } = SnapshotImport.DefaultPollInterval;
     }
 }
