@@ -1,6 +1,6 @@
 using System;
 using System.Management.Automation;
-using OpenBsdBuild.Cloud;
+using OpenBsdBuild.ImageStore;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Model;

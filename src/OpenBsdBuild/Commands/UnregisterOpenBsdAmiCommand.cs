@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
+using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;

@@ -8,6 +8,8 @@ using Amazon.EC2.Model;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.ImageStore;
+using OpenBsdBuild.Cloud.Aws;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
@@ -128,5 +130,19 @@ namespace OpenBsdBuild.Cloud.Ec2
             EndpointUrl = ec2.Endpoint,
             S3EndpointUrl = s3EndpointUrl,
         };
+    }
+
+    /// <summary>The handle an OpenBsdAmi holds, typed again (the model assembly may not name engine types; Model/EngineState.cs).</summary>
+    internal static class AmiHandles
+    {
+        extension(OpenBsdAmi ami)
+        {
+            /// <summary>The connection that listed or made it, so it is removed where it was found.</summary>
+            internal AwsConnectionOptions? Connection
+            {
+                get => (AwsConnectionOptions?)ami.ConnectionState;
+                set => ami.ConnectionState = value;
+            }
+        }
     }
 }

@@ -8,9 +8,10 @@ using System.Threading.Tasks;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using OpenBsdBuild.Errors;
-using OpenBsdBuild.Images;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.ImageStore;
+using OpenBsdBuild.Cloud.Aws;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {

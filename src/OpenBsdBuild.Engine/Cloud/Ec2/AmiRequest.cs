@@ -1,4 +1,6 @@
 using System;
+using OpenBsdBuild.ImageStore;
+using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {

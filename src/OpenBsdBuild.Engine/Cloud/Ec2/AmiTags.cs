@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Amazon.EC2.Model;
+using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {

@@ -9,6 +9,7 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
