@@ -153,6 +153,13 @@ namespace OpenBsdBuild.Guest
 
                 bool portTaken = result.Message.IndexOf("host forwarding", StringComparison.OrdinalIgnoreCase) >= 0;
                 if (portTaken && requestedPort == 0 && attempt < 5) continue;
+                // The console socket's port is always picked here (the image build's), so another is as good.
+                bool consolePortTaken = spec.SerialPort != 0 && result.Message.IndexOf("Failed to find an available port", StringComparison.OrdinalIgnoreCase) >= 0;
+                if (consolePortTaken && attempt < 5)
+                {
+                    spec.SerialPort = PickPort();
+                    continue;
+                }
                 if (portTaken)
                     throw new OpenBsdBuildException("PortInUse", FailureKind.ResourceExists,
                         $"Port {spec.SshPort} on {host.Name}'s loopback is already in use, so the guest's SSH cannot be forwarded there.",
