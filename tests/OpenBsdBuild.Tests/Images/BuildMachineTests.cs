@@ -159,8 +159,9 @@ namespace OpenBsdBuild.Tests.Images
         public async Task A_guest_that_halts_without_powering_down_gets_a_key_and_its_qemu_exits()
         {
             // A plain halt on OpenBSD/arm64 prints "Please press any key to reboot." and waits on the console
-            // (machdep.c boot()); the test guest's halt does the same (halt-wait), and under -no-reboot the
-            // reset that follows the key ends QEMU. The wait for the end of an install must press that key.
+            // (machdep.c boot()); the fixture system's last shutdown action (halt-wait) does the same, and under
+            // -no-reboot the reset that follows the key ends QEMU. The wait for the end of an install must press
+            // that key. The test guest boots quicker than an installed fixture system, so halt-wait runs there.
             var guestImage = TestGuestImage.Get();
             var reporter = new Cloud.RecordingReporter();
             var host = await HostConnector.ConnectLocalAsync(Path.Combine(_dir, "state"), reporter, CancellationToken.None);
@@ -172,9 +173,11 @@ namespace OpenBsdBuild.Tests.Images
             {
                 using var console = await SerialConsole.ConnectAsync(host.Shell, boot.SerialPort, CancellationToken.None);
                 await console.WaitForAsync(new Regex("TESTGUEST: ssh ready"), TimeSpan.FromMinutes(4), "ssh", CancellationToken.None);
-                var target = new SshTarget("127.0.0.1", boot.SshPort, "root", guestImage.KeyFile, HostKeyPolicy.Pinned(new[] { guestImage.HostKeyFingerprint }));
-                using (var ssh = await SshShell.ConnectAsync(target, CancellationToken.None))
-                    await ssh.RunAsync("halt", CancellationToken.None);
+                string haltWait = Path.Combine(Harness.Repo.Root, "tests", "fixtures", "guest-image", "guest", "usr", "libexec", "openbsd", "halt-wait");
+                string ssh = $"ssh -q -i '{guestImage.KeyFile}' -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p {boot.SshPort} root@127.0.0.1";
+                Tools.Sh($"{ssh} 'cat > /tmp/halt-wait' < '{haltWait}'");
+                // As after a plain halt: the marker the fixture's halt leaves, then halt-wait owns the console.
+                Tools.Sh($"{ssh} 'mkdir -p /run && : > /run/obb-halted && setsid sh /tmp/halt-wait </dev/null >/dev/null 2>&1 &'");
 
                 await ImageBuilder.WaitForPowerOffAsync(console, TimeSpan.FromMinutes(4), "the guest to go down", CancellationToken.None);
 
