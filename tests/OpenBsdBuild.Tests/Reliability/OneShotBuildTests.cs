@@ -117,6 +117,35 @@ namespace OpenBsdBuild.Tests.Reliability
         }
 
         [Fact]
+        public void QEMU_killed_mid_build_on_a_host_slow_to_answer_is_still_GuestDied()
+        {
+            // On a loaded machine (other TCG guests) a fresh command on the host can take seconds. The guest's
+            // connection was closed, not silent, so the host is there: its answer must be waited for, or the
+            // guest that died reads as lost. Every new command on the host here first sleeps 8 s (root's
+            // ~/.bashrc, which bash reads for commands sshd runs).
+            string bashrc = Path.Combine(Lab.Ssh.Directory, "root-bashrc");
+            string original = File.ReadAllText(bashrc);
+            using var ps = new PsSession();
+            try
+            {
+                var (r, took) = FaultWhen(ps, OneShot("echo started; sleep 120"), () => BuildRuns("g1"), "the running build", () =>
+                {
+                    File.WriteAllText(bashrc, "sleep 8\n" + original);
+                    foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}");
+                }, TimeSpan.FromSeconds(180));
+                var e = r.FirstError;
+                Assert.True(e != null, r.Describe());
+                Assert.True(e!.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestDied,", StringComparison.Ordinal), e.Exception.Message);
+                File.WriteAllText(bashrc, original);
+                Lab.AssertNothingLeft(r);
+            }
+            finally
+            {
+                File.WriteAllText(bashrc, original);
+            }
+        }
+
+        [Fact]
         public void A_spot_host_terminated_underneath_the_build_is_HostInterrupted_not_a_hang()
         {
             using var ps = new PsSession();
