@@ -62,7 +62,8 @@ namespace OpenBsdBuild.Images
                 s.Append("while pgrep -f /usr/libexec/reorder_kernel >/dev/null; do sleep 2; done\n");
                 s.Append($"[ \"$(sha256 -q {StagedKernel})\" = {kernel.Sha256} ] || {{ echo 'the uploaded kernel does not have the SHA-256 of -Kernel' >&2; exit 1; }}\n");
                 s.Append($"[ -e /bsd.orig ] || mv /bsd /bsd.orig\n");
-                s.Append($"mv -f {StagedKernel} /bsd && chown root:wheel /bsd && chmod 700 /bsd\n");
+                // One command a line: "set -e" stops at a failing one, not at a failing part of an && list.
+                s.Append($"mv -f {StagedKernel} /bsd\nchown root:wheel /bsd\nchmod 700 /bsd\n");
                 // /var/db/kernel.SHA256 keeps the release kernel's hash, so reorder_kernel would refuse this /bsd anyway
                 // (it relinks only a /bsd that matches it); the rc line goes too, so no boot logs a failed relink.
                 s.Append("sed -i 's|^/usr/libexec/reorder_kernel &|# & (disabled by New-OpenBsdImage -Kernel: /bsd is not the release kernel)|' /etc/rc\n");
@@ -77,7 +78,7 @@ namespace OpenBsdBuild.Images
             if (ec2)
             {
                 // rc runs rc.local on every boot, after sshd is up and before the login prompt (docs/golden-images.md).
-                s.Append($"mkdir -p /usr/local/libexec && install -o root -g bin -m 555 {StagedAgent} {Ec2Agent.InstallPath} && rm -f {StagedAgent}\n");
+                s.Append($"mkdir -p /usr/local/libexec\nmv -f {StagedAgent} {Ec2Agent.InstallPath}\nchown root:bin {Ec2Agent.InstallPath}\nchmod 555 {Ec2Agent.InstallPath}\n");
                 s.Append($"grep -q '^{Ec2Agent.InstallPath}$' /etc/rc.local 2>/dev/null || echo {Ec2Agent.InstallPath} >> /etc/rc.local\n");
             }
             s.Append($"echo {PackagesMarker}; pkg_info -q 2>/dev/null || true; echo {PackagesMarker}\n");

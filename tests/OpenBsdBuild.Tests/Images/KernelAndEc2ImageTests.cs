@@ -91,7 +91,7 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Contains("while pgrep -f /usr/libexec/reorder_kernel >/dev/null; do sleep 2; done", script);
             Assert.Contains($"[ \"$(sha256 -q /bsd.openbsdbuild)\" = {sha} ]", script);
             Assert.Contains("[ -e /bsd.orig ] || mv /bsd /bsd.orig", script);
-            Assert.Contains("mv -f /bsd.openbsdbuild /bsd && chown root:wheel /bsd && chmod 700 /bsd", script);
+            Assert.Contains("mv -f /bsd.openbsdbuild /bsd\nchown root:wheel /bsd\nchmod 700 /bsd\n", script);
             Assert.Contains("sed -i 's|^/usr/libexec/reorder_kernel &|# & (disabled by New-OpenBsdImage -Kernel", script);
             // Library reordering is not the kernel's business: only -SkipRelink turns it off.
             Assert.DoesNotContain("library_aslr", script);
@@ -109,7 +109,7 @@ namespace OpenBsdBuild.Tests.Images
             };
             request.Validate();
             string script = FirstBootScript.Render(request, request.EffectivePackagePath());
-            Assert.Contains("install -o root -g bin -m 555 /root/openbsdbuild-agent /usr/local/libexec/openbsdbuild-agent", script);
+            Assert.Contains("mv -f /root/openbsdbuild-agent /usr/local/libexec/openbsdbuild-agent\nchown root:bin /usr/local/libexec/openbsdbuild-agent\nchmod 555", script);
             Assert.Contains("echo /usr/local/libexec/openbsdbuild-agent >> /etc/rc.local", script);
             int keysListed = script.IndexOf("ssh-keygen -lf", StringComparison.Ordinal);
             int keysRemoved = script.IndexOf("rm -f /etc/ssh/ssh_host_*key /etc/ssh/ssh_host_*key.pub", StringComparison.Ordinal);
