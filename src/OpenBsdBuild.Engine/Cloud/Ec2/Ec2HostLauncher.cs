@@ -132,7 +132,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                     : HostKeyPolicy.Pinned(await ReadFingerprintsAsync(aws.Ec2, id, request, reporter, ct).ConfigureAwait(false));
                 reporter.Verbose($"Host key policy for {id}: {policy}.");
 
-                var target = new SshTarget(address, 22, request.SshUser, keyFile, policy) { ConnectTimeout = TimeSpan.FromSeconds(15) };
+                var target = new SshTarget(address, 22, request.SshUser, keyFile, policy) { ConnectTimeout = TimeSpan.FromSeconds(15), FarEnd = SshFarEnd.LinuxHost };
                 SshShell shell = await ConnectAsync(target, id, request.SshTimeout, reporter, ct).ConfigureAwait(false);
                 made.Shell = shell;
 
