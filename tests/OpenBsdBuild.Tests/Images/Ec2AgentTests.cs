@@ -13,6 +13,7 @@ using OpenBsdBuild.Guest;
 using OpenBsdBuild.Images;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
 using Xunit;
@@ -58,7 +59,7 @@ namespace OpenBsdBuild.Tests.Images
             var list = new StringBuilder();
             foreach (string set in new[] { "bsd", "bsd.mp", "bsd.rd", "base78.tgz", "comp78.tgz", "man78.tgz", "game78.tgz", "xbase78.tgz", "xshare78.tgz", "xfont78.tgz", "xserv78.tgz" })
                 list.Append($"SHA256 ({set}) = {SignifyTestKeys.Sha256Hex(Encoding.UTF8.GetBytes(set))}\n");
-            list.Append($"SHA256 (install78.img) = {OpenBsdBuild.Build.Checksums.Sha256File(media)}\n");
+            list.Append($"SHA256 (install78.img) = {OpenBsdBuild.Builds.Checksums.Sha256File(media)}\n");
             File.WriteAllBytes(Path.Combine(dir, "SHA256.sig"), _keys.SignEmbedded(list.ToString()));
             string key = Path.Combine(_dir, "openbsd-78-base.pub");
             File.WriteAllText(key, _keys.PublicKey.ToFileText());
@@ -78,7 +79,7 @@ namespace OpenBsdBuild.Tests.Images
             var (media, signifyKey) = Media();
             string imageKey = NewKey("builder");
             string kernel = FakeKernel.Write(Path.Combine(_dir, "obj", "bsd"), FakeKernel.Arm64, size: 64 * 1024);
-            string kernelSha = OpenBsdBuild.Build.Checksums.Sha256File(kernel);
+            string kernelSha = OpenBsdBuild.Builds.Checksums.Sha256File(kernel);
 
             var made = _ps.Run($"$host_ = Connect-MetalHost -Local -StateDirectory '{Path.Combine(_dir, "state")}'; " +
                                $"$host_ | New-OpenBsdImage 7.8 -InstallMedia '{media}' -SignifyPublicKey '{signifyKey}' -Kernel '{kernel}' -Target Ec2 " +
