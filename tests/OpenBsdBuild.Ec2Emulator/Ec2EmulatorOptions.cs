@@ -23,6 +23,15 @@ public sealed class Ec2EmulatorOptions
     /// <summary>How long after reaching running GetConsoleOutput still returns no output (as on EC2, where it lags boot).</summary>
     public TimeSpan ConsoleOutputDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// The S3 endpoint (e.g. a test's s3rver) ImportSnapshot reads disk images from. The object must exist
+    /// when the import starts and every time the task is looked at until it completes.
+    /// </summary>
+    public Uri? ObjectStore { get; set; }
+
+    /// <summary>How long an ImportSnapshot task takes from pending to completed. Zero: completed on the next look.</summary>
+    public TimeSpan ImportDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>Clock for launch times and delays.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

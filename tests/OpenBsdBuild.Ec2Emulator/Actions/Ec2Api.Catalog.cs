@@ -238,18 +238,20 @@ internal sealed partial class Ec2Api
 
     /// <summary>
     /// Owner.N accepts account ids, "self" and "amazon"; with no ImageId/Owner every image is
-    /// visible (they are all public). Name filters take wildcards, which is how callers find
-    /// the newest Ubuntu build.
+    /// visible (the catalog's are public, registered ones belong to the caller). Name filters take
+    /// wildcards, which is how callers find the newest Ubuntu build; tag filters find registered AMIs.
     /// </summary>
     private string DescribeImages(Ec2Call c)
     {
         var q = c.Query;
         var ids = q.List("ImageId");
         var owners = q.List("Owner");
-        var filters = Filters.Parse(q, taggable: false,
-            "name", "architecture", "image-id", "owner-id", "state", "root-device-type", "virtualization-type", "is-public", "image-type");
+        var filters = Filters.Parse(q, taggable: true,
+            "name", "architecture", "image-id", "owner-id", "state", "root-device-type", "virtualization-type", "is-public", "image-type",
+            "block-device-mapping.snapshot-id", "boot-mode");
         foreach (var id in ids) RequireWellFormed(id, "ami", "InvalidAMIID.Malformed");
-        var missing = ids.Where(id => c.Region.Images.All(i => i.ImageId != id)).ToList();
+        var images = _state.ImagesIn(c.Region).ToList();
+        var missing = ids.Where(id => images.All(i => i.ImageId != id)).ToList();
         if (missing.Count > 0)
             throw new Ec2Error("InvalidAMIID.NotFound", $"The image id '[{string.Join(", ", missing)}]' does not exist");
 
@@ -260,7 +262,7 @@ internal sealed partial class Ec2Api
             _ => o,
         }).ToList();
 
-        var selected = c.Region.Images
+        var selected = images
             .Where(i => ids.Count == 0 || ids.Contains(i.ImageId))
             .Where(i => ownerIds.Count == 0 || ownerIds.Contains(i.OwnerId))
             .Where(i => filters.Matches(f => f switch
@@ -272,10 +274,12 @@ internal sealed partial class Ec2Api
                 "state" => ["available"],
                 "root-device-type" => ["ebs"],
                 "virtualization-type" => ["hvm"],
-                "is-public" => ["true"],
+                "is-public" => [i.IsPublic ? "true" : "false"],
                 "image-type" => ["machine"],
+                "block-device-mapping.snapshot-id" => [RootSnapshotOf(i)],
+                "boot-mode" => [BootModeOf(i)],
                 _ => [],
-            }))
+            }, i.Tags))
             .OrderBy(i => i.CreationDate);
 
         var x = c.Response();
@@ -286,7 +290,7 @@ internal sealed partial class Ec2Api
             x.Leaf("imageState", "available");
             x.Leaf("imageOwnerId", i.OwnerId);
             x.Leaf("creationDate", i.CreationDate);
-            x.Leaf("isPublic", true);
+            x.Leaf("isPublic", i.IsPublic);
             x.Leaf("architecture", i.Architecture);
             x.Leaf("imageType", "machine");
             x.Leaf("name", i.Name);
@@ -298,24 +302,31 @@ internal sealed partial class Ec2Api
                 x.Leaf("deviceName", b.RootDeviceName);
                 using (x.Open("ebs"))
                 {
-                    x.Leaf("snapshotId", Catalog.DerivedId("snap", b.ImageId));
+                    x.Leaf("snapshotId", RootSnapshotOf(b));
                     x.Leaf("volumeSize", b.RootVolumeSizeGiB);
-                    x.Leaf("deleteOnTermination", true);
+                    x.Leaf("deleteOnTermination", b.DeleteOnTermination);
                     x.Leaf("volumeType", b.RootVolumeType);
                     x.Leaf("encrypted", false);
                 }
             });
+            x.TagSet(i.Tags);
             x.Leaf("virtualizationType", "hvm");
             x.Leaf("hypervisor", "xen");
-            x.Leaf("enaSupport", true);
-            x.Leaf("sriovNetSupport", "simple");
-            x.Leaf("bootMode", i.Architecture == "arm64" ? "uefi" : "uefi-preferred");
+            x.Leaf("enaSupport", i.EnaSupport ?? (i.OwnerId == Catalog.CanonicalOwnerId ? true : null));
+            x.Leaf("sriovNetSupport", i.OwnerId == Catalog.CanonicalOwnerId ? "simple" : null);
+            x.Leaf("bootMode", BootModeOf(i));
+            x.Leaf("imdsSupport", i.ImdsSupport);
             x.Leaf("platformDetails", "Linux/UNIX");
             x.Leaf("usageOperation", "RunInstances");
-            x.Leaf("deprecationTime", i.CreationDate.AddYears(2));
+            if (i.OwnerId == Catalog.CanonicalOwnerId) x.Leaf("deprecationTime", i.CreationDate.AddYears(2));
         });
         return x.Finish();
     }
+
+    private static string RootSnapshotOf(EmulatedImage i) => i.RootSnapshotId ?? Catalog.DerivedId("snap", i.ImageId);
+
+    private static string? BootModeOf(EmulatedImage i) =>
+        i.OwnerId == Catalog.CanonicalOwnerId ? (i.Architecture == "arm64" ? "uefi" : "uefi-preferred") : i.BootMode;
 
     private string DescribeSpotPriceHistory(Ec2Call c)
     {

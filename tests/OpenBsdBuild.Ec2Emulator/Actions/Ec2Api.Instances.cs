@@ -148,7 +148,7 @@ internal sealed partial class Ec2Api
     private EmulatedImage FindImage(Ec2Call c, string imageId)
     {
         RequireWellFormed(imageId, "ami", "InvalidAMIID.Malformed");
-        return c.Region.Images.FirstOrDefault(i => i.ImageId == imageId)
+        return _state.ImagesIn(c.Region).FirstOrDefault(i => i.ImageId == imageId)
                ?? throw new Ec2Error("InvalidAMIID.NotFound", $"The image id '[{imageId}]' does not exist");
     }
 
@@ -293,7 +293,7 @@ internal sealed partial class Ec2Api
     /// <summary>The AMI's root volume (possibly overridden by a mapping for its device) plus any extra EBS mappings.</summary>
     private static List<VolumeSpec> ResolveBlockDevices(QueryParameters q, EmulatedImage image)
     {
-        var rootSnapshot = Catalog.DerivedId("snap", image.ImageId);
+        var rootSnapshot = image.RootSnapshotId ?? Catalog.DerivedId("snap", image.ImageId);
         var specs = new List<VolumeSpec>();
         var mappings = q.StructList("BlockDeviceMapping");
         var rootOverride = mappings.FirstOrDefault(m => m.Get("DeviceName") == image.RootDeviceName)?.Struct("Ebs");

@@ -58,6 +58,8 @@ internal sealed partial class Ec2Api
         "sg" => new Ec2Error("InvalidGroup.NotFound", $"The security group '{id}' does not exist"),
         "vol" => new Ec2Error("InvalidVolume.NotFound", $"The volume '{id}' does not exist."),
         "key" => new Ec2Error("InvalidKeyPair.NotFound", $"The key pair '{id}' does not exist"),
+        "snap" => new Ec2Error("InvalidSnapshot.NotFound", $"The snapshot '{id}' does not exist."),
+        "ami" => new Ec2Error("InvalidAMIID.NotFound", $"The image id '[{id}]' does not exist"),
         _ => new Ec2Error("InvalidID", $"The ID '{id}' is not valid"),
     };
 

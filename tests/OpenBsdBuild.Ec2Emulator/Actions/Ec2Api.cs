@@ -45,6 +45,13 @@ internal sealed partial class Ec2Api
             ["DescribeImages"] = DescribeImages,
             ["DescribeVolumes"] = DescribeVolumes,
             ["DescribeSpotPriceHistory"] = DescribeSpotPriceHistory,
+            ["ImportSnapshot"] = ImportSnapshot,
+            ["DescribeImportSnapshotTasks"] = DescribeImportSnapshotTasks,
+            ["CancelImportTask"] = CancelImportTask,
+            ["RegisterImage"] = RegisterImage,
+            ["DeregisterImage"] = DeregisterImage,
+            ["DescribeSnapshots"] = DescribeSnapshots,
+            ["DeleteSnapshot"] = DeleteSnapshot,
         };
     }
 
@@ -141,6 +148,9 @@ internal sealed partial class Ec2Api
         if (_state.SecurityGroups.TryGetValue(resourceId, out var g) && g.Region == c.Region.Name) return g.Tags;
         if (_state.KeyPairs.TryGetValue(resourceId, out var k) && k.Region == c.Region.Name) return k.Tags;
         if (_state.Volumes.TryGetValue(resourceId, out var v) && v.Region == c.Region.Name && v.State != "deleted") return v.Tags;
+        if (_state.Imports.Snapshots.TryGetValue(resourceId, out var s) && s.Region == c.Region.Name) return s.Tags;
+        if (_state.Imports.Images.TryGetValue(resourceId, out var a) && a.Region == c.Region.Name) return a.Tags;
+        if (_state.Imports.Tasks.TryGetValue(resourceId, out var t) && t.Region == c.Region.Name) return t.Tags;
         return null;
     }
 }

@@ -31,6 +31,7 @@ internal sealed class Ec2State
     {
         Options = options;
         Faults = faults;
+        Imports = new VmImport(this, options);
         _random = new Random(options.Seed);
         PendingDelay = options.PendingDelay;
         ShuttingDownDelay = options.ShuttingDownDelay;
@@ -62,6 +63,13 @@ internal sealed class Ec2State
     public Dictionary<string, KeyPairRecord> KeyPairs { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, VolumeRecord> Volumes { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>ImportSnapshot tasks, EBS snapshots and the AMIs registered from them.</summary>
+    public VmImport Imports { get; }
+
+    /// <summary>A region's seeded catalog images followed by the AMIs registered there.</summary>
+    public IEnumerable<EmulatedImage> ImagesIn(RegionState region) =>
+        region.Images.Concat(Imports.Images.Values.Where(i => i.Region == region.Name).Select(i => i.ToSnapshot()));
+
     /// <summary>(instance type, zone) pairs that are offered.</summary>
     public HashSet<(string InstanceType, string Zone)> Offerings { get; } = [];
 
@@ -92,6 +100,7 @@ internal sealed class Ec2State
     public void Advance()
     {
         var now = Now;
+        Imports.Advance(now);
         foreach (var i in Instances.Values)
         {
             if (now < i.TransitionDue) continue;

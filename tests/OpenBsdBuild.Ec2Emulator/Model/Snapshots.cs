@@ -150,7 +150,20 @@ public sealed record EmulatedImage(
     string RootDeviceName = "/dev/sda1",
     int RootVolumeSizeGiB = 8,
     string RootVolumeType = "gp3",
-    string? Description = null);
+    string? Description = null)
+{
+    // What RegisterImage sets; null on the seeded catalog images, which DescribeImages fills in as Canonical's are.
+    public string? BootMode { get; init; }
+    public bool? EnaSupport { get; init; }
+    public string? ImdsSupport { get; init; }
+
+    /// <summary>The snapshot behind the root device (a registered AMI's own; catalog images have a derived one).</summary>
+    public string? RootSnapshotId { get; init; }
+
+    public bool DeleteOnTermination { get; init; } = true;
+    public bool IsPublic { get; init; } = true;
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+}
 
 public sealed record EmulatedInstanceType(
     string InstanceType,
