@@ -38,6 +38,10 @@ namespace OpenBsdBuild.Model
         /// <summary>"SHA256:…" fingerprints a guest booted from this image must present.</summary>
         public IReadOnlyList<string> HostKeyFingerprints { get; internal set; } = Array.Empty<string>();
         public IReadOnlyList<string> Sets { get; internal set; } = Array.Empty<string>();
+        /// <summary>SHA-256 of the kernel installed as /bsd with New-OpenBsdImage -Kernel; empty: the release's own kernel.</summary>
+        public string KernelSha256 { get; internal set; } = "";
+        /// <summary>"qemu" (a guest on a host) or "ec2" (self-configuring on an EC2 instance: no host keys of its own).</summary>
+        public string Target { get; internal set; } = "qemu";
         /// <summary>Installed packages as "name-version".</summary>
         public IReadOnlyList<string> Packages { get; internal set; } = Array.Empty<string>();
 

@@ -8,8 +8,9 @@ namespace OpenBsdBuild.Images
 {
     /// <summary>
     /// What runs as root over SSH on the freshly installed system's first boot, and how its report is
-    /// read back: packages, the build user's login class, boot loader timeout, optionally no boot-time
-    /// relinking, host key fingerprints, zeroed free space.
+    /// read back: packages, the build user's login class, boot loader timeout, optionally a kernel of the
+    /// user's choosing (-Kernel), no boot-time relinking and the EC2 agent (-Target Ec2), host key
+    /// fingerprints, zeroed free space.
     /// </summary>
     public static class FirstBootScript
     {
@@ -25,6 +26,10 @@ namespace OpenBsdBuild.Images
         /// leaves /usr/obj root's (mode 0755), so only root can make it (docs/openbsd-notes.md).
         /// </summary>
         public const string WorkRoot = "/usr/obj/openbsdbuild";
+        /// <summary>Where ImageBuilder uploads the -Kernel file before the script runs (the root filesystem: the move to /bsd is atomic).</summary>
+        public const string StagedKernel = "/bsd.openbsdbuild";
+        /// <summary>Where ImageBuilder uploads the rendered EC2 agent before the script installs it.</summary>
+        public const string StagedAgent = "/root/openbsdbuild-agent";
         private const string PackagesMarker = "@@obb-packages@@";
         private const string KeysMarker = "@@obb-hostkeys@@";
 
@@ -49,16 +54,38 @@ namespace OpenBsdBuild.Images
             s.Append($"mkdir -p {WorkRoot} && chown {ShellQuote.Quote(request.BuildUser)} {WorkRoot} && chmod 755 {WorkRoot}\n");
             // The boot loader waits 5 s for a key by default; nobody types on a build guest's console.
             s.Append("echo 'set timeout 1' > /etc/boot.conf\n");
+            var kernel = request.InspectKernel();
+            if (kernel != null)
+            {
+                // /etc/rc relinks /bsd from the release's objects in the background after every boot (reorder_kernel),
+                // which would replace this kernel; on the first boot that run may still be going: wait for it first.
+                s.Append("while pgrep -f /usr/libexec/reorder_kernel >/dev/null; do sleep 2; done\n");
+                s.Append($"[ \"$(sha256 -q {StagedKernel})\" = {kernel.Sha256} ] || {{ echo 'the uploaded kernel does not have the SHA-256 of -Kernel' >&2; exit 1; }}\n");
+                s.Append($"[ -e /bsd.orig ] || mv /bsd /bsd.orig\n");
+                s.Append($"mv -f {StagedKernel} /bsd && chown root:wheel /bsd && chmod 700 /bsd\n");
+                // /var/db/kernel.SHA256 keeps the release kernel's hash, so reorder_kernel would refuse this /bsd anyway
+                // (it relinks only a /bsd that matches it); the rc line goes too, so no boot logs a failed relink.
+                s.Append("sed -i 's|^/usr/libexec/reorder_kernel &|# & (disabled by New-OpenBsdImage -Kernel: /bsd is not the release kernel)|' /etc/rc\n");
+            }
             if (request.SkipRelink)
             {
                 // Every guest from this image then shares one kernel and library layout (no KARL); see docs/golden-images.md.
                 s.Append("sed -i 's|^/usr/libexec/reorder_kernel &|# & (disabled by New-OpenBsdImage -SkipRelink)|' /etc/rc\n");
                 s.Append("rcctl disable library_aslr\n");
             }
+            bool ec2 = request.Target == ImageTargets.Ec2;
+            if (ec2)
+            {
+                // rc runs rc.local on every boot, after sshd is up and before the login prompt (docs/golden-images.md).
+                s.Append($"mkdir -p /usr/local/libexec && install -o root -g bin -m 555 {StagedAgent} {Ec2Agent.InstallPath} && rm -f {StagedAgent}\n");
+                s.Append($"grep -q '^{Ec2Agent.InstallPath}$' /etc/rc.local 2>/dev/null || echo {Ec2Agent.InstallPath} >> /etc/rc.local\n");
+            }
             s.Append($"echo {PackagesMarker}; pkg_info -q 2>/dev/null || true; echo {PackagesMarker}\n");
             s.Append(FingerprintCommand).Append('\n');
             // The ephemeral key that ran this script must not stay in the image.
             s.Append("rm -f /root/.ssh/authorized_keys\n");
+            // Each instance makes its own host keys (rc's ssh-keygen -A at boot, then the agent): none may ship in an EC2 image.
+            if (ec2) s.Append("rm -f /etc/ssh/ssh_host_*key /etc/ssh/ssh_host_*key.pub\n");
             // Zeroed blocks compress to nothing in qemu-img convert -c.
             s.Append("for m in $(mount -t ffs | awk '{print $3}'); do dd if=/dev/zero of=\"$m/.obb-zero\" bs=1m 2>/dev/null || true; rm -f \"$m/.obb-zero\"; done\n");
             s.Append("sync\n");

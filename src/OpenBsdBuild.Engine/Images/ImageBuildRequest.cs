@@ -39,6 +39,10 @@ namespace OpenBsdBuild.Images
         public bool Interactive { get; set; }
         /// <summary>Skip the kernel relink and library reordering at boot: faster boots, one shared layout (see docs/golden-images.md).</summary>
         public bool SkipRelink { get; set; }
+        /// <summary>A kernel on this machine to install as /bsd (the release's stays as /bsd.orig); null: the release's own.</summary>
+        public string? Kernel { get; set; }
+        /// <summary><see cref="ImageTargets.Qemu"/>, or <see cref="ImageTargets.Ec2"/> for an image that configures itself on an EC2 instance.</summary>
+        public string Target { get; set; } = ImageTargets.Qemu;
         public int MemoryMB { get; set; } = 2048;
         public int CpuCount { get; set; } = 2;
         public string Hostname { get; set; } = "openbsd-build";
@@ -50,6 +54,11 @@ namespace OpenBsdBuild.Images
 
         /// <summary>installNN.img: the image with the sets on it (arm64 and amd64 alike).</summary>
         public string MediaFileName => InstallMedia != null ? Path.GetFileName(InstallMedia) : $"install{ShortVersion}.img";
+
+        private KernelFile? _kernel;
+
+        /// <summary>The checked -Kernel (hashed once); null when none was given.</summary>
+        public KernelFile? InspectKernel() => Kernel == null ? null : _kernel ??= KernelFile.Inspect(Kernel, Architecture);
 
         // arm64 was first released with 6.1; amd64 long before, but nothing older is worth building.
         private static readonly Version FirstSupported = new Version(6, 1);
@@ -85,6 +94,9 @@ namespace OpenBsdBuild.Images
             if (PackagePath != null) ValidatePackagePath(PackagePath);
             if (string.IsNullOrWhiteSpace(Output) || !Output.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase))
                 throw OpenBsdBuildException.BadParameter("Output", Output, "must name a .qcow2 file.", "Pass e.g. -Output ./openbsd-7.8-arm64.qcow2.");
+            if (Target != ImageTargets.Qemu && Target != ImageTargets.Ec2)
+                throw OpenBsdBuildException.BadParameter("Target", Target, "is not a target this module builds for.", "Use Qemu (the default) or Ec2.");
+            InspectKernel();
             if (MemoryMB < 512) throw OpenBsdBuildException.BadParameter("Memory", MemoryMB, "is too little for the installer.", "Give at least 512MB.");
         }
 

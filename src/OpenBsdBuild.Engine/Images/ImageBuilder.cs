@@ -76,9 +76,12 @@ namespace OpenBsdBuild.Images
                     Sets = sets,
                     Packages = report.Packages,
                     BuildUser = request.BuildUser,
-                    HostKeyFingerprints = report.HostKeys,
+                    // An EC2 image ships no host keys: each instance makes its own and prints them on its console.
+                    HostKeyFingerprints = request.Target == ImageTargets.Ec2 ? new List<string>() : report.HostKeys,
                     DiskSize = request.DiskSize,
-                    RelinkDisabled = request.SkipRelink,
+                    RelinkDisabled = request.SkipRelink || request.Kernel != null,
+                    KernelSha256 = request.InspectKernel()?.Sha256,
+                    Target = request.Target,
                     Created = DateTime.UtcNow,
                 };
                 return await ImageFinisher.FinishAsync(host, machine.DiskPath, request.Output, metadata, reporter, cancellationToken).ConfigureAwait(false);
@@ -258,6 +261,7 @@ namespace OpenBsdBuild.Images
                 string output;
                 using (var ssh = await SshShell.ConnectAsync(target, cancellationToken, machine.Host.JumpShell).ConfigureAwait(false))
                 {
+                    await StageFilesAsync(ssh, request, reporter, cancellationToken).ConfigureAwait(false);
                     var text = new StringBuilder();
                     var errors = new StringBuilder();
                     int exit = await ssh.StreamAsync("sh -s", new ShellScript(FirstBootScript.Render(request, packagePath)),
@@ -278,6 +282,33 @@ namespace OpenBsdBuild.Images
             {
                 reporter.ProgressDone(activity);
                 await boot.DestroyAsync().ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>What the first-boot script installs, uploaded over the pinned SSH session: the -Kernel file and the EC2 agent.</summary>
+        private static async Task StageFilesAsync(SshShell ssh, ImageBuildRequest request, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            var kernel = request.InspectKernel();
+            if (kernel != null)
+            {
+                const string activity = "Uploading the kernel";
+                try
+                {
+                    using var source = File.OpenRead(kernel.Path);
+                    await ssh.UploadAsync(source, FirstBootScript.StagedKernel, done => reporter.Progress(activity,
+                        $"{Path.GetFileName(kernel.Path)}: {done / 1e6:F1} of {kernel.Size / 1e6:F1} MB", kernel.Size > 0 ? (int)(done * 100 / kernel.Size) : -1),
+                        cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    reporter.ProgressDone(activity);
+                }
+                reporter.Verbose($"Uploaded {kernel.Path} (SHA-256 {kernel.Sha256}) to {FirstBootScript.StagedKernel}; the first-boot script installs it as /bsd.");
+            }
+            if (request.Target == ImageTargets.Ec2)
+            {
+                using var agent = new MemoryStream(Encoding.UTF8.GetBytes(Ec2Agent.Render(request.BuildUser)));
+                await ssh.UploadAsync(agent, FirstBootScript.StagedAgent, null, cancellationToken).ConfigureAwait(false);
             }
         }
 

@@ -33,6 +33,10 @@ namespace OpenBsdBuild.Images
         [JsonPropertyName("sha256")] public string Sha256 { get; set; } = "";
         /// <summary>Whether the image skips the boot-time kernel relink (faster boots, no KARL).</summary>
         [JsonPropertyName("relinkDisabled")] public bool RelinkDisabled { get; set; }
+        /// <summary>Lower-case hex SHA-256 of the kernel installed as /bsd with -Kernel; null: the release's own kernel.</summary>
+        [JsonPropertyName("kernelSha256")] public string? KernelSha256 { get; set; }
+        /// <summary>"qemu" (a guest behind a host) or "ec2" (runs the first-boot agent; no host keys of its own: see docs/golden-images.md).</summary>
+        [JsonPropertyName("target")] public string Target { get; set; } = ImageTargets.Qemu;
 
         private static readonly JsonSerializerOptions Options = new JsonSerializerOptions
         {
@@ -56,6 +60,13 @@ namespace OpenBsdBuild.Images
                     "Rebuild the image with New-OpenBsdImage, or fix the sidecar JSON.", ex);
             }
         }
+    }
+
+    /// <summary>Where an image is meant to boot (New-OpenBsdImage -Target).</summary>
+    public static class ImageTargets
+    {
+        public const string Qemu = "qemu";
+        public const string Ec2 = "ec2";
     }
 
     public sealed class PackageVersion

@@ -89,6 +89,8 @@ namespace OpenBsdBuild.Model
                 BuildUser = m.BuildUser,
                 HostKeyFingerprints = m.HostKeyFingerprints.ToList(),
                 Sets = m.Sets.ToList(),
+                KernelSha256 = m.KernelSha256 ?? "",
+                Target = string.IsNullOrEmpty(m.Target) ? ImageTargets.Qemu : m.Target,
                 Packages = m.Packages.Select(p => string.IsNullOrEmpty(p.Version) ? p.Name : p.Name + "-" + p.Version).ToList(),
                 Region = stored.S3Location == null ? null : region,
                 EndpointUrl = stored.S3Location == null ? null : endpointUrl,

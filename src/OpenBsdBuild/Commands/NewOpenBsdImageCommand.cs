@@ -84,6 +84,16 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         public SwitchParameter SkipRelink { get; set; }
 
+        /// <summary>A kernel to install as /bsd (e.g. GENERIC.MP built with ena(4)); the release's stays as /bsd.orig and is no longer relinked at boot.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Kernel { get; set; }
+
+        /// <summary>Qemu: a guest behind a host (the default). Ec2: an image that configures itself on an EC2 instance (first-boot agent, no host keys of its own).</summary>
+        [Parameter]
+        [ValidateSet("Qemu", "Ec2")]
+        public string Target { get; set; } = "Qemu";
+
         [Parameter]
         [ValidateRange(512L * 1024 * 1024, 1024L * 1024 * 1024 * 1024)]
         public long Memory { get; set; } = 2L * 1024 * 1024 * 1024;
@@ -113,6 +123,8 @@ namespace OpenBsdBuild.Commands
                 Output = ResolveLocalPath(Output),
                 Interactive = Interactive,
                 SkipRelink = SkipRelink,
+                Kernel = Kernel == null ? null : ResolveLocalPath(Kernel),
+                Target = Target.ToLowerInvariant(),
                 MemoryMB = (int)(Memory / (1024 * 1024)),
                 CpuCount = CpuCount,
                 InstallTimeout = InstallTimeout,
@@ -123,7 +135,8 @@ namespace OpenBsdBuild.Commands
                 if (File.Exists(request.Output) && !Force)
                     throw new OpenBsdBuildException("ImageAlreadyExists", FailureKind.ResourceExists, $"'{request.Output}' already exists.", request.Output,
                         "Pass another -Output, or -Force to replace it.");
-                if (!ShouldProcess(MetalHost.Name, $"Install OpenBSD {Version}/{Architecture} on a {DiskSize / (1L << 30)} GB disk and write {request.Output}")) return;
+                string extras = (request.Kernel != null ? $" with the kernel {request.Kernel}" : "") + (request.Target == ImageTargets.Ec2 ? " for EC2 (first-boot agent)" : "");
+                if (!ShouldProcess(MetalHost.Name, $"Install OpenBSD {Version}/{Architecture}{extras} on a {DiskSize / (1L << 30)} GB disk and write {request.Output}")) return;
                 WriteObject(RunEngine((r, ct) => ImageBuilder.BuildAsync(MetalHost, request, r, ct)));
             }
             catch (OpenBsdBuildException ex)

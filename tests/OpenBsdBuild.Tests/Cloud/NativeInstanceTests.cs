@@ -79,8 +79,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Equal(1, launched.HttpPutResponseHopLimit);
             Assert.Equal("terminate", launched.ShutdownBehavior);
             Assert.Equal("native", launched.Tags[Ec2Tags.Road]);
-            Assert.Contains("shutdown -hp \"+$minutes\"", launched.UserData);
-            Assert.Contains("OBB_MAX_LIFETIME_MINUTES:-90}", launched.UserData);
+            Assert.Equal("# openbsdbuild: self-destruct-minutes=90\n", launched.UserData);
             var root = _lab.Emulator.Volumes.Values.Single(v => v.InstanceId == launched.InstanceId);
             Assert.Equal("gp3", root.VolumeType);
             Assert.True(root.Encrypted);
@@ -92,20 +91,14 @@ namespace OpenBsdBuild.Tests.Cloud
         }
 
         [Fact]
-        public void The_self_destruct_powers_the_instance_off_after_its_lifetime()
+        public void The_user_data_asks_the_agent_for_the_self_destruct_in_whole_minutes_rounded_up()
         {
-            // The user data as the agent runs it (sh, as root), with a shutdown(8) on PATH that records its arguments.
-            string bin = Directory.CreateDirectory(Path.Combine(_work, "bin")).FullName;
-            File.WriteAllText(Path.Combine(bin, "shutdown"), $"#!/bin/sh\necho \"$@\" > {_work}/shutdown.args\n");
-            File.WriteAllText(Path.Combine(_work, "user-data"), NativeUserData.Render(TimeSpan.FromMinutes(89.5)));
-            string said = Tools.Sh($"chmod +x {bin}/shutdown && PATH={bin}:$PATH sh {_work}/user-data");
-            Assert.Equal("-hp +90 OpenBsdBuild: maximum lifetime reached", File.ReadAllText(Path.Combine(_work, "shutdown.args")).Trim());
-            Assert.Contains("self-destruct armed: power off in 90 minutes", said);
-            // A shutdown that refuses is a failure the console shows, not silence.
-            File.WriteAllText(Path.Combine(bin, "shutdown"), "#!/bin/sh\nexit 1\n");
-            string failed = Tools.Sh($"PATH={bin}:$PATH sh {_work}/user-data 2>&1; echo status=$?", allowFailure: true);
-            Assert.Contains("could not arm the self-destruct", failed);
-            Assert.Contains("status=1", failed);
+            // The agent's own sed expression (Images/Scripts/openbsdbuild-agent.ksh) must find the minutes in it.
+            string file = Path.Combine(_work, "user-data");
+            File.WriteAllText(file, NativeInstanceLauncher.UserData(TimeSpan.FromMinutes(89.5)));
+            string found = Tools.Sh($"sed -n 's/^#[[:space:]]*openbsdbuild:[[:space:]]*self-destruct-minutes=\\([0-9][0-9]*\\)[[:space:]]*$/\\1/p' '{file}'");
+            Assert.Equal("90", found.Trim());
+            Assert.Contains("self-destruct-minutes=", File.ReadAllText(Path.Combine(Repo.Root, "src/OpenBsdBuild.Engine/Images/Scripts/openbsdbuild-agent.ksh")));
         }
 
         [Fact]

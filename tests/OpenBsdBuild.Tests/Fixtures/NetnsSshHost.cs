@@ -35,21 +35,27 @@ namespace OpenBsdBuild.Tests.Fixtures
             // One increment, read once: hosts made in parallel must never share a name (each deletes a leftover of its name first).
             int id = Interlocked.Increment(ref _counter);
             int pid = Environment.ProcessId % 100000;
-            int n = (Environment.ProcessId * 7 + id) % 250 + 1;
             Namespace = $"obbtest{pid}n{id}";
             _outerLink = $"obbv{pid}a{id}";
             string inner = $"obbi{pid}n{id}"; // named in this namespace first: another test process may be making its own
-            OuterAddress = $"10.203.{n}.1";
-            Address = $"10.203.{n}.2";
             Directory = System.IO.Directory.CreateTempSubdirectory("obb-netns-").FullName;
             StateDirectory = Path.Combine(Directory, "state");
             KeyFile = Path.Combine(Directory, "client_key");
 
-            Tools.Sh($"ip netns del {Namespace} 2>/dev/null; ip link del {_outerLink} 2>/dev/null; " +
-                     $"ip netns add {Namespace} && ip link add {_outerLink} type veth peer name {inner} && " +
-                     $"ip link set {inner} netns {Namespace} && ip addr add {OuterAddress}/30 dev {_outerLink} && ip link set {_outerLink} up && " +
-                     $"ip netns exec {Namespace} ip addr add {Address}/30 dev {inner} && " +
-                     $"ip netns exec {Namespace} ip link set {inner} up && ip netns exec {Namespace} ip link set lo up");
+            // The subnet is chosen under a machine-wide lock among those no link holds yet: several test
+            // processes (parallel runs, benchmarks) share one routing table, and a shared subnet sends
+            // one host's connections to the other's sshd.
+            int start = (Environment.ProcessId * 7 + id) % 250 + 1;
+            string n = Tools.Sh($"ip netns del {Namespace} 2>/dev/null; ip link del {_outerLink} 2>/dev/null; " +
+                $"flock /tmp/obb-netns-subnets.lock sh -c 'for n in $(seq {start} 250) $(seq 1 {start}); do " +
+                "ip -o -4 addr show | grep -q \" 10\\.203\\.$n\\.1/\" && continue; " +
+                $"ip netns add {Namespace} && ip link add {_outerLink} type veth peer name {inner} && " +
+                $"ip link set {inner} netns {Namespace} && ip addr add 10.203.$n.1/30 dev {_outerLink} && ip link set {_outerLink} up && " +
+                $"ip netns exec {Namespace} ip addr add 10.203.$n.2/30 dev {inner} && " +
+                $"ip netns exec {Namespace} ip link set {inner} up && ip netns exec {Namespace} ip link set lo up && echo $n; exit; done; " +
+                "echo no free 10.203.x.0/30 subnet >&2; exit 1'").Trim();
+            OuterAddress = $"10.203.{n}.1";
+            Address = $"10.203.{n}.2";
             string d = Directory;
             Tools.Sh($"ssh-keygen -q -t ed25519 -N '' -f {d}/host_key && ssh-keygen -q -t ed25519 -N '' -f {KeyFile} && " +
                      $"cp {KeyFile}.pub {d}/authorized_keys && chmod 600 {d}/authorized_keys && mkdir -p /run/sshd");

@@ -28,8 +28,15 @@ namespace OpenBsdBuild.Cloud.Ec2
         {
             request.Native = true;
             return Ec2HostLauncher.LaunchInstanceAsync(connection, request, Activity, reporter, ct, plan,
-                p => NativeUserData.Render(p.Request.MaxLifetime), FinishAsync);
+                p => UserData(p.Request.MaxLifetime), FinishAsync);
         }
+
+        /// <summary>
+        /// What the image's first-boot agent is asked to do (docs/golden-images.md): arm the self-destruct, so
+        /// the instance powers itself off after its lifetime and its shutdown behaviour terminates it. Nothing
+        /// else runs: the key and the host key fingerprints are the agent's own work.
+        /// </summary>
+        public static string UserData(TimeSpan maxLifetime) => Images.Ec2Agent.SelfDestructLine(maxLifetime) + "\n";
 
         private static async Task<OpenBsdInstance> FinishAsync(Ec2HostLauncher.LaunchedInstance li, IOperationReporter reporter, CancellationToken ct)
         {
