@@ -76,16 +76,6 @@ namespace OpenBsdBuild.Tests.Cloud
 
         public string InstanceId => Emulator.Instances.Keys.Single();
 
-        /// <summary>A guest runs for the instance.</summary>
-        public bool GuestRuns(string instanceId) => _booted.TryGetValue(instanceId, out var b) && b.Pid.HasValue && Alive(b.Pid.Value);
-
-        public bool AgentDone(string instanceId) => _booted.TryGetValue(instanceId, out var b) && b.AgentDone;
-
-        /// <summary>Runs a command in an instance's guest as root (the fixture key), with plain ssh.</summary>
-        public string Sh(string instanceId, string command) =>
-            Tools.Sh($"ssh -q -i {Image.KeyFile} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 " +
-                     $"root@{_booted[instanceId].Address} {ShellQuote.Quote(command)}", allowFailure: true);
-
         private string AddressFor(string instanceId)
         {
             var b = _booted.GetOrAdd(instanceId, _ => new Booted

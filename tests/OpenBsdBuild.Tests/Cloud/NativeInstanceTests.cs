@@ -169,11 +169,59 @@ namespace OpenBsdBuild.Tests.Cloud
             string src = Sources();
             using var ps = new PsSession();
             var r = CancelWhen(ps, $"{New()} | Invoke-GuestBuild -Path '{src}' -Command 'echo started; sleep 300' -MinFreeSpace 1MB -Destination '{_work}/a' | Remove-MetalHost",
-                () => _lab.Emulator.Instances.Count == 1 && _lab.AgentDone(_lab.InstanceId) &&
-                      _lab.Sh(_lab.InstanceId, "pgrep -f 'sleep 300' >/dev/null && echo yes").Contains("yes"), "the build");
+                () => File.Exists($"{_work}/a/build.log") && File.ReadAllText($"{_work}/a/build.log").Contains("started"), "the build");
             Assert.Empty(r.All<GuestBuildResult>());
             Assert.Contains("removed what it had made", r.HostText);
             _lab.AssertNothingLeft(r);
+        }
+
+        [Fact]
+        public void Invoke_OpenBsdBuild_Native_launches_builds_and_terminates_in_one_call()
+        {
+            string src = Sources();
+            using var ps = new PsSession();
+            var r = ps.Run($"Invoke-OpenBsdBuild -Native -ImageId {NativeInstanceLab.ImageId} {_lab.Launch} -InstanceType t4g.xlarge " +
+                           $"-Path '{src}' -Command 'sh build.sh' -Artifact out/result -MinFreeSpace 1MB -Destination '{_work}/one-shot'");
+            Assert.False(r.HadErrors, r.Describe());
+            var result = r.Single<GuestBuildResult>();
+            Assert.True(result.Succeeded, result.Diagnosis);
+            Assert.IsType<OpenBsdInstance>(result.Guest);
+            Assert.Equal("native-build\n", File.ReadAllText(Assert.Single(result.Artifacts).FullName));
+            Assert.Equal("t4g.xlarge", _lab.Emulator.Instances.Values.Single().InstanceType);
+            Assert.Contains(r.Information, i => i.MessageData.ToString()!.StartsWith("Removed ", StringComparison.Ordinal));
+            _lab.AssertNothingLeft(r);
+        }
+
+        [Fact]
+        public void Invoke_OpenBsdBuild_Native_refuses_what_only_a_guest_uses_and_needs_an_AMI()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"Invoke-OpenBsdBuild -Native -ImageId {NativeInstanceLab.ImageId} {_lab.Launch} -Command true -Memory 4GB");
+            Assert.Equal("OpenBsdBuild.InvalidParameter.Memory", r.FirstError?.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Contains("-Native", r.FirstError!.Exception.Message);
+            var noAmi = ps.Run($"Invoke-OpenBsdBuild -Native {_lab.Launch} -Command true");
+            Assert.Equal("OpenBsdBuild.InvalidParameter.ImageId", noAmi.FirstError?.FullyQualifiedErrorId.Split(',')[0]);
+            var both = ps.Run($"Invoke-OpenBsdBuild -Native -Image ./x.qcow2 -ImageId {NativeInstanceLab.ImageId} {_lab.Launch} -Command true");
+            Assert.Contains("AmbiguousParameterSet", both.FirstError?.FullyQualifiedErrorId);
+            Assert.Empty(_lab.Emulator.Instances);
+        }
+
+        [Fact]
+        public void An_instance_ended_underneath_leaves_a_group_and_key_that_Orphaned_lists_and_Remove_MetalHost_deletes()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"$i = {New()}; $i");
+            Assert.False(r.HadErrors, r.Describe());
+            var instance = r.Single<OpenBsdInstance>();
+            _lab.Emulator.TerminateUnderneath(instance.InstanceId!);
+            var orphans = ps.Run($"Get-MetalHost -Orphaned {_lab.Aws}");
+            Assert.False(orphans.HadErrors, orphans.Describe());
+            var leftovers = orphans.All<Ec2Leftover>().ToList();
+            Assert.Equal(new[] { "KeyPair", "SecurityGroup" }, leftovers.Select(l => l.Kind).OrderBy(k => k, StringComparer.Ordinal));
+            Assert.All(leftovers, l => Assert.Equal(instance.Host.RunId, l.RunId));
+            var removed = ps.Run($"Get-MetalHost -Orphaned {_lab.Aws} | Remove-MetalHost");
+            Assert.False(removed.HadErrors, removed.Describe());
+            _lab.AssertNothingLeft(removed);
         }
 
         private static PsResult CancelWhen(PsSession ps, string script, Func<bool> reached, string stage)
