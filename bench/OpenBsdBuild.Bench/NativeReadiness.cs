@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Tests.Cloud;
 using OpenBsdBuild.Tests.Fixtures;

@@ -80,7 +80,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Equal("terminate", launched.ShutdownBehavior);
             Assert.Equal("native", launched.Tags[Ec2Tags.Road]);
             Assert.Equal("# openbsdbuild: self-destruct-minutes=90\n", launched.UserData);
-            var root = _lab.Emulator.Volumes.Values.Single(v => v.InstanceId == launched.InstanceId);
+            var root = _lab.Emulator.Volumes[launched.VolumeIds.Single()];
             Assert.Equal("gp3", root.VolumeType);
             Assert.True(root.Encrypted);
             var group = _lab.Emulator.Requests.Where(q => q.Action == "AuthorizeSecurityGroupIngress").Single();
