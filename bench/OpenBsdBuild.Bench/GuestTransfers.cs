@@ -34,6 +34,8 @@ static class GuestTransfers
         foreach (int mb in sizes) table.Add(await DownloadAsync(rig, rounds, $"a{mb}.bin", mb, local, false));
         if (small) table.Add(await DownloadAsync(rig, rounds, "small", 8, local, true));
         Directory.Delete(local, true);
+        // The guest's /usr/obj is a 512 MB tmpfs: the download files go before anything is uploaded.
+        using (var cleanup = await rig.ConnectGuestAsync()) await Run(cleanup, $"rm -rf {Remote}");
 
         string trees = Directory.CreateTempSubdirectory("obb-bench-up-").FullName;
         foreach (int mb in sizes)
@@ -61,32 +63,46 @@ static class GuestTransfers
         var ours = new List<double>();
         var raw = new List<double>();
         var scp = new List<double>();
+        var cpu = new List<double>(); // this process's CPU seconds per 100 MB of verified fetch
         long rss = 0;
         for (int i = 0; i < rounds; i++)
         {
             string dest = Path.Combine(local, "r" + i);
             Directory.CreateDirectory(dest);
-            Rss.Reset();
-            var sw = Stopwatch.StartNew();
-            // What Invoke-GuestBuild does: its own session through the jump, then the verified fetch.
-            using (var shell = await rig.ConnectGuestAsync())
-                await ArtifactCollector.CollectAsync(shell, "bench", Remote, new[] { name }, Path.Combine(dest, "ours"), NullReporter.Instance, default);
-            ours.Add(mb / sw.Elapsed.TotalSeconds);
-            rss = Math.Max(rss, Rss.Peak());
-
-            if (!directory)
+            var methods = new List<Func<Task>>
             {
-                sw.Restart();
-                using (var shell = await rig.ConnectGuestAsync())
-                using (var f = new FileStream(Path.Combine(dest, "raw.bin"), FileMode.Create))
-                    await shell.DownloadAsync($"{Remote}/{name}", f, null, default);
-                raw.Add(mb / sw.Elapsed.TotalSeconds);
-            }
-
-            sw.Restart();
-            Tools.Sh($"scp -q -F {rig.SshConfig} {(directory ? "-r " : "")}guest:{Remote}/{name} {dest}/scp");
-            scp.Add(mb / sw.Elapsed.TotalSeconds);
-            Console.WriteLine($"download {name}, round {i + 1}: verified fetch {ours[^1]:0.0} MB/s, " +
+                async () =>
+                {
+                    Rss.Reset();
+                    TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                    var sw = Stopwatch.StartNew();
+                    // What Invoke-GuestBuild does: its own session through the jump, then the verified fetch.
+                    using (var shell = await rig.ConnectGuestAsync())
+                        await ArtifactCollector.CollectAsync(shell, "bench", Remote, new[] { name }, Path.Combine(dest, "ours"), NullReporter.Instance, default);
+                    ours.Add(mb / sw.Elapsed.TotalSeconds);
+                    cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds * 100 / mb);
+                    rss = Math.Max(rss, Rss.Peak());
+                },
+                () =>
+                {
+                    var sw = Stopwatch.StartNew();
+                    Tools.Sh($"scp -q -F {rig.SshConfig} {(directory ? "-r " : "")}guest:{Remote}/{name} {dest}/scp");
+                    scp.Add(mb / sw.Elapsed.TotalSeconds);
+                    return Task.CompletedTask;
+                },
+            };
+            if (!directory)
+                methods.Add(async () =>
+                {
+                    var sw = Stopwatch.StartNew();
+                    using (var shell = await rig.ConnectGuestAsync())
+                    using (var f = new FileStream(Path.Combine(dest, "raw.bin"), FileMode.Create))
+                        await shell.DownloadAsync($"{Remote}/{name}", f, null, default);
+                    raw.Add(mb / sw.Elapsed.TotalSeconds);
+                });
+            // Each round starts with another method: a load that rises or falls during a round favours none.
+            for (int k = 0; k < methods.Count; k++) await methods[(k + i) % methods.Count]();
+            Console.WriteLine($"download {name}, round {i + 1}: verified fetch {ours[^1]:0.0} MB/s ({cpu[^1]:0.00} client CPU s per 100 MB), " +
                               (directory ? "" : $"raw SFTP {raw[^1]:0.0} MB/s, ") + $"scp -J {scp[^1]:0.0} MB/s");
             Directory.Delete(dest, true);
         }
@@ -104,32 +120,49 @@ static class GuestTransfers
         long rss = 0;
         for (int i = 0; i < rounds; i++)
         {
-            Rss.Reset();
-            var sw = Stopwatch.StartNew();
-            using (var shell = await rig.ConnectGuestAsync())
+            var methods = new List<Func<Task>>
             {
-                await Run(shell, $"mkdir -p /usr/obj/up-ours");
-                var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
-                await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-ours", NullReporter.Instance, default);
-            }
-            ours.Add(mb / sw.Elapsed.TotalSeconds);
-            rss = Math.Max(rss, Rss.Peak());
-
-            sw.Restart();
-            Tools.Sh($"tar cf - -C {tree} . | ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/up-tar && tar xf - -C /usr/obj/up-tar'");
-            tar.Add(mb / sw.Elapsed.TotalSeconds);
-
-            // The same stream with deflate's stored blocks: what the gzip level costs the guest.
-            sw.Restart();
-            using (var shell = await rig.ConnectGuestAsync())
+                async () =>
+                {
+                    Rss.Reset();
+                    var sw = Stopwatch.StartNew();
+                    using (var shell = await rig.ConnectGuestAsync())
+                    {
+                        await Run(shell, "mkdir -p /usr/obj/up-ours");
+                        var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
+                        await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-ours", NullReporter.Instance, default);
+                    }
+                    ours.Add(mb / sw.Elapsed.TotalSeconds);
+                    rss = Math.Max(rss, Rss.Peak());
+                },
+                () =>
+                {
+                    var sw = Stopwatch.StartNew();
+                    Tools.Sh($"tar cf - -C {tree} . | ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/up-tar && tar xf - -C /usr/obj/up-tar'");
+                    tar.Add(mb / sw.Elapsed.TotalSeconds);
+                    return Task.CompletedTask;
+                },
+                async () =>
+                {
+                    // The same stream with deflate's stored blocks: what the gzip level costs the guest.
+                    var sw = Stopwatch.StartNew();
+                    using (var shell = await rig.ConnectGuestAsync())
+                    {
+                        await Run(shell, "mkdir -p /usr/obj/up-stored");
+                        var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
+                        await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-stored", NullReporter.Instance, default, System.IO.Compression.CompressionLevel.NoCompression);
+                    }
+                    stored.Add(mb / sw.Elapsed.TotalSeconds);
+                },
+            };
+            // Rotated each round as for downloads; the guest's 512 MB /usr/obj holds one copy at a time.
+            for (int k = 0; k < methods.Count; k++)
             {
-                await Run(shell, "rm -rf /usr/obj/up-ours && mkdir -p /usr/obj/up-stored");
-                var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
-                await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-stored", NullReporter.Instance, default, System.IO.Compression.CompressionLevel.NoCompression);
+                await methods[(k + i) % methods.Count]();
+                using var shell = await rig.ConnectGuestAsync();
+                await Run(shell, "rm -rf /usr/obj/up-ours /usr/obj/up-tar /usr/obj/up-stored");
             }
-            stored.Add(mb / sw.Elapsed.TotalSeconds);
             Console.WriteLine($"upload {what}, round {i + 1}: ours {ours[^1]:0.0} MB/s, ours stored {stored[^1]:0.0} MB/s, tar | ssh -J tar x {tar[^1]:0.0} MB/s");
-            using (var shell = await rig.ConnectGuestAsync()) await Run(shell, "rm -rf /usr/obj/up-ours /usr/obj/up-tar /usr/obj/up-stored");
         }
         double o = Bench.Median(ours), t = Bench.Median(tar);
         return $"| upload | {what} | {o:0.0} | {t:0.0} (tar \\| ssh -J tar x) | {o / t:0.00} | stored: {Bench.Median(stored):0.0} | {rss >> 20} MB |";

@@ -13,8 +13,22 @@ namespace OpenBsdBuild.Guest
         public string Path { get; private set; } = "";
         public string Format { get; private set; } = "";
         public ImageMetadata? Metadata { get; private set; }
+        /// <summary>
+        /// The architecture of the UEFI boot loader the image carries (read only when it has no sidecar), or null.
+        /// A UEFI disk boots EFI/BOOT/BOOT&lt;arch&gt;.EFI from its EFI system partition (UEFI spec 2.10, 3.5.1.1:
+        /// BOOTAA64.EFI for AArch64, BOOTX64.EFI for x64); OpenBSD's installer puts its loader there
+        /// (docs/compatibility.md, "Guests": the arm64 boot partition starts at 16 MiB).
+        /// </summary>
+        public string? BootLoaderArchitecture { get; private set; }
 
         private const string SidecarMarker = "@@openbsdbuild-sidecar@@";
+        private const string LoaderMarker = "@@openbsdbuild-loader@@";
+
+        /// <summary>
+        /// How much of the disk is searched for the loader's directory entry, which sits near the start of the ESP:
+        /// OpenBSD/arm64's begins at 16 MiB; an amd64 GPT install's at the start of the disk.
+        /// </summary>
+        internal const int LoaderSearchMegabytes = 64;
 
         public static async Task<GuestImageInfo> InspectAsync(IHostShell shell, string qemuImg, string image, CancellationToken cancellationToken)
         {
@@ -25,7 +39,11 @@ namespace OpenBsdBuild.Guest
                 $"[ -e {q} ] || exit 3; [ -r {q} ] || exit 4; " +
                 $"p=$(cd \"$(dirname {q})\" && pwd)/$(basename {q}); echo \"$p\"; " +
                 $"{ShellQuote.Quote(qemuImg)} info -U --output=json \"$p\" || exit 5; " +
-                $"echo {SidecarMarker}; cat \"$p{ImageMetadata.SidecarSuffix}\" 2>/dev/null; true";
+                $"echo {SidecarMarker}; if [ -r \"$p{ImageMetadata.SidecarSuffix}\" ]; then cat \"$p{ImageMetadata.SidecarSuffix}\"; else " +
+                // No sidecar: find the FAT directory entry (8.3 names are stored upper case, unpadded to 11 bytes) of the
+                // UEFI boot loader in the first megabytes, read through qemu-img so that compressed qcow2 clusters count.
+                $"echo {LoaderMarker}; t=$(mktemp) && {ShellQuote.Quote(qemuImg)} dd -U -O raw bs=1M count={LoaderSearchMegabytes} if=\"$p\" of=\"$t\" >/dev/null 2>&1; " +
+                "LC_ALL=C grep -a -o -E 'BOOT(AA64|X64 )EFI' \"$t\" 2>/dev/null | head -n 1; rm -f \"$t\"; fi; true";
             ShellResult result = await shell.RunAsync(script, cancellationToken).ConfigureAwait(false);
             switch (result.ExitCode)
             {
@@ -56,7 +74,12 @@ namespace OpenBsdBuild.Guest
                 throw new OpenBsdBuildException("ImageFormatUnsupported", FailureKind.InvalidData,
                     $"'{image}' is a '{info.Format}' image; guests boot from qcow2 or raw images only.", image,
                     $"Convert it first: qemu-img convert -O qcow2 {image} image.qcow2");
-            if (sidecar.Length > 0) info.Metadata = ImageMetadata.Parse(sidecar, info.Path + ImageMetadata.SidecarSuffix);
+            if (sidecar.StartsWith(LoaderMarker, System.StringComparison.Ordinal))
+            {
+                string loader = sidecar.Substring(LoaderMarker.Length).Trim();
+                info.BootLoaderArchitecture = loader == "BOOTAA64EFI" ? "arm64" : loader == "BOOTX64 EFI" ? "amd64" : null;
+            }
+            else if (sidecar.Length > 0) info.Metadata = ImageMetadata.Parse(sidecar, info.Path + ImageMetadata.SidecarSuffix);
             return info;
         }
     }

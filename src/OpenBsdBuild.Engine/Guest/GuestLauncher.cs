@@ -31,7 +31,12 @@ namespace OpenBsdBuild.Guest
                 $"qemu-img is not installed on {host.Name}.", host.Name, "Install it on the host (Debian/Ubuntu: apt-get install qemu-utils).");
             var image = await GuestImageInfo.InspectAsync(host.Shell, qemuImg, options.Image, cancellationToken).ConfigureAwait(false);
 
-            string arch = options.Architecture ?? image.Metadata?.Architecture ?? host.Architecture;
+            // Said, recorded, or read from the image's boot loader; the host's own only when the image tells nothing.
+            string? known = options.Architecture ?? image.Metadata?.Architecture ?? image.BootLoaderArchitecture;
+            string arch = known ?? host.Architecture;
+            if (known == null)
+                reporter.Verbose($"'{options.Image}' has no metadata sidecar and no UEFI boot loader in its first {GuestImageInfo.LoaderSearchMegabytes} MB; " +
+                                 $"assuming it is for this host's architecture ({arch}). Pass -Architecture if it is not.");
             string qemu = (arch == Architectures.Arm64 ? caps.QemuAarch64 : caps.QemuX86_64)
                 ?? throw new OpenBsdBuildException("QemuNotInstalled", FailureKind.NotInstalled,
                     $"{Architectures.QemuBinary(arch)} is not installed on {host.Name}.", host.Name,
@@ -41,7 +46,17 @@ namespace OpenBsdBuild.Guest
             string name = options.Name ?? "obsd-" + Guid.NewGuid().ToString("N").Substring(0, 6);
             string accelerator = AcceleratorChoice.For(host, arch, options.Accelerator, "guest " + name, reporter);
             HostKeyPolicy hostKeys = ChooseHostKeyPolicy(options, image);
-            var firmware = await Firmware.FindAsync(host.Shell, arch, options.FirmwareCode, options.FirmwareVars, cancellationToken).ConfigureAwait(false);
+            Firmware firmware;
+            try
+            {
+                firmware = await Firmware.FindAsync(host.Shell, arch, options.FirmwareCode, options.FirmwareVars, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OpenBsdBuildException e) when (known == null && e.ErrorId == "FirmwareNotFound")
+            {
+                throw new OpenBsdBuildException(e.ErrorId, e.Kind,
+                    e.Message + $" {arch} is only this host's architecture: '{options.Image}' has no metadata sidecar and no UEFI boot loader that says what it is for.",
+                    options.Image, $"Pass -Architecture arm64 or -Architecture amd64 to say what the image is for; if it is for {arch}: {e.RecommendedAction}", e);
+            }
             var guest = new OpenBsdGuest(host, name, host.StateDirectory + "/guests/" + name)
             {
                 Image = image.Path,

@@ -74,7 +74,7 @@ namespace OpenBsdBuild.Remote
             {
                 Timeout = target.ConnectTimeout,
             };
-            SshAlgorithms.Apply(info);
+            SshAlgorithms.Apply(info, target.FarEnd);
             string presented = "";
             var client = new SshClient(info);
             client.HostKeyReceived += (_, e) =>
@@ -117,21 +117,46 @@ namespace OpenBsdBuild.Remote
 
         /// <summary>
         /// Over an exec channel of this session: no second connection and key exchange (as SFTP needs), which
-        /// costs seconds against a guest whose CPU is emulated. The channel has no flow control towards us
-        /// (SSH.NET opens a 2 GB window), so <paramref name="readOutput"/> must keep up; see docs/transfers.md.
+        /// costs seconds against a guest whose CPU is emulated. Stdout goes through a <see cref="BoundedPipeStream"/>,
+        /// so a reader that falls behind holds the sender back instead of letting the data pile up here
+        /// (SSH.NET's own stream grows without limit under its 2 GB window); see docs/transfers.md.
         /// </summary>
         public Task<int> ReadAsync(string command, Stream? input, Func<Stream, Task> readOutput, Action<string>? onStderr,
             CancellationToken cancellationToken) =>
-            ExecAsync(command, input, stdout => Task.Factory.StartNew(() => readOutput(stdout), CancellationToken.None,
-                TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap(), onStderr, cancellationToken);
+            ExecAsync(command, input, stdout => Task.Factory.StartNew(async () =>
+            {
+                try { await readOutput(stdout).ConfigureAwait(false); }
+                finally { (stdout as BoundedPipeStream)?.ReaderDone(); }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap(), onStderr, cancellationToken,
+            boundedOutput: true);
+
+        /// <summary>What one <see cref="ReadAsync"/> may hold unread before the sender is held back.</summary>
+        internal const int ReadBufferLimit = 8 << 20;
+
+        /// <summary>
+        /// SSH.NET has no public way to give a command another output stream; its property's private setter is the
+        /// seam (checked by BackPressureTests, so an SSH.NET update that removes it fails a test, not a user).
+        /// </summary>
+        private static readonly System.Reflection.MethodInfo? SetOutputStream =
+            typeof(SshCommand).GetProperty(nameof(SshCommand.OutputStream))?.GetSetMethod(nonPublic: true);
+
+        /// <summary>The peak of the last bounded read's buffer (for tests and the bench).</summary>
+        internal long LastReadPeakBuffered { get; private set; }
 
         private async Task<int> ExecAsync(string command, Stream? input, Func<Stream, Task> readOutput, Action<string>? onStderr,
-            CancellationToken cancellationToken)
+            CancellationToken cancellationToken, bool boundedOutput = false)
         {
             EnsureConnected();
             OperationTrace.Command(Description, command, input);
             using var cmd = _client.CreateCommand(command);
             cmd.CommandTimeout = Timeout.InfiniteTimeSpan;
+            BoundedPipeStream? bounded = null;
+            if (boundedOutput && SetOutputStream != null)
+            {
+                cmd.OutputStream.Dispose();
+                bounded = new BoundedPipeStream(ReadBufferLimit);
+                SetOutputStream.Invoke(cmd, new object[] { bounded });
+            }
             Task execution;
             try
             {
@@ -160,6 +185,7 @@ namespace OpenBsdBuild.Remote
                 throw ConnectionLost(ex);
             }
             await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
+            if (bounded != null) LastReadPeakBuffered = bounded.PeakBuffered;
             if (!_client.IsConnected && cmd.ExitStatus == null) throw ConnectionLost(null);
             return cmd.ExitStatus ?? (cmd.ExitSignal != null ? 128 + SignalNumber(cmd.ExitSignal) : -1);
         }

@@ -28,6 +28,18 @@ namespace OpenBsdBuild.Remote
         /// </summary>
         public string? Name { get; set; }
 
+        /// <summary>What runs the far end's crypto, which decides the cipher order (<see cref="SshAlgorithms"/>).</summary>
+        public SshFarEnd FarEnd { get; set; } = SshFarEnd.BuildMachine;
+
         public override string ToString() => Name != null ? $"{User}@{Name}" : $"{User}@{Host}:{Port}";
+    }
+
+    /// <summary>The kind of machine at the other end of an SSH session.</summary>
+    public enum SshFarEnd
+    {
+        /// <summary>An OpenBSD guest or instance: its CPU may lack AES instructions (TCG) and its LibreSSL has no ARMv8 AES code.</summary>
+        BuildMachine,
+        /// <summary>A Linux host (metal host, existing box): OpenSSH on OpenSSL with AES instructions.</summary>
+        LinuxHost,
     }
 }

@@ -87,7 +87,7 @@ namespace OpenBsdBuild.Commands
             TimeSpan timeout = MyInvocation.BoundParameters.ContainsKey(nameof(ConnectTimeoutSeconds)) ? TimeSpan.FromSeconds(ConnectTimeoutSeconds) : ConnectTimeout;
             if (timeout < TimeSpan.FromSeconds(1) || timeout > TimeSpan.FromMinutes(10))
                 ThrowBadParameter(nameof(ConnectTimeout), timeout, "must be between 1 second and 10 minutes.", "Pass e.g. -ConnectTimeout 00:00:30.");
-            var target = new SshTarget(HostName, Port, User, keyFile, policy) { ConnectTimeout = timeout };
+            var target = new SshTarget(HostName, Port, User, keyFile, policy) { ConnectTimeout = timeout, FarEnd = SshFarEnd.LinuxHost };
             return RunEngine((r, ct) => HostConnector.ConnectSshAsync(target, StateDirectory, r, ct));
         }
     }

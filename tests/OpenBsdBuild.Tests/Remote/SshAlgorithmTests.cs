@@ -1,5 +1,6 @@
 using System.Linq;
 using System.Threading.Tasks;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Tests.Fixtures;
 using Renci.SshNet;
@@ -31,6 +32,17 @@ namespace OpenBsdBuild.Tests.Remote
         }
 
         [Fact]
+        public void A_Linux_host_is_offered_AES_CTR_first_and_the_same_safe_set()
+        {
+            var info = new ConnectionInfo("h", "u", new NoneAuthenticationMethod("u"));
+            SshAlgorithms.Apply(info, SshFarEnd.LinuxHost);
+            Assert.Equal(SshAlgorithms.HostCiphers, info.Encryptions.Keys);
+            Assert.Equal("aes128-ctr", info.Encryptions.Keys.First());
+            Assert.Equal("hmac-sha2-256-etm@openssh.com", info.HmacAlgorithms.Keys.First());
+            Assert.Equal(SshAlgorithms.Ciphers.OrderBy(c => c), SshAlgorithms.HostCiphers.OrderBy(c => c));
+        }
+
+        [Fact]
         public async Task The_test_guest_negotiates_chacha20_poly1305()
         {
             var g = _shared.Guest;
@@ -44,6 +56,18 @@ namespace OpenBsdBuild.Tests.Remote
             using var host = new NetnsSshHost();
             using var jump = await SshShell.ConnectAsync(new SshTarget(host.Address, 22, "root", host.KeyFile, HostKeyPolicy.Pinned(new[] { host.HostKeyFingerprint })), default);
             Assert.Equal(("chacha20-poly1305@openssh.com", "(aead)"), jump.Negotiated);
+        }
+
+        [Fact]
+        public async Task Connect_MetalHost_to_an_OpenSSH_host_negotiates_aes128_ctr_with_an_etm_mac()
+        {
+            using var host = new NetnsSshHost();
+            using var ps = new OpenBsdBuild.Tests.Harness.PsSession();
+            var r = ps.Run(host.ConnectCommand);
+            Assert.False(r.HadErrors, r.Describe());
+            var metal = r.Single<OpenBsdBuild.Model.MetalHost>();
+            try { Assert.Equal(("aes128-ctr", "hmac-sha2-256-etm@openssh.com"), ((SshShell)metal.Shell).Negotiated); }
+            finally { ps.Set("m", metal); ps.Run("$m | Disconnect-MetalHost"); }
         }
     }
 }

@@ -176,7 +176,12 @@ namespace OpenBsdBuild.Cloud.Ec2
                     : HostKeyPolicy.Pinned(await ReadFingerprintsAsync(aws.Ec2, id, request, activity, reporter, ct).ConfigureAwait(false));
                 reporter.Verbose($"Host key policy for {id}: {policy}.");
 
-                var target = new SshTarget(address, 22, plan.LoginUser, keyFile, policy) { ConnectTimeout = TimeSpan.FromSeconds(15) };
+                // The native road's instance is the OpenBSD build machine itself; the metal road's is a Linux host.
+                var target = new SshTarget(address, 22, plan.LoginUser, keyFile, policy)
+                {
+                    ConnectTimeout = TimeSpan.FromSeconds(15),
+                    FarEnd = request.Native ? SshFarEnd.BuildMachine : SshFarEnd.LinuxHost,
+                };
                 made.Shell = await ConnectAsync(target, id, request.SshTimeout, activity, reporter, ct).ConfigureAwait(false);
 
                 var li = new LaunchedInstance(aws, connection, plan, made, target, activity)
