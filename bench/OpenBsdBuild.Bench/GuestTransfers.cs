@@ -4,12 +4,12 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
-using OpenBsdBuild.Build;
+using Renci.SshNet;
+using OpenBsdBuild.Builds;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Tests.Fixtures;
-using Renci.SshNet;
 
 // Transfers against the test guest through a real sshd jump, with OpenSSH's tools as the baseline in
 // the same run: every method runs once per round, in turn, so load on the machine hits them alike.

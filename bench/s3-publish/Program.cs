@@ -7,10 +7,11 @@ using System.Threading.Tasks;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using OpenBsdBuild.Cloud;
-using OpenBsdBuild.Images;
+using OpenBsdBuild.Cloud.S3;
+using OpenBsdBuild.ImageStore;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;
-using S3Location = OpenBsdBuild.Cloud.S3Location;
+using S3Location = OpenBsdBuild.Model.S3Location;
 
 // Publishes one file to an S3-compatible endpoint three ways in the same run and prints MB/s:
 //   publish  S3ImageStore.PublishAsync (parallel multipart, part MD5 checks, sidecar)

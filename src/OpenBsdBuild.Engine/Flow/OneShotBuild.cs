@@ -1,7 +1,8 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Build;
+using OpenBsdBuild.Builds;
+using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Guest;

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Guest;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Flow

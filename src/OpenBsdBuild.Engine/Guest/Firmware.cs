@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Guest
 {

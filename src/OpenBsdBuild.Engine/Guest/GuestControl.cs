@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Guest
 {

@@ -2,8 +2,9 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
-using OpenBsdBuild.Images;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Guest
 {

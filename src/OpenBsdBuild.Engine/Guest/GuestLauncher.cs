@@ -8,6 +8,7 @@ using OpenBsdBuild.Hosts;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Guest
 {

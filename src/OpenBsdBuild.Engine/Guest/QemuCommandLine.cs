@@ -1,5 +1,5 @@
 using System.Collections.Generic;
-using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Guest
 {

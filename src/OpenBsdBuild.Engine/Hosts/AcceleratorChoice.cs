@@ -1,3 +1,4 @@
+using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;

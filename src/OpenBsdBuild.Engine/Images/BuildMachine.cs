@@ -10,6 +10,7 @@ using OpenBsdBuild.Hosts;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Images
 {

@@ -2,7 +2,9 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
-using OpenBsdBuild.Remote;
+using OpenBsdBuild.Cloud.Ec2;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Images
 {
@@ -25,7 +27,7 @@ namespace OpenBsdBuild.Images
         /// The build user's own directory on /usr/obj, where Invoke-GuestBuild works. A fresh install
         /// leaves /usr/obj root's (mode 0755), so only root can make it (docs/openbsd-notes.md).
         /// </summary>
-        public const string WorkRoot = "/usr/obj/openbsdbuild";
+        public const string WorkRoot = Builds.BuildRunner.WorkRoot;
         /// <summary>Where ImageBuilder uploads the -Kernel file before the script runs (the root filesystem: the move to /bsd is atomic).</summary>
         public const string StagedKernel = "/bsd.openbsdbuild";
         /// <summary>Where ImageBuilder uploads the rendered EC2 agent before the script installs it.</summary>

@@ -4,7 +4,11 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Installer;
+using OpenBsdBuild.Images.Media;
+using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Images
 {

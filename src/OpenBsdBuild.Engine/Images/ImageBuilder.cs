@@ -8,11 +8,14 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
+using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Errors;
-using OpenBsdBuild.Guest;
+using OpenBsdBuild.Images.Installer;
+using OpenBsdBuild.Images.Media;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Images
 {
@@ -155,7 +158,7 @@ namespace OpenBsdBuild.Images
             {
                 reporter.ProgressDone(activity);
             }
-            string? hash = await Build.Checksums.OfRemoteFileAsync(host.Shell, target, cancellationToken).ConfigureAwait(false);
+            string? hash = await Builds.Checksums.OfRemoteFileAsync(host.Shell, target, cancellationToken).ConfigureAwait(false);
             if (!string.Equals(hash, media.Sha256, StringComparison.OrdinalIgnoreCase))
                 throw new OpenBsdBuildException("ChecksumMismatch", FailureKind.SecurityError,
                     $"{media.Name} on {host.Name} has SHA-256 {hash ?? "(unreadable)"}, but the verified list says {media.Sha256}. Nothing was booted from it.",

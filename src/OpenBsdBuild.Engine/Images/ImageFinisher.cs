@@ -2,11 +2,12 @@ using System;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Cloud;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.ImageStore;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Images
 {
@@ -47,7 +48,7 @@ namespace OpenBsdBuild.Images
 
                 reporter.Progress(activity, "Computing the SHA-256", -1);
                 metadata.Size = new FileInfo(partial).Length;
-                metadata.Sha256 = Build.Checksums.Sha256File(partial);
+                metadata.Sha256 = Builds.Checksums.Sha256File(partial);
                 if (metadata.Created == default) metadata.Created = DateTime.UtcNow;
                 if (string.IsNullOrEmpty(metadata.Name)) metadata.Name = Path.GetFileNameWithoutExtension(output);
                 File.WriteAllText(sidecar, metadata.ToJson());

@@ -8,6 +8,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Media;
 using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Images

@@ -54,7 +54,7 @@ namespace OpenBsdBuild.Images
             }
             bool gzip = read >= 2 && header[0] == 0x1f && header[1] == 0x8b;
             if (!gzip) CheckElf(path, architecture, header, read);
-            return new KernelFile(path, Build.Checksums.Sha256File(path), size, gzip);
+            return new KernelFile(path, Builds.Checksums.Sha256File(path), size, gzip);
         }
 
         private static void CheckElf(string path, string architecture, byte[] h, int read)

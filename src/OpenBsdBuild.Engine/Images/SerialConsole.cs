@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Installer;
 using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Images

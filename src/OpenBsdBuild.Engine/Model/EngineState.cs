@@ -1,9 +1,5 @@
 using System;
 using System.Linq;
-using OpenBsdBuild.Cloud;
-using OpenBsdBuild.Cloud.Ec2;
-using OpenBsdBuild.Images;
-using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Model
 {
@@ -13,56 +9,13 @@ namespace OpenBsdBuild.Model
     /// type them again, so engine code reads host.Shell and image.Metadata as before.
     /// </summary>
     /// <remarks>
-    /// Ec2 and S3Location are null for hosts not on EC2 and local images, but declared non-null: the compiler does
-    /// not carry a null check on an extension property to the next line, and every caller checks first.
+    /// Only what the model layer itself defines is typed here; each layer types the handles it owns
+    /// (a host's shell in Remote/HostShells.cs, its EC2 resources in Cloud/Ec2/Ec2HostContext.cs), so Model stays a leaf.
+    /// S3Location is null for local images, but declared non-null: the compiler does not carry a null check on an
+    /// extension property to the next line, and every caller checks first.
     /// </remarks>
     internal static class EngineState
     {
-        extension(MetalHost host)
-        {
-            internal IHostShell Shell
-            {
-                get => (IHostShell)host.ShellState;
-                set => host.ShellState = value;
-            }
-
-            /// <summary>What SSH to a guest on this host jumps through: nothing when the host is this machine.</summary>
-            internal IHostShell? JumpShell => host.Shell.IsLocal ? null : host.Shell;
-
-            internal Ec2HostContext Ec2
-            {
-                get => (Ec2HostContext)host.Ec2State!;
-                set => host.Ec2State = value;
-            }
-        }
-
-        extension(OpenBsdGuest guest)
-        {
-            internal IHostShell? Shell
-            {
-                get => (IHostShell?)guest.ShellState;
-                set => guest.ShellState = value;
-            }
-
-            /// <summary>
-            /// Where a new SSH session to the guest goes: its forward on the host's loopback, through the
-            /// host; an OpenBSD instance is reached at its own address with no jump.
-            /// </summary>
-            internal (string Host, int Port, IHostShell? Via) SshEndpoint => guest is OpenBsdInstance instance
-                ? (instance.Address, guest.SshPort, null)
-                : ("127.0.0.1", guest.SshPort, guest.Host.JumpShell);
-        }
-
-        extension(Ec2Leftover leftover)
-        {
-            /// <summary>The connection that listed it, so it is deleted where it was found.</summary>
-            internal AwsConnectionOptions? Connection
-            {
-                get => (AwsConnectionOptions?)leftover.ConnectionState;
-                set => leftover.ConnectionState = value;
-            }
-        }
-
         extension(OpenBsdImage image)
         {
             /// <summary>Everything the sidecar says.</summary>

@@ -110,7 +110,7 @@ namespace OpenBsdBuild.Remote
 
         private static void Chmod600(string path)
         {
-            Reporting.OperationTrace.Action("local", "chmod 600 " + Remote.ShellQuote.Quote(path));
+            Reporting.OperationTrace.Action("local", "chmod 600 " + Scripts.ShellQuote.Quote(path));
             using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("chmod", "600 \"" + path + "\"") { UseShellExecute = false });
             p?.WaitForExit();
         }

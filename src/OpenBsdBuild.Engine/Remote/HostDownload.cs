@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Remote
 {

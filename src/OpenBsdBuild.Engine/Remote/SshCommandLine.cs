@@ -1,4 +1,5 @@
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Remote
 {

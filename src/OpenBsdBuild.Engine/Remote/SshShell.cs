@@ -4,10 +4,10 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Errors;
-using OpenBsdBuild.Reporting;
 using Renci.SshNet;
 using Renci.SshNet.Common;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Remote
 {

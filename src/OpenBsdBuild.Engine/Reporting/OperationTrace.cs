@@ -3,8 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using OpenBsdBuild.Build;
-using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Reporting
 {

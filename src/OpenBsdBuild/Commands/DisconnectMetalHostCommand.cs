@@ -1,9 +1,11 @@
 using System;
 using System.Management.Automation;
+using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Guest;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Commands
 {

@@ -1,6 +1,6 @@
 using System.Management.Automation;
-using OpenBsdBuild.Cloud;
 using OpenBsdBuild.Common;
+using OpenBsdBuild.ImageStore;
 using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Commands

@@ -6,10 +6,11 @@ using System.Management.Automation;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Build;
+using OpenBsdBuild.Builds;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Commands
 {

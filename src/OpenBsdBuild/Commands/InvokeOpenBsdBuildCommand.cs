@@ -4,12 +4,13 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Reflection;
-using OpenBsdBuild.Build;
+using OpenBsdBuild.Builds;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Flow;
 using OpenBsdBuild.Guest;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Commands
 {

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Model;

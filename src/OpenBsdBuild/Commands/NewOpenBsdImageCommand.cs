@@ -1,8 +1,11 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Installer;
+using OpenBsdBuild.Images.Media;
 using OpenBsdBuild.Images;
 using OpenBsdBuild.Model;
 

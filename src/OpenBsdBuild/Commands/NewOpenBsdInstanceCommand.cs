@@ -2,6 +2,7 @@ using System.Management.Automation;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Flow;
 using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Commands

@@ -2,11 +2,13 @@ using System;
 using System.Collections;
 using System.Text.RegularExpressions;
 using System.Management.Automation;
+using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Guest;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Commands
 {

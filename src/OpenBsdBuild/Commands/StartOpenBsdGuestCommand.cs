@@ -1,11 +1,10 @@
 using System;
 using System.Management.Automation;
-using OpenBsdBuild.Cloud;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Guest;
+using OpenBsdBuild.ImageStore;
 using OpenBsdBuild.Model;
-using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Commands
 {

@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Cloud.Ec2;
 
 namespace OpenBsdBuild.Common

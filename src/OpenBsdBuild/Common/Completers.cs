@@ -6,9 +6,10 @@ using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Threading;
-using OpenBsdBuild.Cloud;
+using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Guest;
+using OpenBsdBuild.ImageStore;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;
 
@@ -166,8 +167,8 @@ namespace OpenBsdBuild.Common
         }
 
         internal static bool IsImageFile(string path) =>
-            !path.EndsWith(Images.ImageMetadata.SidecarSuffix, StringComparison.OrdinalIgnoreCase)
-            && (path.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase) || File.Exists(path + Images.ImageMetadata.SidecarSuffix));
+            !path.EndsWith(Model.ImageMetadata.SidecarSuffix, StringComparison.OrdinalIgnoreCase)
+            && (path.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase) || File.Exists(path + Model.ImageMetadata.SidecarSuffix));
 
         private static List<string> LocalImages(string typed)
         {

@@ -1,8 +1,8 @@
 using System;
 using System.IO;
 using System.Management.Automation;
-using OpenBsdBuild.Cloud;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.ImageStore;
 using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Common

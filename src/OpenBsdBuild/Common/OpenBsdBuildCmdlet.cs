@@ -105,7 +105,7 @@ namespace OpenBsdBuild.Common
             {
                 throw new PipelineStoppedException();
             }
-            catch (Exception ex) when (Cloud.AwsErrors.Translate(ex) is OpenBsdBuildException aws)
+            catch (Exception ex) when (Cloud.Aws.AwsErrors.Translate(ex) is OpenBsdBuildException aws)
             {
                 throw aws;
             }

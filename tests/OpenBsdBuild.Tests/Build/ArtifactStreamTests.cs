@@ -5,11 +5,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Build;
+using Xunit;
+using OpenBsdBuild.Builds;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Build
 {

@@ -3,8 +3,8 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using System.Text;
-using OpenBsdBuild.Build;
 using Xunit;
+using OpenBsdBuild.Builds;
 
 namespace OpenBsdBuild.Tests.Build
 {

@@ -2,10 +2,10 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using Xunit;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Build
 {

@@ -3,10 +3,10 @@ using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Build;
+using Xunit;
+using OpenBsdBuild.Builds;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Build
 {

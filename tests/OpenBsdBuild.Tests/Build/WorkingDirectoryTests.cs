@@ -1,9 +1,9 @@
 using System;
 using System.IO;
 using System.Linq;
+using Xunit;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Build
 {

@@ -1,8 +1,8 @@
 using System.Management.Automation;
 using System.Net;
 using System.Net.Sockets;
-using OpenBsdBuild.Tests.Harness;
 using Xunit;
+using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Cloud
 {

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
-using OpenBsdBuild.Images;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Tests.Cloud

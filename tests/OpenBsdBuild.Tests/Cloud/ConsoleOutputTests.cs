@@ -4,8 +4,8 @@ using System.Threading.Tasks;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using Amazon.Runtime;
-using OpenBsdBuild.Emulation;
 using Xunit;
+using OpenBsdBuild.Emulation;
 
 namespace OpenBsdBuild.Tests.Cloud;
 

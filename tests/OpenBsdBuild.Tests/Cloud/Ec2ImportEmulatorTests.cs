@@ -6,9 +6,9 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using Amazon.Runtime;
 using Amazon.S3.Model;
+using Xunit;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Tests.Fixtures;
-using Xunit;
 using Filter = Amazon.EC2.Model.Filter;
 using Tag = Amazon.EC2.Model.Tag;
 

@@ -2,9 +2,10 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
-using OpenBsdBuild.Cloud;
-using OpenBsdBuild.Errors;
 using Xunit;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.ImageStore;
+using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Tests.Cloud
 {

@@ -4,9 +4,9 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Xunit;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Tests.Fixtures;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Cloud
 {

@@ -2,13 +2,14 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using System;
+using Xunit;
+using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Cloud
 {
@@ -624,8 +625,8 @@ namespace OpenBsdBuild.Tests.Cloud
             using var s3 = new S3rverFixture(_ssh.OuterAddress);
             using var scratch = new ScratchFolder();
             string local = scratch.WriteRandomFile("openbsd-7.9-arm64.qcow2", 3 << 20);
-            var stored = await new OpenBsdBuild.Cloud.S3ImageStore(s3.CreateClient()).PublishAsync(local, TestImages.Metadata(),
-                OpenBsdBuild.Cloud.S3Location.Parse("s3://images/golden/"), OpenBsdBuild.Reporting.NullReporter.Instance, System.Threading.CancellationToken.None);
+            var stored = await new OpenBsdBuild.ImageStore.S3ImageStore(s3.CreateClient()).PublishAsync(local, TestImages.Metadata(),
+                OpenBsdBuild.Model.S3Location.Parse("s3://images/golden/"), OpenBsdBuild.Reporting.NullReporter.Instance, System.Threading.CancellationToken.None);
             _booter.SlowStatusUpdates();
 
             using var ps = new PsSession();

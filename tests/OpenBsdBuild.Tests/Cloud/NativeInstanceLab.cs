@@ -9,6 +9,7 @@ using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Guest;
 using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 using OpenBsdBuild.Tests.Fixtures;
 using Xunit;
 

@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
+using OpenBsdBuild.Flow;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
@@ -71,7 +72,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.True(result.Succeeded, result.Diagnosis);
             var artifact = Assert.Single(result.Artifacts);
             Assert.Equal("native-build\n", File.ReadAllText(artifact.FullName));
-            Assert.Equal(OpenBsdBuild.Build.Checksums.Sha256File(artifact.FullName), artifact.Sha256);
+            Assert.Equal(OpenBsdBuild.Builds.Checksums.Sha256File(artifact.FullName), artifact.Sha256);
 
             // What New-MetalHost guarantees, on this road too.
             var launched = _lab.Emulator.Instances.Values.Single();

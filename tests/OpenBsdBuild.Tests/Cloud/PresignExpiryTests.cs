@@ -1,6 +1,6 @@
 using System;
-using OpenBsdBuild.Cloud;
 using Xunit;
+using OpenBsdBuild.ImageStore;
 
 namespace OpenBsdBuild.Tests.Cloud
 {

@@ -1,8 +1,8 @@
 using System;
 using Amazon;
-using OpenBsdBuild.Cloud;
-using OpenBsdBuild.Errors;
 using Xunit;
+using OpenBsdBuild.Cloud.S3;
+using OpenBsdBuild.Errors;
 
 namespace OpenBsdBuild.Tests.Cloud
 {

@@ -5,11 +5,10 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading.Tasks;
 using Amazon.S3.Model;
-using OpenBsdBuild.Images;
+using Xunit;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Cloud
 {

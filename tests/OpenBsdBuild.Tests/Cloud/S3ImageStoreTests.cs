@@ -9,13 +9,14 @@ using System.Threading.Tasks;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using OpenBsdBuild.Cloud;
+using Xunit;
+using OpenBsdBuild.Cloud.S3;
 using OpenBsdBuild.Errors;
-using OpenBsdBuild.Images;
+using OpenBsdBuild.ImageStore;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Tests.Fixtures;
-using Xunit;
-using S3Location = OpenBsdBuild.Cloud.S3Location;
+using S3Location = OpenBsdBuild.Model.S3Location;
 
 namespace OpenBsdBuild.Tests.Cloud
 {

@@ -1,7 +1,7 @@
 using System;
-using OpenBsdBuild.Cloud;
-using OpenBsdBuild.Errors;
 using Xunit;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Tests.Cloud
 {

@@ -5,9 +5,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
+using Xunit;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Tests.Fixtures;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Cloud
 {

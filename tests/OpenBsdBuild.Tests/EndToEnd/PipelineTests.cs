@@ -1,10 +1,11 @@
 using System;
 using System.IO;
 using System.Linq;
+using Xunit;
+using OpenBsdBuild.Builds;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.EndToEnd
 {
@@ -60,7 +61,7 @@ namespace OpenBsdBuild.Tests.EndToEnd
                 "Remove-MetalHost -PassThru");
         }
 
-        private static string Checksums(string path) => OpenBsdBuild.Build.Checksums.Sha256File(path);
+        private static string Checksums(string path) => OpenBsdBuild.Builds.Checksums.Sha256File(path);
 
         [Fact]
         public void Local_host_guest_build_and_teardown_in_one_pipeline()

@@ -1,9 +1,9 @@
 using System;
 using System.IO;
 using System.Linq;
+using Xunit;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.EndToEnd
 {
@@ -67,7 +67,7 @@ namespace OpenBsdBuild.Tests.EndToEnd
                 $"-Artifact out -Destination '{_work}/dest' -Verbose");
             Assert.False(r.HadErrors, r.Describe());
             // The secret arrived (its hash came back), yet no command line carried it and no verbose line shows it.
-            Assert.StartsWith(OpenBsdBuild.Build.Checksums.Hex(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret))),
+            Assert.StartsWith(OpenBsdBuild.Builds.Checksums.Hex(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret))),
                 File.ReadAllText(Path.Combine(_work, "dest", "out", "token.sha256")));
             Assert.DoesNotContain(target.Namespace.ExecutedCommands(), c => c.Contains(secret));
             Assert.DoesNotContain(r.Verbose, v => v.Message.Contains(secret));

@@ -9,8 +9,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using Amazon.Runtime;
 using Amazon.S3;
-using OpenBsdBuild.Cloud;
 using Xunit;
+using OpenBsdBuild.Cloud.S3;
 
 namespace OpenBsdBuild.Tests.Fixtures
 {

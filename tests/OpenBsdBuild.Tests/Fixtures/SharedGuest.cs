@@ -1,8 +1,8 @@
 using System;
 using System.IO;
+using Xunit;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Fixtures
 {

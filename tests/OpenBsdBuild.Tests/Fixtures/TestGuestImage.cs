@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
-using OpenBsdBuild.Images;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Fixtures
@@ -67,7 +67,7 @@ namespace OpenBsdBuild.Tests.Fixtures
                 HostKeyFingerprints = { built.HostKeyFingerprint },
                 Created = File.GetLastWriteTimeUtc(built.Path),
                 Size = new FileInfo(built.Path).Length,
-                Sha256 = OpenBsdBuild.Build.Checksums.Sha256File(built.Path),
+                Sha256 = OpenBsdBuild.Builds.Checksums.Sha256File(built.Path),
             };
             File.WriteAllText(built.Path + ImageMetadata.SidecarSuffix, meta.ToJson());
             string bare = System.IO.Path.Combine(dir, "no-metadata");

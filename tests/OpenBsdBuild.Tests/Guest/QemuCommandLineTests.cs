@@ -1,6 +1,6 @@
 using System.Linq;
-using OpenBsdBuild.Guest;
 using Xunit;
+using OpenBsdBuild.Guest;
 
 namespace OpenBsdBuild.Tests.Guest
 {

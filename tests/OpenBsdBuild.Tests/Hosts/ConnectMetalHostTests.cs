@@ -1,9 +1,9 @@
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using Xunit;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Hosts
 {

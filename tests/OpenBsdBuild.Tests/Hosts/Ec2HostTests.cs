@@ -1,12 +1,12 @@
 using System.IO;
 using System.Management.Automation;
 using System.Threading.Tasks;
+using Xunit;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Cloud;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Hosts
 {

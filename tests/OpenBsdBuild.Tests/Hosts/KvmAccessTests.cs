@@ -1,12 +1,12 @@
 using System.Threading;
 using System.Threading.Tasks;
+using Xunit;
 using OpenBsdBuild.Hosts;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Hosts
 {

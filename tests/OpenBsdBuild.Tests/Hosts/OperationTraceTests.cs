@@ -2,10 +2,11 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Xunit;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Scripts;
 using OpenBsdBuild.Tests.Cloud;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Hosts
 {

@@ -4,14 +4,15 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
+using Xunit;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Hosts;
+using OpenBsdBuild.Images.Installer;
 using OpenBsdBuild.Images;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Tests.Fixtures;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Images
 {

@@ -1,8 +1,8 @@
 using System.Linq;
 using System.Text.RegularExpressions;
-using OpenBsdBuild.Errors;
-using OpenBsdBuild.Images;
 using Xunit;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Installer;
 
 namespace OpenBsdBuild.Tests.Images
 {

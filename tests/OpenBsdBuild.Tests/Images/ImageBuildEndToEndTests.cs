@@ -2,10 +2,11 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using Xunit;
+using OpenBsdBuild.Images.Media;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Images
 {
@@ -50,7 +51,7 @@ namespace OpenBsdBuild.Tests.Images
             var list = new System.Text.StringBuilder();
             foreach (string set in new[] { "bsd", "bsd.mp", "bsd.rd", "base78.tgz", "comp78.tgz", "man78.tgz", "game78.tgz", "xbase78.tgz", "xshare78.tgz", "xfont78.tgz", "xserv78.tgz" })
                 list.Append($"SHA256 ({set}) = {SignifyTestKeys.Sha256Hex(System.Text.Encoding.UTF8.GetBytes(set))}\n");
-            list.Append($"SHA256 (install78.img) = {OpenBsdBuild.Build.Checksums.Sha256File(media)}\n");
+            list.Append($"SHA256 (install78.img) = {OpenBsdBuild.Builds.Checksums.Sha256File(media)}\n");
             File.WriteAllBytes(Path.Combine(dir, "SHA256.sig"), _keys.SignEmbedded(list.ToString()));
             string key = Path.Combine(_dir, "openbsd-78-base.pub");
             File.WriteAllText(key, _keys.PublicKey.ToFileText());
@@ -112,7 +113,7 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Equal("builder", image.BuildUser);
             var fingerprint = Assert.Single(image.HostKeyFingerprints);
             Assert.NotEqual(TestGuestImage.Get().HostKeyFingerprint, fingerprint);
-            Assert.Equal(image.Sha256, OpenBsdBuild.Build.Checksums.Sha256File(Output));
+            Assert.Equal(image.Sha256, OpenBsdBuild.Builds.Checksums.Sha256File(Output));
             Assert.DoesNotContain("backing file", Tools.Sh($"qemu-img info '{Output}'"));
             // The install password never shows, even in -Verbose.
             Assert.Contains(made.Verbose, v => v.Message.Contains("Guest host keys (read on the serial console)"));

@@ -2,9 +2,9 @@ using System;
 using System.IO;
 using System.Text;
 using System.Threading.Tasks;
-using OpenBsdBuild.Errors;
-using OpenBsdBuild.Images;
 using Xunit;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Media;
 
 namespace OpenBsdBuild.Tests.Images
 {

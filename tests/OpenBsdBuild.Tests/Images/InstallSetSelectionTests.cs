@@ -1,6 +1,6 @@
 using System.Linq;
-using OpenBsdBuild.Images;
 using Xunit;
+using OpenBsdBuild.Images.Installer;
 
 namespace OpenBsdBuild.Tests.Images
 {

@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using OpenBsdBuild.Images;
+using OpenBsdBuild.Images.Installer;
 
 namespace OpenBsdBuild.Tests.Images
 {

@@ -3,9 +3,9 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Errors;
-using OpenBsdBuild.Images;
 using Xunit;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Installer;
 
 namespace OpenBsdBuild.Tests.Images
 {

@@ -1,7 +1,7 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Images;
+using OpenBsdBuild.Images.Installer;
 using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Tests.Images

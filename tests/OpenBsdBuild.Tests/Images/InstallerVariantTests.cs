@@ -1,8 +1,8 @@
 using System;
 using System.Linq;
 using System.Threading.Tasks;
-using OpenBsdBuild.Images;
 using Xunit;
+using OpenBsdBuild.Images.Installer;
 
 namespace OpenBsdBuild.Tests.Images
 {

@@ -2,10 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
+using Xunit;
+using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Images;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Images
 {
@@ -85,7 +87,7 @@ namespace OpenBsdBuild.Tests.Images
                 Version = "7.8", Mirror = new Uri("https://cdn.openbsd.org/pub/OpenBSD/"), BuildUserKey = BuildKey, Output = Output, Kernel = bsd,
             };
             request.Validate();
-            string sha = OpenBsdBuild.Build.Checksums.Sha256File(bsd);
+            string sha = OpenBsdBuild.Builds.Checksums.Sha256File(bsd);
             Assert.Equal(sha, request.InspectKernel()!.Sha256);
             string script = FirstBootScript.Render(request, request.EffectivePackagePath());
             Assert.Contains("while pgrep -f /usr/libexec/reorder_kernel >/dev/null; do sleep 2; done", script);

@@ -7,13 +7,15 @@ using System.Net.Http;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using Xunit;
 using OpenBsdBuild.Hosts;
+using OpenBsdBuild.Images.Installer;
+using OpenBsdBuild.Images.Media;
 using OpenBsdBuild.Images;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Cloud;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Images
 {

@@ -2,8 +2,9 @@ using System;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Images;
 using Xunit;
+using OpenBsdBuild.Images.Installer;
+using OpenBsdBuild.Images;
 
 namespace OpenBsdBuild.Tests.Images
 {

@@ -1,7 +1,7 @@
 using System.Linq;
-using OpenBsdBuild.Errors;
-using OpenBsdBuild.Images;
 using Xunit;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Installer;
 
 namespace OpenBsdBuild.Tests.Images
 {

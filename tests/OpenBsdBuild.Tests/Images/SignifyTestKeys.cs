@@ -1,10 +1,10 @@
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
-using OpenBsdBuild.Images;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Security;
+using OpenBsdBuild.Images.Media;
 
 namespace OpenBsdBuild.Tests.Images
 {

@@ -3,10 +3,11 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text;
-using OpenBsdBuild.Errors;
-using OpenBsdBuild.Images;
 using Xunit;
 using Xunit.Abstractions;
+using OpenBsdBuild.Builds;
+using OpenBsdBuild.Errors;
+using OpenBsdBuild.Images.Media;
 
 namespace OpenBsdBuild.Tests.Images
 {

@@ -2,12 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using Xunit;
 using OpenBsdBuild.Cloud.Ec2;
-using OpenBsdBuild.Images;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Cloud;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Module
 {

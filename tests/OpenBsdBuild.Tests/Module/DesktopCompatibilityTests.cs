@@ -5,8 +5,9 @@ using System.Linq;
 using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
-using OpenBsdBuild.Tests.Harness;
 using Xunit;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Module
 {

@@ -2,8 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using OpenBsdBuild.Tests.Harness;
 using Xunit;
+using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Module
 {

@@ -5,8 +5,8 @@ using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Text.RegularExpressions;
-using OpenBsdBuild.Tests.Harness;
 using Xunit;
+using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Module
 {

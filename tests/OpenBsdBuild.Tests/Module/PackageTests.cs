@@ -5,10 +5,10 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation.Language;
 using System.Text.RegularExpressions;
-using OpenBsdBuild.Tests.Fixtures;
-using OpenBsdBuild.Tests.Harness;
 using Xunit;
 using Xunit.Abstractions;
+using OpenBsdBuild.Tests.Fixtures;
+using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Module
 {

@@ -1,6 +1,6 @@
 using System.Linq;
-using OpenBsdBuild.Tests.Harness;
 using Xunit;
+using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Module
 {

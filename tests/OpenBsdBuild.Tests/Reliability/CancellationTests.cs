@@ -1,11 +1,11 @@
 using System;
 using System.IO;
 using System.Linq;
+using Xunit;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Cloud;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Reliability
 {

@@ -1,11 +1,11 @@
 using System;
 using System.Diagnostics;
 using System.Linq;
+using Xunit;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Reliability
 {

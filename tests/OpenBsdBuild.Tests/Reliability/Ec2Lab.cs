@@ -2,11 +2,11 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
+using Xunit;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Tests.Cloud;
 using OpenBsdBuild.Tests.Fixtures;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Reliability
 {

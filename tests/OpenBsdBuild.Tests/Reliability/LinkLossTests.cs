@@ -4,10 +4,10 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
+using Xunit;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Reliability
 {

@@ -4,11 +4,12 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading.Tasks;
+using Xunit;
+using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Reliability
 {

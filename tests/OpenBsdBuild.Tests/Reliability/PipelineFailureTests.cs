@@ -1,12 +1,12 @@
 using System;
 using System.IO;
 using System.Linq;
+using Xunit;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Reliability
 {

@@ -1,8 +1,8 @@
 using System;
 using System.IO;
 using System.Linq;
-using OpenBsdBuild.Tests.Harness;
 using Xunit;
+using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Reliability
 {

@@ -1,10 +1,10 @@
 using System;
 using System.IO;
 using System.Linq;
+using Xunit;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
-using Xunit;
 
 namespace OpenBsdBuild.Tests.Remote
 {
@@ -34,7 +34,7 @@ namespace OpenBsdBuild.Tests.Remote
             Assert.Equal("space", File.ReadAllText(Path.Combine(_dest, "out", "with space")));
             Assert.Equal("quote", File.ReadAllText(Path.Combine(_dest, "out", "it's")));
             Assert.Equal("300\n", File.ReadAllText(Path.Combine(_dest, "out", "deep", "er", "f300")));
-            foreach (var a in artifacts) Assert.Equal(a.Sha256, OpenBsdBuild.Build.Checksums.Sha256File(a.Path));
+            foreach (var a in artifacts) Assert.Equal(a.Sha256, OpenBsdBuild.Builds.Checksums.Sha256File(a.Path));
             Assert.Empty(Directory.GetFiles(_dest, "*.partial", SearchOption.AllDirectories));
         }
 
@@ -49,7 +49,7 @@ namespace OpenBsdBuild.Tests.Remote
             var r = _ps.Run($"$guest | Invoke-GuestBuild -Path '{src}' -WorkingDirectory /usr/obj/xfer-up -Command 'sha256sum blob.bin' -Destination '{_dest}/o' -Verbose");
             Assert.False(r.HadErrors, r.Describe());
             Assert.Contains(r.Verbose, v => v.Message.StartsWith("Compression: none"));
-            Assert.Contains(r.Information, i => i.MessageData.ToString()!.StartsWith(OpenBsdBuild.Build.Checksums.Sha256File(Path.Combine(src, "blob.bin")) + " "));
+            Assert.Contains(r.Information, i => i.MessageData.ToString()!.StartsWith(OpenBsdBuild.Builds.Checksums.Sha256File(Path.Combine(src, "blob.bin")) + " "));
         }
 
         public void Dispose()

@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Amazon.EC2;
 using Amazon.EC2.Model;
+using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Hosts;
 using OpenBsdBuild.Model;

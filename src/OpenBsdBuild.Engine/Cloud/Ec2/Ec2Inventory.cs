@@ -5,10 +5,11 @@ using System.Threading;
 using System;
 using Amazon.EC2.Model;
 using Amazon.EC2;
+using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
-
 using OpenBsdBuild.Reporting;
+
 
 namespace OpenBsdBuild.Cloud.Ec2
 {

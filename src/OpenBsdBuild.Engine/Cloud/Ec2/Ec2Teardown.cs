@@ -6,6 +6,7 @@ using System.Threading;
 using System;
 using Amazon.EC2.Model;
 using Amazon.EC2;
+using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;

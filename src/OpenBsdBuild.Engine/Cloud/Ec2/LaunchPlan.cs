@@ -8,7 +8,10 @@ using System.Threading.Tasks;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using Amazon.SimpleSystemsManagement.Model;
+using OpenBsdBuild.Cloud.S3;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.ImageStore;
+using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;
 
 namespace OpenBsdBuild.Cloud.Ec2

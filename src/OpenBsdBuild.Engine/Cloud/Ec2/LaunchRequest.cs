@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using OpenBsdBuild.Cloud;
+using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {

@@ -1,7 +1,7 @@
 using System;
 using System.Text;
-using OpenBsdBuild.Images;
-using OpenBsdBuild.Remote;
+using OpenBsdBuild.Model;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {

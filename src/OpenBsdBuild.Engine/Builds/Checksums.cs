@@ -1,0 +1,117 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
+
+namespace OpenBsdBuild.Builds
+{
+    /// <summary>SHA-256 on this side, and reading the two output formats guests print.</summary>
+    public static class Checksums
+    {
+        public static string Hex(byte[] hash) => string.Concat(hash.Select(b => b.ToString("x2")));
+
+        public static string Sha256File(string path)
+        {
+            using var sha = SHA256.Create();
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            return Hex(sha.ComputeHash(stream));
+        }
+
+        /// <summary>
+        /// A shell command that prints the SHA-256 of the given (already quoted) paths in a form
+        /// <see cref="ParseListing"/> reads: sha256sum on Linux, sha256(1) on OpenBSD, shasum on macOS.
+        /// </summary>
+        public static string ListingCommand(string quotedPaths) =>
+            $"if command -v sha256sum >/dev/null 2>&1; then sha256sum -- {quotedPaths}; " +
+            $"elif command -v sha256 >/dev/null 2>&1; then sha256 -- {quotedPaths}; else shasum -a 256 -- {quotedPaths}; fi";
+
+        /// <summary>
+        /// The same, for NUL-separated paths read from stdin: a command line has a limit (dropbear refuses
+        /// exec requests over 9000 bytes, OpenBSD's ARG_MAX is 512 KB) that a build's artifacts may pass.
+        /// </summary>
+        public static string ListingOfStdinCommand() =>
+            "if command -v sha256sum >/dev/null 2>&1; then xargs -0 sha256sum --; " +
+            "elif command -v sha256 >/dev/null 2>&1; then xargs -0 sha256 --; else xargs -0 shasum -a 256 --; fi";
+
+        /// <summary>
+        /// Parses `sha256sum` ("hex  path") and OpenBSD `sha256` ("SHA256 (path) = hex") output
+        /// into path → lower-case hex.
+        /// </summary>
+        public static Dictionary<string, string> ParseListing(string output)
+        {
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string raw in output.Split('\n'))
+            {
+                string line = raw.TrimEnd('\r');
+                if (line.StartsWith("SHA256 (", StringComparison.Ordinal))
+                {
+                    int close = line.LastIndexOf(") = ", StringComparison.Ordinal);
+                    if (close > 8) result[line.Substring(8, close - 8)] = line.Substring(close + 4).Trim().ToLowerInvariant();
+                }
+                else if (line.Length > 66 && line[64] == ' ')
+                {
+                    // GNU/busybox: two spaces, or " *" for binary mode.
+                    string path = line.Substring(66);
+                    result[path] = line.Substring(0, 64).ToLowerInvariant();
+                }
+            }
+            return result;
+        }
+
+        /// <summary>The SHA-256 of one file on a host or guest, or null when it could not be read.</summary>
+        public static async Task<string?> OfRemoteFileAsync(IHostShell shell, string path, CancellationToken cancellationToken)
+        {
+            var result = await shell.RunAsync(ListingCommand(ShellQuote.Quote(path)), cancellationToken).ConfigureAwait(false);
+            return result.Succeeded && ParseListing(result.Stdout).TryGetValue(path, out string? hash) ? hash : null;
+        }
+
+        /// <summary>One line of OpenBSD's sha256(1) format, as written to the SHA256 file beside artifacts.</summary>
+        public static string BsdLine(string name, string hex) => $"SHA256 ({name}) = {hex}";
+    }
+
+    /// <summary>Writes through to a file while hashing, so a download is verified without reading it twice.</summary>
+    internal sealed class HashingWriteStream : Stream, Reporting.INamedStream
+    {
+        private readonly Stream _inner;
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public HashingWriteStream(Stream inner) => _inner = inner;
+
+        public long Written { get; private set; }
+        public string? Name => (_inner as FileStream)?.Name;
+        public string HexDigest() => Checksums.Hex(_hash.GetHashAndReset());
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            _hash.AppendData(buffer, offset, count);
+            _inner.Write(buffer, offset, count);
+            Written += count;
+        }
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => Written;
+        public override long Position { get => Written; set => throw new NotSupportedException(); }
+        public override void Flush() => _inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+                _hash.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

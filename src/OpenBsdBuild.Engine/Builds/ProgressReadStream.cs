@@ -1,0 +1,37 @@
+using System;
+using System.IO;
+
+namespace OpenBsdBuild.Builds
+{
+    /// <summary>Reports how many bytes have been read through it (for upload progress).</summary>
+    internal sealed class ProgressReadStream : Stream
+    {
+        private readonly Stream _inner;
+        private readonly Action<long> _progress;
+        private long _done;
+
+        public ProgressReadStream(Stream inner, Action<long> progress)
+        {
+            _inner = inner;
+            _progress = progress;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = _inner.Read(buffer, offset, count);
+            _done += n;
+            _progress(_done);
+            return n;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => _inner.Length;
+        public override long Position { get => _done; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
