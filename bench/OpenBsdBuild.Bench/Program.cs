@@ -22,6 +22,8 @@ if (which is "upload" or "all") await UploadAsync(rounds);
 if (which is "latency" or "all") Latency();
 if (which == "pack") Pack(args[1]);
 if (which == "stdin") await StdinAsync();
+// Hand-written pieces vs the libraries that could replace them, same process, alternating rounds.
+if (which == "libraries") LibraryChoices.Run(rounds);
 // The test guest under QEMU behind a real sshd jump (see bench/README.md): sizes in MB, then many small files.
 if (which == "guest") await GuestTransfers.RunAsync(rounds, args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : new[] { 1, 50, 200 }, !(args.Length > 3 && args[3] == "nosmall"));
 // New-OpenBsdInstance vs New-MetalHost to a ready object, with an emulated 60 s boot (EC2 emulator, netns sshd as the instance).

@@ -26,6 +26,6 @@ mkdir -p /run/sshd
 "$(command -v sshd || echo /usr/sbin/sshd)" -f "$work/sshd_config" -E "$work/sshd.log"
 sleep 0.5
 for asset in ${ASSETS:-net10.0 netstandard2.0}; do
-  dotnet build -c Release -v q -p:SshNetAsset=$asset -o "$work/$asset" ClientCiphers.csproj >/dev/null
+  dotnet build -c Release -v q "-p:SshNetAsset=$asset" -o "$work/$asset" ClientCiphers.csproj >/dev/null
   dotnet "$work/$asset/ClientCiphers.dll" 127.0.0.1 "$port" "$(id -un)" "$work/id" "$mb" "$rounds"
 done

@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using Markdig;
+using Markdig.Syntax;
 
 namespace OpenBsdBuild.HelpCompiler;
 
@@ -145,47 +147,53 @@ public static class MarkdownHelpReader
 
     private sealed record Block(BlockKind Kind, int Line, string Text, int Level = 0, string Info = "");
 
-    /// <summary>Headings, fenced code blocks, and paragraphs (soft line breaks joined, list and table lines kept apart).</summary>
+    /// <summary>
+    /// Markdig's top-level blocks as headings, fenced code blocks and paragraphs. A paragraph is the block's
+    /// source lines (soft line breaks joined, list and table lines kept apart), one per blank-line-separated
+    /// run, so a loose list reads as its items.
+    /// </summary>
     private static IEnumerable<Block> Blocks(string[] lines)
     {
-        var paragraph = new List<string>();
-        int paragraphLine = 0;
-        for (int i = 0; i < lines.Length; i++)
-        {
-            string line = lines[i].TrimEnd();
-            if (line.StartsWith("```"))
-            {
-                if (paragraph.Count > 0) { yield return Paragraph(); }
-                int start = i + 1;
-                string info = line.Substring(3).Trim();
-                var code = new List<string>();
-                for (i++; i < lines.Length && !lines[i].TrimEnd().StartsWith("```"); i++) code.Add(lines[i].TrimEnd());
-                yield return new Block(BlockKind.Code, start, string.Join("\n", code).Trim('\n'), Info: info);
-                continue;
-            }
-            var heading = Regex.Match(line, @"^(#{1,6})\s+(.*)$");
-            if (heading.Success || line.Length == 0)
-            {
-                if (paragraph.Count > 0) yield return Paragraph();
-                if (heading.Success) yield return new Block(BlockKind.Heading, i + 1, heading.Groups[2].Value.Trim(), heading.Groups[1].Length);
-                continue;
-            }
-            if (paragraph.Count == 0) paragraphLine = i + 1;
-            paragraph.Add(line);
-        }
-        if (paragraph.Count > 0) yield return Paragraph();
+        string text = string.Join("\n", lines);
+        var lineStarts = new List<int> { 0 };
+        for (int i = 0; i < text.Length; i++) if (text[i] == '\n') lineStarts.Add(i + 1);
+        int LineOf(int offset) { int k = lineStarts.BinarySearch(offset); return k >= 0 ? k : ~k - 1; }
 
-        Block Paragraph()
+        foreach (var block in Markdown.Parse(text))
         {
-            var text = new System.Text.StringBuilder();
-            foreach (string l in paragraph)
+            switch (block)
             {
-                bool structured = Regex.IsMatch(l, @"^\s*(\||[-*]\s|\d+\.\s)");
-                if (text.Length > 0) text.Append(structured ? "\n" : " ");
-                text.Append(structured ? l : l.Trim());
+                case HeadingBlock heading:
+                    yield return new Block(BlockKind.Heading, heading.Line + 1, lines[heading.Line].Trim().TrimStart('#').Trim(), heading.Level);
+                    break;
+                case FencedCodeBlock code:
+                    var codeLines = code.Lines.Lines.Take(code.Lines.Count).Select(l => l.ToString().TrimEnd());
+                    yield return new Block(BlockKind.Code, code.Line + 1, string.Join("\n", codeLines).Trim('\n'), Info: code.Info ?? "");
+                    break;
+                default:
+                    var run = new List<string>();
+                    int runLine = 0;
+                    for (int i = block.Line; i <= LineOf(Math.Max(block.Span.Start, block.Span.End)); i++)
+                    {
+                        if (lines[i].Trim().Length > 0) { if (run.Count == 0) runLine = i + 1; run.Add(lines[i].TrimEnd()); continue; }
+                        if (run.Count > 0) yield return Paragraph(run, runLine);
+                        run = new List<string>();
+                    }
+                    if (run.Count > 0) yield return Paragraph(run, runLine);
+                    break;
             }
-            paragraph.Clear();
-            return new Block(BlockKind.Paragraph, paragraphLine, text.ToString());
         }
+    }
+
+    private static Block Paragraph(List<string> lines, int line)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (string l in lines)
+        {
+            bool structured = Regex.IsMatch(l, @"^\s*(\||[-*]\s|\d+\.\s)");
+            if (text.Length > 0) text.Append(structured ? "\n" : " ");
+            text.Append(structured ? l : l.Trim());
+        }
+        return new Block(BlockKind.Paragraph, line, text.ToString());
     }
 }

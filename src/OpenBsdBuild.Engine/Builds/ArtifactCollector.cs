@@ -81,16 +81,9 @@ namespace OpenBsdBuild.Builds
 
         private static async Task<List<RemoteFile>> ResolveAsync(IHostShell guest, string workingDirectory, IReadOnlyList<string> patterns, CancellationToken cancellationToken)
         {
-            // stat -c is GNU/busybox, stat -f is OpenBSD.
-            var script = new StringBuilder($"cd {ShellQuote.Quote(workingDirectory)} || exit 3; sz() {{ stat -c %s \"$1\" 2>/dev/null || stat -f %z \"$1\"; }}; ");
-            for (int k = 0; k < patterns.Count; k++)
-            {
-                script.Append($"n=0; for f in {GlobQuote(patterns[k])}; do [ -e \"$f\" ] || continue; n=1; ")
-                      .Append($"if [ -d \"$f\" ]; then find \"$f\" -type f | while IFS= read -r g; do printf 'D\\t{k}\\t%s\\t%s\\t%s\\n' \"$(sz \"$g\")\" \"$f\" \"$g\"; done; ")
-                      .Append($"else printf 'F\\t{k}\\t%s\\t%s\\n' \"$(sz \"$f\")\" \"$f\"; fi; done; [ $n = 1 ] || printf 'M\\t{k}\\n'; ");
-            }
-            script.Append("echo '@@top'; ls -A");
-            ShellResult result = await guest.RunAsync(script.ToString(), cancellationToken).ConfigureAwait(false);
+            string script = ShellTemplate.Load("list-artifacts.sh").Render(new ShellInputs()
+                .Set("OBB_WORK_DIR", workingDirectory).Set("OBB_PATTERNS", string.Join("\n", patterns.Select(RequireOneLine))));
+            ShellResult result = await guest.RunAsync(script, cancellationToken).ConfigureAwait(false);
             if (result.ExitCode == 3)
                 throw new OpenBsdBuildException("WorkingDirectoryMissing", FailureKind.ObjectNotFound,
                     $"The working directory '{workingDirectory}' does not exist in the guest.", workingDirectory,
@@ -201,24 +194,10 @@ namespace OpenBsdBuild.Builds
                     workingDirectory, "Make sure nothing writes to the artifacts after the build command ends, then run the build again.");
         }
 
-        /// <summary>Quotes everything but the glob characters, so the guest's shell expands * ? [..] and nothing else.</summary>
-        internal static string GlobQuote(string pattern)
-        {
-            var sb = new StringBuilder();
-            var literal = new StringBuilder();
-            void Flush()
-            {
-                if (literal.Length > 0) sb.Append(ShellQuote.Quote(literal.ToString()));
-                literal.Clear();
-            }
-            foreach (char c in pattern)
-            {
-                if (c == '*' || c == '?' || c == '[' || c == ']') { Flush(); sb.Append(c); }
-                else literal.Append(c);
-            }
-            Flush();
-            return sb.ToString();
-        }
+        /// <summary>list-artifacts.sh takes the patterns one per line.</summary>
+        private static string RequireOneLine(string pattern) => pattern.IndexOf('\n') < 0 && pattern.Length > 0 ? pattern
+            : throw new OpenBsdBuildException("InvalidArtifactPattern", FailureKind.InvalidArgument,
+                "An artifact pattern is empty or spans lines.", pattern, "Pass one path or pattern per -Artifact entry.");
 
         private static string LastSegment(string path) => path.TrimEnd('/').Split('/').Last();
 

@@ -255,9 +255,8 @@ namespace OpenBsdBuild.Builds
         {
             string id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + Guid.NewGuid().ToString("N").Substring(0, 4);
             string root = WorkRoot;
-            string script = requested != null
-                ? $"mkdir -p {ShellQuote.Quote(requested)} && cd {ShellQuote.Quote(requested)} && pwd"
-                : $"d={root}/{id}; if ! mkdir -p \"$d\" 2>/dev/null; then echo {HomeFallbackMarker}; d=\"$HOME/openbsdbuild/{id}\"; fi; mkdir -p \"$d\" && cd \"$d\" && pwd";
+            string script = ShellTemplate.Load("make-work-dir.sh").Render(new ShellInputs()
+                .Set("OBB_REQUESTED", requested ?? "").Set("OBB_WORK_ROOT", root).Set("OBB_RUN_ID", id));
             ShellResult r = await shell.RunAsync(script, cancellationToken).ConfigureAwait(false);
             if (!r.Succeeded)
                 throw new OpenBsdBuildException("WorkingDirectoryUnavailable", FailureKind.PermissionDenied,
@@ -318,35 +317,26 @@ namespace OpenBsdBuild.Builds
         }
 
         /// <summary>
-        /// The command runs in its own process group (setsid on Linux, perl's setpgrp on OpenBSD,
-        /// which has no setsid command), whose id is written beside the working directory, so a
-        /// timeout or Ctrl+C can kill the whole tree. Secrets arrive on stdin, one per line, never
-        /// on a command line where ps would show them.
+        /// Build/run-build.sh: the command in a process group of its own, whose id is written beside the
+        /// working directory, so a timeout or Ctrl+C can kill the whole tree (Build/kill-build.sh). Secrets
+        /// arrive on stdin, one per line, never on a command line where ps would show them.
         /// </summary>
-        internal static string RunScript(BuildSpec spec, string workingDirectory, string pidFile, Preflight.Findings? preflight = null)
-        {
-            var sb = new StringBuilder();
-            sb.Append($"cd {ShellQuote.Quote(workingDirectory)} || exit 97; ");
-            if (preflight?.RaiseDataSize == true) sb.Append("ulimit -d \"$(ulimit -H -d)\" 2>/dev/null; ");
-            if (preflight?.TmpDir != null) sb.Append($"mkdir -p {ShellQuote.Quote(preflight.TmpDir)} && TMPDIR={ShellQuote.Quote(preflight.TmpDir)} && export TMPDIR; ");
-            foreach (var kv in spec.Environment) sb.Append($"{kv.Key}={ShellQuote.Quote(kv.Value)}; export {kv.Key}; ");
-            foreach (string name in spec.Secrets.Keys) sb.Append($"IFS= read -r {name}; export {name}; ");
-            sb.Append("if command -v setsid >/dev/null 2>&1; then set -- setsid; ");
-            sb.Append("elif command -v perl >/dev/null 2>&1; then set -- perl -e 'setpgrp(0,0); exec @ARGV or die \"exec: $!\\n\"' --; else set --; fi; ");
-            sb.Append($"\"$@\" /bin/sh -c {ShellQuote.Quote(spec.Command)} </dev/null & pid=$!; ");
-            sb.Append($"echo $pid > {ShellQuote.Quote(pidFile)}; wait $pid; rc=$?; rm -f {ShellQuote.Quote(pidFile)}; exit $rc");
-            return sb.ToString();
-        }
+        internal static string RunScript(BuildSpec spec, string workingDirectory, string pidFile, Preflight.Findings? preflight = null) =>
+            ShellTemplate.Load("run-build.sh").Render(new ShellInputs()
+                .Set("OBB_WORK_DIR", workingDirectory)
+                .Set("OBB_PID_FILE", pidFile)
+                .Set("OBB_RAISE_DATA_SIZE", preflight?.RaiseDataSize == true)
+                .Set("OBB_TMPDIR", preflight?.TmpDir ?? "")
+                .SetNames("OBB_SECRET_NAMES", spec.Secrets.Keys)
+                .Set("OBB_COMMAND", spec.Command)
+                .SetExports("OBB_ENVIRONMENT", new Dictionary<string, string>(spec.Environment)));
 
         internal static async Task KillAsync(IHostShell shell, string pidFile)
         {
-            string p = ShellQuote.Quote(pidFile);
             try
             {
                 using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-                await shell.RunAsync($"[ -f {p} ] || exit 0; g=$(cat {p}); kill -TERM -$g 2>/dev/null; " +
-                                     $"i=0; while kill -0 -$g 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; " +
-                                     $"kill -KILL -$g 2>/dev/null; rm -f {p}; true", limit.Token).ConfigureAwait(false);
+                await shell.RunAsync(ShellTemplate.Load("kill-build.sh").Render(new ShellInputs().Set("OBB_PID_FILE", pidFile)), limit.Token).ConfigureAwait(false);
             }
             catch (Exception)
             {

@@ -43,8 +43,8 @@ namespace OpenBsdBuild.Guest
         public static async Task<Firmware> FindAsync(IHostShell shell, string architecture, string? code, string? vars, CancellationToken cancellationToken)
         {
             var pairs = code != null && vars != null ? new[] { (code, vars) } : Candidates[architecture];
-            string script = string.Join("; ", pairs.Select(p =>
-                $"[ -r {ShellQuote.Quote(p.code)} ] && [ -r {ShellQuote.Quote(p.vars)} ] && echo {ShellQuote.Quote(p.code + "|" + p.vars)}")) + "; true";
+            string script = ShellTemplate.Load("find-firmware.sh").Render(new ShellInputs()
+                .Set("OBB_CANDIDATES", string.Join("\n", pairs.Select(p => RequireOneLine(p.code) + "|" + RequireOneLine(p.vars)))));
             ShellResult found = await shell.RunAsync(script, cancellationToken).ConfigureAwait(false);
             string? first = found.Stdout.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Contains("|"));
             if (first == null)
@@ -58,5 +58,10 @@ namespace OpenBsdBuild.Guest
             string[] parts = first.Split('|');
             return new Firmware(parts[0], parts[1]);
         }
+
+        /// <summary>find-firmware.sh takes code|vars pairs, one per line.</summary>
+        private static string RequireOneLine(string path) => path.IndexOf('\n') < 0 && path.IndexOf('|') < 0 ? path
+            : throw new OpenBsdBuildException("FirmwareNotFound", FailureKind.InvalidArgument, $"'{path}' cannot be a firmware path (it holds a line break or |).", path,
+                "Pass -FirmwareCode and -FirmwareVars as plain paths on the host.");
     }
 }

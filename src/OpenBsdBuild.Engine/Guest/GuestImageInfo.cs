@@ -33,18 +33,8 @@ namespace OpenBsdBuild.Guest
 
         public static async Task<GuestImageInfo> InspectAsync(IHostShell shell, string qemuImg, string image, CancellationToken cancellationToken)
         {
-            // "~/x" means the host's home, as in ssh; quoting would keep the tilde literal.
-            string q = image.StartsWith("~/", System.StringComparison.Ordinal) ? "\"$HOME\"/" + ShellQuote.Quote(image.Substring(2)) : ShellQuote.Quote(image);
-            // -U: the image may already back running guests; a shared read lock is all we need.
-            string script =
-                $"[ -e {q} ] || exit 3; [ -r {q} ] || exit 4; " +
-                $"p=$(cd \"$(dirname {q})\" && pwd)/$(basename {q}); echo \"$p\"; " +
-                $"{ShellQuote.Quote(qemuImg)} info -U --output=json \"$p\" || exit 5; " +
-                $"echo {SidecarMarker}; if [ -r \"$p{ImageMetadata.SidecarSuffix}\" ]; then cat \"$p{ImageMetadata.SidecarSuffix}\"; else " +
-                // No sidecar: find the FAT directory entry (8.3 names are stored upper case, unpadded to 11 bytes) of the
-                // UEFI boot loader in the first megabytes, read through qemu-img so that compressed qcow2 clusters count.
-                $"echo {LoaderMarker}; t=$(mktemp) && {ShellQuote.Quote(qemuImg)} dd -U -O raw bs=1M count={LoaderSearchMegabytes} if=\"$p\" of=\"$t\" >/dev/null 2>&1; " +
-                "LC_ALL=C grep -a -o -E 'BOOT(AA64|X64 )EFI' \"$t\" 2>/dev/null | head -n 1; rm -f \"$t\"; fi; true";
+            string script = ShellTemplate.Load("image-info.sh").Render(new ShellInputs()
+                .Set("OBB_IMAGE", image).Set("OBB_QEMU_IMG", qemuImg).Set("OBB_LOADER_MEGABYTES", LoaderSearchMegabytes));
             ShellResult result = await shell.RunAsync(script, cancellationToken).ConfigureAwait(false);
             switch (result.ExitCode)
             {

@@ -6,25 +6,16 @@ using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
+using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Hosts
 {
     /// <summary>Learns what a host can do in one round trip: arch, QEMU binaries, and whether KVM really works.</summary>
     public static class HostProbe
     {
-        private const string Script =
-            "echo \"arch=$(uname -m)\"; echo \"os=$(uname -s)\"; echo \"home=$HOME\"; " +
-            "for b in qemu-system-aarch64 qemu-system-x86_64 qemu-img perl; do p=$(command -v $b 2>/dev/null) && echo \"$b=$p\"; done; " +
-            "if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo kvm=rw; elif [ -e /dev/kvm ]; then echo kvm=noaccess; else echo kvm=absent; fi; " +
-            // Who may open /dev/kvm, and whether this login has that group or only the group database does
-            // (a group added after login never reaches the session: docs/host-notes.md).
-            "[ -e /dev/kvm ] && echo \"kvmnode=$(stat -c '%U:%G %a' /dev/kvm 2>/dev/null)\"; " +
-            "u=$(id -un 2>/dev/null); echo \"user=$u\"; echo \"sessiongroups=$(id -Gn 2>/dev/null)\"; echo \"usergroups=$(id -Gn \"$u\" 2>/dev/null)\"; " +
-            "f=$(grep -o -w -m1 -E 'vmx|svm' /proc/cpuinfo 2>/dev/null | head -n1); echo \"virtflag=$f\"";
-
         public static async Task<HostCapabilities> ProbeAsync(IHostShell shell, CancellationToken cancellationToken)
         {
-            ShellResult result = await shell.RunAsync(Script, cancellationToken).ConfigureAwait(false);
+            ShellResult result = await shell.RunAsync(ShellTemplate.Load("host-probe.sh").Render(new ShellInputs()), cancellationToken).ConfigureAwait(false);
             if (!result.Succeeded)
                 throw new OpenBsdBuildException("HostProbeFailed", FailureKind.InvalidOperation,
                     $"Could not inspect {shell.Description}: {result.Message}", shell.Description,

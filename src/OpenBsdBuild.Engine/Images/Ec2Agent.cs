@@ -1,6 +1,5 @@
 using System;
 using System.Globalization;
-using System.IO;
 using OpenBsdBuild.Scripts;
 
 namespace OpenBsdBuild.Images
@@ -20,19 +19,9 @@ namespace OpenBsdBuild.Images
         /// <summary>What the agent prints on the console before it does anything else, once per boot.</summary>
         public const string ConsolePrefix = "openbsdbuild-agent: ";
 
-        private const string ResourceName = "OpenBsdBuild.Images.Scripts.openbsdbuild-agent.ksh";
-        private const string BuildUserPlaceholder = "@BUILD_USER@";
-
         /// <summary>The agent for an image whose build user is <paramref name="buildUser"/> (already validated as a login name).</summary>
-        public static string Render(string buildUser)
-        {
-            using var stream = typeof(Ec2Agent).Assembly.GetManifestResourceStream(ResourceName)
-                               ?? throw new InvalidOperationException($"The embedded script {ResourceName} is missing from the engine assembly.");
-            using var reader = new StreamReader(stream);
-            string script = reader.ReadToEnd();
-            if (!script.Contains(BuildUserPlaceholder)) throw new InvalidOperationException($"{ResourceName} has no {BuildUserPlaceholder}.");
-            return script.Replace(BuildUserPlaceholder, ShellQuote.Quote(buildUser));
-        }
+        public static string Render(string buildUser) =>
+            ShellTemplate.Load("openbsdbuild-agent.ksh").RenderFile(new ShellInputs().Set("BUILD_USER", buildUser));
 
         /// <summary>
         /// The user-data line that makes the agent arm <c>shutdown -p +N</c> at the instance's first boot

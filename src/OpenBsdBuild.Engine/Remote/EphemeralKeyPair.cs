@@ -1,8 +1,9 @@
 using System;
 using System.IO;
-using System.Security.Cryptography;
 using System.Text;
 using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Crypto.Utilities;
+using Org.BouncyCastle.Utilities.IO.Pem;
 using Org.BouncyCastle.Security;
 
 namespace OpenBsdBuild.Remote
@@ -29,44 +30,15 @@ namespace OpenBsdBuild.Remote
 
         public static EphemeralKeyPair Generate(string comment)
         {
-            var random = new SecureRandom();
-            var priv = new Ed25519PrivateKeyParameters(random);
-            byte[] seed = priv.GetEncoded();
-            byte[] pub = priv.GeneratePublicKey().GetEncoded();
-
-            byte[] publicBlob = Blob(w => { WriteString(w, "ssh-ed25519"); WriteBytes(w, pub); });
+            var priv = new Ed25519PrivateKeyParameters(new SecureRandom());
+            byte[] publicBlob = OpenSshPublicKeyUtilities.EncodePublicKey(priv.GeneratePublicKey());
             string line = "ssh-ed25519 " + Convert.ToBase64String(publicBlob) + " " + comment;
 
-            // openssh-key-v1, unencrypted (PROTOCOL.key in OpenSSH's sources).
-            byte[] check = new byte[4];
-            random.NextBytes(check);
-            byte[] privateSection = Blob(w =>
-            {
-                w.Write(check); w.Write(check);
-                WriteString(w, "ssh-ed25519");
-                WriteBytes(w, pub);
-                var both = new byte[64];
-                Buffer.BlockCopy(seed, 0, both, 0, 32);
-                Buffer.BlockCopy(pub, 0, both, 32, 32);
-                WriteBytes(w, both);
-                WriteString(w, comment);
-                for (byte pad = 1; w.BaseStream.Length % 8 != 0; pad++) w.Write(pad);
-            });
-            byte[] file = Blob(w =>
-            {
-                w.Write(Encoding.ASCII.GetBytes("openssh-key-v1\0"));
-                WriteString(w, "none");
-                WriteString(w, "none");
-                WriteString(w, "");
-                WriteUInt32(w, 1);
-                WriteBytes(w, publicBlob);
-                WriteBytes(w, privateSection);
-            });
-            var pem = new StringBuilder("-----BEGIN OPENSSH PRIVATE KEY-----\n");
-            string b64 = Convert.ToBase64String(file);
-            for (int i = 0; i < b64.Length; i += 70) pem.Append(b64, i, Math.Min(70, b64.Length - i)).Append('\n');
-            pem.Append("-----END OPENSSH PRIVATE KEY-----\n");
-            Array.Clear(seed, 0, seed.Length);
+            // openssh-key-v1, unencrypted (PROTOCOL.key in OpenSSH's sources), in PEM armour as ssh-keygen writes it.
+            var pem = new StringWriter();
+            var writer = new PemWriter(pem);
+            writer.WriteObject(new PemObject("OPENSSH PRIVATE KEY", OpenSshPrivateKeyUtilities.EncodePrivateKey(priv)));
+            writer.Writer.Flush();
 
             string dir = DirectoryFor(comment);
             Directory.CreateDirectory(dir);
@@ -77,7 +49,7 @@ namespace OpenBsdBuild.Remote
                 File.WriteAllText(path, "");
                 Chmod600(path);
             }
-            File.WriteAllText(path, pem.ToString());
+            File.WriteAllText(path, pem.ToString().Replace("\r\n", "\n"));
             return new EphemeralKeyPair(line, path);
         }
 
@@ -114,27 +86,5 @@ namespace OpenBsdBuild.Remote
             using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("chmod", "600 \"" + path + "\"") { UseShellExecute = false });
             p?.WaitForExit();
         }
-
-        private static byte[] Blob(Action<BinaryWriter> write)
-        {
-            using var ms = new MemoryStream();
-            using var w = new BinaryWriter(ms);
-            write(w);
-            w.Flush();
-            return ms.ToArray();
-        }
-
-        private static void WriteUInt32(BinaryWriter w, uint v)
-        {
-            w.Write((byte)(v >> 24)); w.Write((byte)(v >> 16)); w.Write((byte)(v >> 8)); w.Write((byte)v);
-        }
-
-        private static void WriteBytes(BinaryWriter w, byte[] b)
-        {
-            WriteUInt32(w, (uint)b.Length);
-            w.Write(b);
-        }
-
-        private static void WriteString(BinaryWriter w, string s) => WriteBytes(w, Encoding.ASCII.GetBytes(s));
     }
 }

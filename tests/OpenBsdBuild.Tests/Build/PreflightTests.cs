@@ -63,7 +63,8 @@ namespace OpenBsdBuild.Tests.Build
             var (f, warnings) = Check(Roomy + "datasize 1572864 unlimited\nprogram yes\n");
             Assert.True(f.RaiseDataSize);
             Assert.Empty(warnings);
-            Assert.Contains("ulimit -d \"$(ulimit -H -d)\"", BuildRunner.RunScript(new BuildSpec { Command = "make" }, "/w", "/w.pid", f));
+            Assert.Contains("\nOBB_RAISE_DATA_SIZE=yes\n", BuildRunner.RunScript(new BuildSpec { Command = "make" }, "/w", "/w.pid", f)); // run-build.sh: ulimit -d "$(ulimit -H -d)"
+            Assert.Contains("\nOBB_RAISE_DATA_SIZE=no\n", BuildRunner.RunScript(new BuildSpec { Command = "make" }, "/w", "/w.pid", new Preflight.Findings()));
         }
 
         [Fact]

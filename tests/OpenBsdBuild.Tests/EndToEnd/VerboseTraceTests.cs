@@ -74,7 +74,7 @@ namespace OpenBsdBuild.Tests.EndToEnd
 
             var verbose = r.Verbose.Select(v => v.Message).ToList();
             string where = $"root@{target.Namespace.Address}:22";
-            Assert.Contains(target.Namespace.ExecutedCommands(), c => c.Contains("IFS= read -r TOKEN"));
+            Assert.Contains(target.Namespace.ExecutedCommands(), c => c.Contains("OBB_SECRET_NAMES=TOKEN\n")); // run-build.sh reads it from stdin
             // out/result.txt and out/token.sha256 come home in one stream on the build's session, not over SFTP.
             Assert.Single(target.Namespace.ExecutedCommands(), c => c.EndsWith("xargs -0 cat --"));
             Assert.Empty(target.Namespace.SftpOpened());

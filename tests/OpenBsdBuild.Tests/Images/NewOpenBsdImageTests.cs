@@ -261,20 +261,27 @@ namespace OpenBsdBuild.Tests.Images
                 Version = "7.8", Mirror = new Uri("https://cdn.openbsd.org/pub/OpenBSD/"), BuildUserKey = BuildKey, Output = Output,
                 Packages = new List<string> { "rust", "git" },
             };
+            // Images/first-boot.sh with this request's inputs; what the script does with them is in the file (and ImageBuildEndToEndTests runs it).
             string script = FirstBootScript.Render(request, request.EffectivePackagePath());
-            Assert.Contains("export PKG_PATH=https://cdn.openbsd.org/pub/OpenBSD/7.8/packages/aarch64/", script);
-            Assert.Contains("pkg_add -I rust git", script);
+            Assert.Contains("\nPKG_PATH=https://cdn.openbsd.org/pub/OpenBSD/7.8/packages/aarch64/\n", script);
+            Assert.Contains("\nPACKAGES='rust git'\n", script);
+            Assert.Contains("export PKG_PATH", script);
+            Assert.Contains("pkg_add -I $PACKAGES", script);
             Assert.Contains(":datasize=infinity:", script);
             // A class of our own: OpenBSD's login.conf already has "build", capped at 1843M.
-            Assert.Contains("grep -q '^openbsdbuild:' /etc/login.conf", script);
-            Assert.Contains("usermod -L openbsdbuild builder", script);
-            Assert.Contains("mkdir -p /usr/obj/openbsdbuild && chown builder /usr/obj/openbsdbuild", script);
+            Assert.Contains("\nLOGIN_CLASS=openbsdbuild\n", script);
+            Assert.Contains("grep -q \"^$LOGIN_CLASS:\" /etc/login.conf", script);
+            Assert.Contains("usermod -L \"$LOGIN_CLASS\" \"$BUILD_USER\"", script);
+            Assert.Contains("\nBUILD_USER=builder\n", script);
+            Assert.Contains("\nWORK_ROOT=/usr/obj/openbsdbuild\n", script);
             Assert.Contains("set timeout 1", script);
             Assert.Contains("rm -f /root/.ssh/authorized_keys", script);
-            Assert.DoesNotContain("reorder_kernel", script);
+            Assert.Contains("\nSKIP_RELINK=no\n", script);
             request.SkipRelink = true;
-            Assert.Contains("reorder_kernel", FirstBootScript.Render(request, request.EffectivePackagePath()));
+            Assert.Contains("\nSKIP_RELINK=yes\n", FirstBootScript.Render(request, request.EffectivePackagePath()));
             Assert.Contains("rcctl disable library_aslr", FirstBootScript.Render(request, request.EffectivePackagePath()));
+            request.Packages.Clear();
+            Assert.Contains("\nPKG_PATH=''\nPACKAGES=''\n", FirstBootScript.Render(request, request.EffectivePackagePath()));
 
             string output = "noise\n@@obb-packages@@\nrust-1.86.0\np5-Locale-gettext-1.07p0\nvim-9.1.0-no_x11\n@@obb-packages@@\n" +
                             "@@obb-hostkeys@@\r\n256 SHA256:Ljm1Vw3QkBmFvKq7kqoXDe0GzT1oA0sQ6V6N0v0r5xM root@obsd (ED25519)\r\n@@obb-hostkeys@@\r\n";

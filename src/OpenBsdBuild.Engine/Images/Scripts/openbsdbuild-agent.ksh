@@ -12,9 +12,10 @@
 # then arm the self-destruct the user data asks for and run the user data if it is a script. On every
 # boot: print the host key fingerprints on the console between the markers New-MetalHost reads.
 #
-# Runnable by hand as root: it does nothing again for an instance it has already configured.
+# Runnable by hand as root (BUILD_USER=builder ksh openbsdbuild-agent.ksh): it does nothing again for an
+# instance it has already configured.
 
-BUILD_USER=@BUILD_USER@
+: "${BUILD_USER:?the build user, who gets the instance key}"
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH

@@ -1,0 +1,28 @@
+#!/bin/sh
+# shellcheck shell=ksh
+# What the -Artifact patterns match in the guest, with sizes (ArtifactCollector.cs reads it). One line each,
+# tab-separated: F <pattern index> <size> <file>; D <pattern index> <size> <matched directory> <file in it>;
+# M <pattern index> when nothing matches. Then @@top and the working directory's entries, for the error.
+# Patterns are relative to the working directory; the shell expands * ? [..] in them and nothing else.
+# By hand, in the guest: OBB_WORK_DIR=/usr/obj/openbsdbuild/try OBB_PATTERNS='target/release/*' sh list-artifacts.sh
+: "${OBB_WORK_DIR:?the working directory}"
+: "${OBB_PATTERNS?the artifact patterns, one per line}"
+cd "$OBB_WORK_DIR" || exit 3
+# stat -c is GNU/busybox, stat -f is OpenBSD.
+sz() { stat -c %s "$1" 2>/dev/null || stat -f %z "$1"; }
+newline='
+'
+k=0
+[ -n "$OBB_PATTERNS" ] && printf '%s\n' "$OBB_PATTERNS" | while IFS= read -r pattern; do
+  n=0
+  IFS=$newline
+  # shellcheck disable=SC2086 # unquoted on purpose: pathname expansion of the pattern, split at newlines only
+  for f in $pattern; do
+    [ -e "$f" ] || continue; n=1
+    if [ -d "$f" ]; then find "$f" -type f | while IFS= read -r g; do printf 'D\t%s\t%s\t%s\t%s\n' "$k" "$(sz "$g")" "$f" "$g"; done
+    else printf 'F\t%s\t%s\t%s\n' "$k" "$(sz "$f")" "$f"; fi
+  done
+  [ $n = 1 ] || printf 'M\t%s\n' "$k"
+  k=$((k+1))
+done
+echo '@@top'; ls -A
