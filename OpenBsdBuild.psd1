@@ -28,6 +28,9 @@
         'Publish-OpenBsdImage'
         'Remove-OpenBsdImage'
         'New-OpenBsdImage'
+        'Register-OpenBsdAmi'
+        'Get-OpenBsdAmi'
+        'Unregister-OpenBsdAmi'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -115,6 +115,36 @@ namespace OpenBsdBuild.ImageStore
             }
         }
 
+        /// <summary>
+        /// Uploads a plain file (no sidecar) to <paramref name="target"/> in parallel parts, refusing to replace
+        /// an object already there; on failure or cancellation the multipart upload is aborted. Returns the file's SHA-256.
+        /// </summary>
+        public async Task<string> UploadFileAsync(string localPath, S3Location target, IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            var file = new FileInfo(Path.GetFullPath(localPath));
+            if (await HeadOrNullAsync(target, "checking for an earlier upload", cancellationToken, ignoreDenied: true).ConfigureAwait(false) != null)
+                throw new OpenBsdBuildException("S3ObjectAlreadyExists", FailureKind.ResourceExists,
+                    $"An object is already stored at {target}.", target, "Remove it, or stage under another prefix.");
+            string activity = $"Uploading {file.Name}";
+            reporter.Progress(activity, $"Starting the upload to {target}", 0);
+            try
+            {
+                return await UploadImageAsync(file, target, "", overwrite: false, activity, reporter, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                reporter.ProgressDone(activity);
+            }
+        }
+
+        /// <summary>Whether an object exists at <paramref name="location"/>.</summary>
+        public async Task<bool> ExistsAsync(S3Location location, CancellationToken cancellationToken) =>
+            await HeadOrNullAsync(location, "checking the object", cancellationToken).ConfigureAwait(false) != null;
+
+        /// <summary>Deletes one object; a missing one is not an error (S3 answers a DELETE of a missing key with success too).</summary>
+        public Task DeleteAsync(S3Location location, CancellationToken cancellationToken) =>
+            Call("deleting the object", location, () => _s3.DeleteObjectAsync(location.Bucket, location.Key, cancellationToken));
+
         /// <summary>The multipart upload, aborted on any failure. Returns the file's SHA-256.</summary>
         private async Task<string> UploadImageAsync(FileInfo file, S3Location target, string expectedSha256, bool overwrite,
             string activity, IOperationReporter reporter, CancellationToken cancellationToken)
