@@ -16,6 +16,7 @@
         'Connect-MetalHost'
         'Disconnect-MetalHost'
         'New-MetalHost'
+        'New-OpenBsdInstance'
         'Get-MetalHost'
         'Start-OpenBsdGuest'
         'Get-OpenBsdGuest'

@@ -26,6 +26,8 @@ if (which == "stdin") await StdinAsync();
 if (which == "libraries") LibraryChoices.Run(rounds);
 // The test guest under QEMU behind a real sshd jump (see bench/README.md): sizes in MB, then many small files.
 if (which == "guest") await GuestTransfers.RunAsync(rounds, args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : new[] { 1, 50, 200 }, !(args.Length > 3 && args[3] == "nosmall"));
+// New-OpenBsdInstance vs New-MetalHost to a ready object, with an emulated 60 s boot (EC2 emulator, netns sshd as the instance).
+if (which == "native") await NativeReadiness.RunAsync(rounds);
 if (which == "ciphers") await GuestTransfers.CiphersAsync(args.Length > 1 ? int.Parse(args[1]) : 32);
 
 // Raw SSH.NET stdin throughput through the jump, by write size.

@@ -59,6 +59,8 @@ namespace OpenBsdBuild.Model
         public string? InstanceState { get; internal set; }
         /// <summary>A spot instance (may be interrupted; then it terminates).</summary>
         public bool Spot { get; internal set; }
+        /// <summary>An OpenBSD instance (New-OpenBsdInstance) that is itself the build machine: it runs no guests.</summary>
+        public bool Native { get; internal set; }
         /// <summary>The golden image the host fetched and checked at boot (New-MetalHost -Image), as a path on the host.</summary>
         public string? GoldenImagePath { get; internal set; }
         /// <summary>Where <see cref="PricePerHour"/> came from (built-in table or -PricePerHour).</summary>

@@ -2,8 +2,11 @@ using System;
 
 namespace OpenBsdBuild.Model
 {
-    /// <summary>One running VM on a host, reachable by SSH through a port forward on the host's loopback.</summary>
-    public sealed class OpenBsdGuest
+    /// <summary>
+    /// One running VM on a host, reachable by SSH through a port forward on the host's loopback.
+    /// Open for one subclass, <see cref="OpenBsdInstance"/>: an OpenBSD EC2 instance that is its own build machine.
+    /// </summary>
+    public class OpenBsdGuest
     {
         internal OpenBsdGuest(MetalHost host, string name, string stateDirectory)
         {

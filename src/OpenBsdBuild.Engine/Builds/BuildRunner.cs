@@ -96,8 +96,9 @@ namespace OpenBsdBuild.Builds
         /// <summary>A second session to the same guest as another user, with the same key and the same pinned host key.</summary>
         private static async Task<IHostShell> ConnectAsUserAsync(OpenBsdGuest guest, string user, IOperationReporter reporter, CancellationToken cancellationToken)
         {
-            var target = new SshTarget("127.0.0.1", guest.SshPort, user, guest.KeyFile!, HostKeyPolicy.Pinned(new[] { guest.HostKeyFingerprint! })) { Name = guest.Name };
-            return await SshShell.ConnectAsync(target, cancellationToken, guest.Host.JumpShell).ConfigureAwait(false);
+            var (address, port, via) = guest.SshEndpoint;
+            var target = new SshTarget(address, port, user, guest.KeyFile!, HostKeyPolicy.Pinned(new[] { guest.HostKeyFingerprint! })) { Name = guest.Name };
+            return await SshShell.ConnectAsync(target, cancellationToken, via).ConfigureAwait(false);
         }
 
         private static async Task<GuestBuildResult> RunInSessionAsync(OpenBsdGuest guest, IHostShell shell, BuildSpec spec, BuildState build, IOperationReporter reporter, CancellationToken cancellationToken)
@@ -225,7 +226,8 @@ namespace OpenBsdBuild.Builds
                         qemuRuns = (await guest.Host.Shell.RunAsync(
                             // A killed QEMU may linger as a zombie where nothing reaps it (containers): kill -0 would still succeed.
                             $"ps -o stat= -p {guest.ProcessId} 2>/dev/null | grep -qv Z && echo running", ask.Token).ConfigureAwait(false)).Stdout.Trim() == "running";
-                    serial = await GuestControl.SerialTailAsync(guest, 20, ask.Token).ConfigureAwait(false);
+                    // An instance's console is EC2's, not a file on a host.
+                    if (!(guest is OpenBsdInstance)) serial = await GuestControl.SerialTailAsync(guest, 20, ask.Token).ConfigureAwait(false);
                 }
                 catch (Exception) { /* the host does not answer either */ }
             }

@@ -25,6 +25,8 @@ namespace OpenBsdBuild.Flow
         public BuildSpec Build { get; set; } = new BuildSpec();
         /// <summary>On failure (not on Ctrl+C), leave host and guest running for debugging; the host's self-destruct stays armed.</summary>
         public bool KeepHostOnFailure { get; set; }
+        /// <summary>The native road: <see cref="Launch"/> is an OpenBSD AMI, and the instance itself is built on (no guest).</summary>
+        public bool Native { get; set; }
     }
 
     /// <summary>How the one-shot flow ended, beyond the build result.</summary>
@@ -54,12 +56,20 @@ namespace OpenBsdBuild.Flow
         public static async Task<OneShotOutcome> RunAsync(OneShotRequest request, IOperationReporter reporter, CancellationToken ct)
         {
             var outcome = new OneShotOutcome();
-            MetalHost host = request.Host ?? await LaunchHostAsync(request, reporter, ct).ConfigureAwait(false);
+            OpenBsdInstance? instance = request.Native ? await LaunchInstanceAsync(request, reporter, ct).ConfigureAwait(false) : null;
+            MetalHost host = instance?.Host ?? request.Host ?? await LaunchHostAsync(request, reporter, ct).ConfigureAwait(false);
             bool launched = request.Host == null;
             OpenBsdGuest? guest = null;
             bool keep = false, lost = false;
             try
             {
+                if (instance != null)
+                {
+                    // The instance is the build machine: nothing to start, and terminating it ends everything.
+                    reporter.Progress(Activity, $"Building on {instance.InstanceId}");
+                    outcome.Result = await BuildRunner.RunAsync(instance, request.Build, reporter, ct).ConfigureAwait(false);
+                    return outcome;
+                }
                 var guestOptions = request.Guest;
                 if (launched && host.GoldenImagePath != null && string.IsNullOrEmpty(guestOptions.Image))
                     guestOptions.Image = host.GoldenImagePath;
@@ -77,7 +87,7 @@ namespace OpenBsdBuild.Flow
                 if (request.KeepHostOnFailure)
                 {
                     keep = true;
-                    reporter.Warning(KeptMessage(host, guest));
+                    reporter.Warning(KeptMessage(host, guest ?? instance));
                 }
                 throw;
             }
@@ -93,6 +103,14 @@ namespace OpenBsdBuild.Flow
                 }
                 if (!keep) await TeardownAsync(host, launched, guest, outcome, reporter).ConfigureAwait(false);
             }
+        }
+
+        private static async Task<OpenBsdInstance> LaunchInstanceAsync(OneShotRequest request, IOperationReporter reporter, CancellationToken ct)
+        {
+            if (request.Aws == null || request.Launch == null)
+                throw new ArgumentException("An EC2 launch needs the connection and the launch request.", nameof(request));
+            reporter.Progress(Activity, "Launching an OpenBSD instance");
+            return await NativeInstanceLauncher.LaunchAsync(request.Aws, request.Launch, reporter, ct, request.Plan).ConfigureAwait(false);
         }
 
         private static async Task<MetalHost> LaunchHostAsync(OneShotRequest request, IOperationReporter reporter, CancellationToken ct)
@@ -206,6 +224,8 @@ namespace OpenBsdBuild.Flow
             string where = host.InstanceId != null
                 ? $"Host {host.InstanceId} ({host.PublicIpAddress}) is kept; it ends itself at {host.ExpiresAt:u}. Remove it with: Remove-MetalHost -InstanceId {host.InstanceId} -Region {host.Region}"
                 : $"Host {host.Name} is kept.";
+            if (guest is OpenBsdInstance)
+                return $"{where}. Reach it with: {SshCommandLine.ToGuest(guest)} (host key {guest.HostKeyFingerprint})";
             if (guest == null)
                 return where + (host.HostName == null ? "" : $". Reach the host with: {SshCommandLine.ToHost(host)} (host key {host.HostKeyFingerprint})");
             return $"{where}. Guest {guest.Name} is kept running; reach it with: {SshCommandLine.ToGuest(guest)} (guest host key {guest.HostKeyFingerprint})";

@@ -23,6 +23,10 @@ namespace OpenBsdBuild.Guest
 
         public static async Task<OpenBsdGuest> StartAsync(MetalHost host, GuestOptions options, IOperationReporter reporter, CancellationToken cancellationToken)
         {
+            if (host.Native)
+                throw new OpenBsdBuildException("NativeInstanceRunsNoGuests", FailureKind.InvalidOperation,
+                    $"{host.Name} is an OpenBSD instance (New-OpenBsdInstance): it is the build machine itself and runs no guests.", host.Name,
+                    "Pipe the instance straight to Invoke-GuestBuild; for guests, start a metal host with New-MetalHost.");
             var caps = host.Capabilities;
             string qemuImg = caps.QemuImg ?? throw new OpenBsdBuildException("QemuNotInstalled", FailureKind.NotInstalled,
                 $"qemu-img is not installed on {host.Name}.", host.Name, "Install it on the host (Debian/Ubuntu: apt-get install qemu-utils).");

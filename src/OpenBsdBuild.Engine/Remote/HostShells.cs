@@ -27,6 +27,14 @@ namespace OpenBsdBuild.Remote
                 get => (IHostShell?)guest.ShellState;
                 set => guest.ShellState = value;
             }
+
+            /// <summary>
+            /// Where a new SSH session to the guest goes: its forward on the host's loopback, through the
+            /// host; an OpenBSD instance is reached at its own address with no jump.
+            /// </summary>
+            internal (string Host, int Port, IHostShell? Via) SshEndpoint => guest is OpenBsdInstance instance
+                ? (instance.Address, guest.SshPort, null)
+                : ("127.0.0.1", guest.SshPort, guest.Host.JumpShell);
         }
     }
 }

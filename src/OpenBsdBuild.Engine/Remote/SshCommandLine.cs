@@ -17,6 +17,8 @@ namespace OpenBsdBuild.Remote
         public static string ToGuest(OpenBsdGuest guest)
         {
             var host = guest.Host;
+            if (guest is OpenBsdInstance instance) // the build machine itself: no jump
+                return $"ssh -i {ShellQuote.Quote(guest.KeyFile ?? "~/.ssh/id_ed25519")}{PortOption(guest.SshPort)} {guest.User}@{instance.Address}";
             string guestKey = ShellQuote.Quote(guest.KeyFile ?? "~/.ssh/id_ed25519");
             string jump = host.HostName == null ? "" :
                 $" -o ProxyCommand=\"ssh -i {ShellQuote.Quote(host.KeyFile ?? "~/.ssh/id_ed25519")}{PortOption(host.Port)} -W %h:%p {host.User}@{host.HostName}\"";

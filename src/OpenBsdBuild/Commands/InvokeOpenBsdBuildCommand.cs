@@ -19,12 +19,15 @@ namespace OpenBsdBuild.Commands
     /// image, the build, verified artifacts, and the teardown of everything it made — after
     /// success, failure, an exception or Ctrl+C.
     /// </summary>
-    [Cmdlet(VerbsLifecycle.Invoke, "OpenBsdBuild", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [Cmdlet(VerbsLifecycle.Invoke, "OpenBsdBuild", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = MetalSet)]
     [OutputType(typeof(GuestBuildResult))]
     public sealed class InvokeOpenBsdBuildCommand : Ec2LaunchCmdlet
     {
+        private const string MetalSet = "Metal";
+        private const string NativeSet = "Native";
+
         /// <summary>An attached host (Connect-MetalHost, New-MetalHost) to build on; without it a new EC2 metal host is launched.</summary>
-        [Parameter(ValueFromPipeline = true)]
+        [Parameter(ValueFromPipeline = true, ParameterSetName = MetalSet)]
         [ValidateNotNull]
         public MetalHost? MetalHost { get; set; }
 
@@ -35,7 +38,7 @@ namespace OpenBsdBuild.Commands
         public string[] InstanceType { get; set; } = new string[0];
 
         /// <summary>The guest image: s3://… (a new EC2 host fetches it at boot) or a path on the host.</summary>
-        [Parameter(Mandatory = true)]
+        [Parameter(Mandatory = true, ParameterSetName = MetalSet)]
         [ValidateNotNull]
         [ArgumentCompleter(typeof(ImageCompleter))]
         public object Image { get; set; } = null!;
@@ -141,6 +144,17 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         public TimeSpan? Timeout { get; set; }
 
+        /// <summary>The native road: launch the OpenBSD AMI -ImageId (New-OpenBsdInstance) and build on the instance itself, no guest.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = NativeSet)]
+        public SwitchParameter Native { get; set; }
+
+        /// <summary>What only a guest on a metal host uses: refused with -Native.</summary>
+        private static readonly string[] MetalOnlyParameters =
+        {
+            nameof(GuestName), nameof(Memory), nameof(CpuCount), nameof(BootTimeout), nameof(KeyFile), nameof(HostKeyFingerprint), nameof(EnableMsiX),
+            nameof(Accelerator), nameof(Architecture), nameof(SshUser), nameof(StateDirectory), nameof(S3EndpointUrl), nameof(BootstrapTimeout),
+        };
+
         /// <summary>When the build fails, keep host and guest running for debugging (the host's self-destruct stays armed).</summary>
         [Parameter]
         public SwitchParameter KeepHostOnFailure { get; set; }
@@ -176,6 +190,11 @@ namespace OpenBsdBuild.Commands
 
         protected override void ProcessRecord()
         {
+            if (Native)
+            {
+                ProcessNative();
+                return;
+            }
             bool s3Image = IsS3Image(Image);
             var request = new OneShotRequest
             {
@@ -196,24 +215,7 @@ namespace OpenBsdBuild.Commands
                     MsiX = EnableMsiX,
                     Accelerator = Accelerator,
                 },
-                Build = new BuildSpec
-                {
-                    Command = Command,
-                    SourcePath = Path == null ? null : ResolveLocalPath(Path),
-                    IncludeIgnored = IncludeIgnored,
-                    Exclude = Exclude,
-                    ArchivePath = Archive == null ? null : ResolveExistingFile(nameof(Archive), Archive),
-                    GitUrl = GitUrl,
-                    GitRef = Ref,
-                    MinFreeSpace = MinFreeSpace,
-                    WorkingDirectory = WorkingDirectory,
-                    Environment = ToEnvironment(nameof(Environment), Environment, secret: false),
-                    Secrets = ToEnvironment(nameof(Secret), Secret, secret: true),
-                    Artifacts = Artifact,
-                    Destination = ResolveLocalPath(Destination ?? "artifacts"),
-                    LogPath = LogPath == null ? null : ResolveLocalPath(LogPath),
-                    Timeout = Timeout,
-                },
+                Build = NewBuildSpec(),
             };
             string build = $"build '{new SecretMasker(request.Build.Secrets.Values).Mask(Command)}' in a guest from {(s3Image ? "the image in S3" : Image)}";
             try
@@ -247,6 +249,61 @@ namespace OpenBsdBuild.Commands
                 if (outcome.TeardownError != null) WriteEngineError(outcome.TeardownError);
             }
             catch (OpenBsdBuildException ex) { ThrowEngineError(ex); } // a failed build's target is its result
+        }
+
+        private BuildSpec NewBuildSpec() => new BuildSpec
+        {
+            Command = Command,
+            SourcePath = Path == null ? null : ResolveLocalPath(Path),
+            IncludeIgnored = IncludeIgnored,
+            Exclude = Exclude,
+            ArchivePath = Archive == null ? null : ResolveExistingFile(nameof(Archive), Archive),
+            GitUrl = GitUrl,
+            GitRef = Ref,
+            MinFreeSpace = MinFreeSpace,
+            WorkingDirectory = WorkingDirectory,
+            Environment = ToEnvironment(nameof(Environment), Environment, secret: false),
+            Secrets = ToEnvironment(nameof(Secret), Secret, secret: true),
+            Artifacts = Artifact,
+            Destination = ResolveLocalPath(Destination ?? "artifacts"),
+            LogPath = LogPath == null ? null : ResolveLocalPath(LogPath),
+            Timeout = Timeout,
+        };
+
+        /// <summary>-Native: an OpenBSD instance from -ImageId is the build machine; it is terminated at the end like a launched host.</summary>
+        private void ProcessNative()
+        {
+            string? misplaced = MetalOnlyParameters.FirstOrDefault(MyInvocation.BoundParameters.ContainsKey);
+            if (misplaced != null)
+                ThrowBadParameter(misplaced, Shown(MyInvocation.BoundParameters[misplaced]), "only applies to a guest on a metal host, not with -Native (the instance is the build machine).",
+                    $"Leave -{misplaced} out, or leave -Native out to build in a guest.");
+            if (string.IsNullOrEmpty(ImageId))
+                ThrowBadParameter(nameof(ImageId), "", "is required with -Native: the OpenBSD AMI to launch.",
+                    "Pass -ImageId ami-… (Get-OpenBsdAmi lists them; Register-OpenBsdAmi makes one).");
+            var request = new OneShotRequest { Native = true, KeepHostOnFailure = KeepHostOnFailure, Build = NewBuildSpec() };
+            try
+            {
+                var aws = AwsOptions();
+                request.Aws = aws;
+                request.Launch = NewInstanceRequest(InstanceType, r =>
+                {
+                    r.Native = true;
+                    r.ImageId = ImageId;
+                    r.AllowUnsupportedInstanceType = Force;
+                    r.SshUserFromImage = User == null;
+                    if (User != null) r.SshUser = User;
+                    r.TrustHostKey = TrustHostKey;
+                });
+                request.Plan = PlanLaunch(aws, request.Launch);
+                string build = $"build '{new SecretMasker(request.Build.Secrets.Values).Mask(Command)}' on it";
+                if (!ShouldProcess(DescribeLaunch(request.Plan), $"Launch OpenBSD instance, {build}, then terminate it")) return;
+                var outcome = RunEngine((r, ct) => OneShotBuild.RunAsync(request, r, ct));
+                if (outcome.Teardown != null)
+                    WriteInformation(new InformationRecord($"Removed {outcome.Teardown}.", MyInvocation.MyCommand.Name));
+                WriteObject(outcome.Result);
+                if (outcome.TeardownError != null) WriteEngineError(outcome.TeardownError);
+            }
+            catch (OpenBsdBuildException ex) { ThrowEngineError(ex); }
         }
 
         /// <summary>The path a guest boots from for an image on the host: a local image object's file, or the text given.</summary>

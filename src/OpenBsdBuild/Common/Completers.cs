@@ -58,6 +58,12 @@ namespace OpenBsdBuild.Common
         }
     }
 
+    /// <summary>-InstanceType of New-OpenBsdInstance: the Graviton2 types ena(4) works on.</summary>
+    public sealed class NativeTypeCompleter : CandidateCompleter
+    {
+        protected override IEnumerable<string> Candidates(IDictionary bound) => NativeInstanceTypes.Defaults("arm64");
+    }
+
     /// <summary>-Name of Get-OpenBsdGuest: guests on the hosts attached in this session that live on this machine (no network at the prompt).</summary>
     public sealed class GuestNameCompleter : CandidateCompleter
     {

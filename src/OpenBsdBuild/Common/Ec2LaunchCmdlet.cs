@@ -13,7 +13,7 @@ namespace OpenBsdBuild.Common
     /// The parameters of an EC2 metal launch, shared by New-MetalHost and Invoke-OpenBsdBuild, and
     /// their checks: local ones here, the ones that need AWS (read-only calls) in the plan.
     /// </summary>
-    public abstract class Ec2LaunchCmdlet : AwsCmdlet
+    public abstract class Ec2LaunchCmdlet : Ec2InstanceCmdlet
     {
         [Parameter]
         [ValidateSet("arm64", "amd64")]
@@ -23,6 +23,78 @@ namespace OpenBsdBuild.Common
         [ValidateNotNullOrEmpty]
         public string? ImageId { get; set; }
 
+        /// <summary>
+        /// The AMI's login user (ubuntu on Canonical's images). -User always names the login of the machine a cmdlet
+        /// builds on; the host's is -HostUser (its old name -SshUser still works).
+        /// </summary>
+        [Parameter]
+        [Alias("SshUser")]
+        [ValidateNotNullOrEmpty]
+        public string HostUser { get; set; } = "ubuntu";
+
+        /// <summary>Where guest overlays, logs and sockets live on the host (default ~/.openbsdbuild).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? StateDirectory { get; set; }
+
+        /// <summary>An S3-compatible endpoint for -Image (MinIO, Ceph); AWS S3 when omitted.</summary>
+        [Parameter]
+        public Uri? S3EndpointUrl { get; set; }
+
+        [Parameter] public TimeSpan BootstrapTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+        /// <summary>The launch request from the bound parameters; cheap local checks fail here, before AWS is asked anything.</summary>
+        protected LaunchRequest NewLaunchRequest(string[] instanceTypes, object? image)
+        {
+            if (BootstrapTimeout <= TimeSpan.Zero)
+                ThrowBadParameter(nameof(BootstrapTimeout), BootstrapTimeout, "must be positive.", "Pass a duration such as (New-TimeSpan -Minutes 20).");
+            var request = NewInstanceRequest(instanceTypes, r =>
+            {
+                r.Architecture = Architecture;
+                r.ImageId = ImageId;
+                r.SshUser = HostUser;
+                r.StateDirectory = StateDirectory;
+                r.BootstrapTimeout = BootstrapTimeout;
+            });
+            if (image != null)
+            {
+                object value = image is PSObject pso ? pso.BaseObject : image;
+                request.Image = S3ImageOrThrow(value);
+                // An image found by Get-OpenBsdImage is fetched from the store it was found in.
+                request.S3EndpointUrl = S3EndpointUrl ?? (value as OpenBsdImage)?.EndpointUrl;
+            }
+            return request;
+        }
+
+        /// <summary>True when <paramref name="image"/> names an image in S3 (an s3:// text or an image object).</summary>
+        protected static bool IsS3Image(object image)
+        {
+            object value = image is PSObject pso ? pso.BaseObject : image;
+            return value is OpenBsdImage golden ? golden.S3Location != null : (value.ToString() ?? "").StartsWith("s3:", StringComparison.OrdinalIgnoreCase); // "s3:/typo" too: it is checked, not taken for a path
+        }
+
+        private S3Location S3ImageOrThrow(object value)
+        {
+            if (value is OpenBsdImage golden)
+            {
+                if (golden.S3Location == null)
+                    ThrowBadParameter("Image", golden.Location, "is a local image; an EC2 host fetches its image from S3.",
+                        "Publish it first: Publish-OpenBsdImage -Image ... -Destination s3://bucket/prefix/ -PassThru.");
+                return golden.S3Location!;
+            }
+            string? text = value.ToString();
+            if (!S3Location.TryParse(text, out var location, out string? problem))
+                ThrowBadParameter("Image", text, problem ?? "is not an s3:// location.", "Pass s3://bucket/path/image.qcow2 or an image object from the image cmdlets.");
+            return location!;
+        }
+    }
+
+    /// <summary>
+    /// What every EC2 launch of this module takes, metal host or OpenBSD instance: where (subnet, zone),
+    /// how long (self-destruct), who may reach SSH, tags, spot, price, and the waits; checked locally here.
+    /// </summary>
+    public abstract class Ec2InstanceCmdlet : AwsCmdlet
+    {
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? SubnetId { get; set; }
@@ -43,15 +115,6 @@ namespace OpenBsdBuild.Common
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? AllowedCidr { get; set; }
-
-        /// <summary>
-        /// The AMI's login user (ubuntu on Canonical's images). -User always names the login of the machine a cmdlet
-        /// builds on; the host's is -HostUser (its old name -SshUser still works).
-        /// </summary>
-        [Parameter]
-        [Alias("SshUser")]
-        [ValidateNotNullOrEmpty]
-        public string HostUser { get; set; } = "ubuntu";
 
         /// <summary>Accept an -AllowedCidr broader than /16 (a warning says how many addresses may reach SSH).</summary>
         [Parameter]
@@ -76,24 +139,14 @@ namespace OpenBsdBuild.Common
         [Parameter]
         public decimal? PricePerHour { get; set; }
 
-        /// <summary>Where guest overlays, logs and sockets live on the host (default ~/.openbsdbuild).</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? StateDirectory { get; set; }
-
-        /// <summary>An S3-compatible endpoint for -Image (MinIO, Ceph); AWS S3 when omitted.</summary>
-        [Parameter]
-        public Uri? S3EndpointUrl { get; set; }
-
         [Parameter] public TimeSpan RunningTimeout { get; set; } = TimeSpan.FromMinutes(30);
         [Parameter] public TimeSpan ConsoleTimeout { get; set; } = TimeSpan.FromMinutes(15);
         [Parameter] public TimeSpan SshTimeout { get; set; } = TimeSpan.FromMinutes(10);
-        [Parameter] public TimeSpan BootstrapTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
-        /// <summary>The launch request from the bound parameters; cheap local checks fail here, before AWS is asked anything.</summary>
-        protected LaunchRequest NewLaunchRequest(string[] instanceTypes, object? image)
+        /// <summary>The launch request from the bound parameters (plus the road's own); cheap local checks fail here, before AWS is asked anything.</summary>
+        protected LaunchRequest NewInstanceRequest(string[] instanceTypes, Action<LaunchRequest> road)
         {
-            foreach (var (name, value) in new[] { (nameof(RunningTimeout), RunningTimeout), (nameof(ConsoleTimeout), ConsoleTimeout), (nameof(SshTimeout), SshTimeout), (nameof(BootstrapTimeout), BootstrapTimeout) })
+            foreach (var (name, value) in new[] { (nameof(RunningTimeout), RunningTimeout), (nameof(ConsoleTimeout), ConsoleTimeout), (nameof(SshTimeout), SshTimeout) })
                 if (value <= TimeSpan.Zero)
                     ThrowBadParameter(name, value, "must be positive.", "Pass a duration such as (New-TimeSpan -Minutes 20).");
             var tags = new Dictionary<string, string>();
@@ -103,37 +156,26 @@ namespace OpenBsdBuild.Common
             var request = new LaunchRequest
             {
                 InstanceTypes = instanceTypes,
-                Architecture = Architecture,
-                ImageId = ImageId,
                 SubnetId = SubnetId,
                 AvailabilityZone = AvailabilityZone,
                 RootVolumeSize = RootVolumeSize,
                 MaxLifetime = MaxLifetime,
                 AllowedCidr = AllowedCidr,
-                SshUser = HostUser,
                 Tags = tags,
                 Spot = Spot,
                 SpotMaxPrice = SpotMaxPrice,
                 SpotFallbackToOnDemand = SpotFallbackToOnDemand,
                 PricePerHour = PricePerHour,
-                StateDirectory = StateDirectory,
                 RunningTimeout = RunningTimeout,
                 ConsoleTimeout = ConsoleTimeout,
                 SshTimeout = SshTimeout,
-                BootstrapTimeout = BootstrapTimeout,
                 AllowBroadCidr = Force,
             };
+            road(request);
             try { LaunchPlan.CheckLocalInputs(request); }
             catch (Errors.OpenBsdBuildException ex) { ThrowEngineError(ex); }
             if (AllowedCidr != null && LaunchPlan.CidrAddressCount(AllowedCidr) > LaunchPlan.BroadCidrAddresses)
                 WriteWarning($"-AllowedCidr {AllowedCidr} opens SSH on the host to {LaunchPlan.CidrAddressCount(AllowedCidr):N0} addresses.");
-            if (image != null)
-            {
-                object value = image is PSObject pso ? pso.BaseObject : image;
-                request.Image = S3ImageOrThrow(value);
-                // An image found by Get-OpenBsdImage is fetched from the store it was found in.
-                request.S3EndpointUrl = S3EndpointUrl ?? (value as OpenBsdImage)?.EndpointUrl;
-            }
             return request;
         }
 
@@ -147,27 +189,5 @@ namespace OpenBsdBuild.Common
 
         protected string DescribeLaunch(LaunchPlan plan) =>
             $"{string.Join(" or ", plan.Candidates.Select(c => c.InstanceType).Distinct())} from {plan.ImageId}, SSH from {plan.AllowedCidr}, self-destruct after {MaxLifetime}";
-
-        /// <summary>True when <paramref name="image"/> names an image in S3 (an s3:// text or an image object).</summary>
-        protected static bool IsS3Image(object image)
-        {
-            object value = image is PSObject pso ? pso.BaseObject : image;
-            return value is OpenBsdImage golden ? golden.S3Location != null : (value.ToString() ?? "").StartsWith("s3:", StringComparison.OrdinalIgnoreCase); // "s3:/typo" too: it is checked, not taken for a path
-        }
-
-        private S3Location S3ImageOrThrow(object value)
-        {
-            if (value is OpenBsdImage golden)
-            {
-                if (golden.S3Location == null)
-                    ThrowBadParameter("Image", golden.Location, "is a local image; an EC2 host fetches its image from S3.",
-                        "Publish it first: Publish-OpenBsdImage -Image ... -Destination s3://bucket/prefix/ -PassThru.");
-                return golden.S3Location!;
-            }
-            string? text = value.ToString();
-            if (!S3Location.TryParse(text, out var location, out string? problem))
-                ThrowBadParameter("Image", text, problem ?? "is not an s3:// location.", "Pass s3://bucket/path/image.qcow2 or an image object from the image cmdlets.");
-            return location!;
-        }
     }
 }

@@ -25,6 +25,13 @@ internal static class Catalog
         new("m5.metal", "x86_64", 96, 48, 2, 384 * 1024, 3.1, true, 4.608m),
         new("c6i.metal", "x86_64", 128, 64, 2, 256 * 1024, 3.5, true, 5.44m),
         new("m6i.metal", "x86_64", 128, 64, 2, 512 * 1024, 3.5, true, 6.144m),
+        // Graviton2 and Graviton3 xlarge sizes, for the native road (New-OpenBsdInstance): vCPUs and memory
+        // from the EC2 instance type specifications; price = the metal row / 16 (a metal type is 16 xlarges).
+        new("c6g.xlarge", "arm64", 4, 4, 1, 8 * 1024, 2.5, false, 0.136m),
+        new("m6g.xlarge", "arm64", 4, 4, 1, 16 * 1024, 2.5, false, 0.154m),
+        new("r6g.xlarge", "arm64", 4, 4, 1, 32 * 1024, 2.5, false, 0.2016m),
+        new("t4g.xlarge", "arm64", 4, 4, 1, 16 * 1024, 2.5, false, 0.1344m),
+        new("c7g.xlarge", "arm64", 4, 4, 1, 8 * 1024, 2.6, false, 0.145m),
         // Small virtualised types, so "not a metal type" can be tested.
         new("t3.micro", "x86_64", 2, 1, 2, 1024, 2.5, false, 0.0104m),
         new("t4g.micro", "arm64", 2, 2, 1, 1024, 2.5, false, 0.0084m),

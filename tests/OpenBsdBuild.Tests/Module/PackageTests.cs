@@ -71,7 +71,7 @@ namespace OpenBsdBuild.Tests.Module
             Assert.Contains("output synopsis " + Synopsis(Path.Combine(_tree, "docs", "New-MetalHost.md")) + "\n", output);
 
             var listed = ((object[])Manifest(manifest)["CmdletsToExport"]!).Cast<string>().OrderBy(n => n, StringComparer.Ordinal).ToList();
-            Assert.Equal(17, listed.Count);
+            Assert.Equal(18, listed.Count);
             Assert.Equal(listed, Lines(output, "output class "));
             Assert.Equal(listed, Lines(output, "output exported "));
 

@@ -37,12 +37,60 @@ namespace OpenBsdBuild.Cloud.Ec2
         }
 
         /// <param name="plan">A plan from <see cref="PlanAsync"/> for the same request, so the checks are not repeated.</param>
-        public static async Task<MetalHost> LaunchAsync(AwsConnectionOptions connection, LaunchRequest request, IOperationReporter reporter, CancellationToken ct,
-            LaunchPlan? plan = null)
+        public static Task<MetalHost> LaunchAsync(AwsConnectionOptions connection, LaunchRequest request, IOperationReporter reporter, CancellationToken ct,
+            LaunchPlan? plan = null) =>
+            LaunchInstanceAsync(connection, request, Activity, reporter, ct, plan, MetalUserData, FinishMetalHostAsync);
+
+        private static string MetalUserData(LaunchPlan plan) => UserDataScript.Render(new UserDataOptions
+        {
+            Architecture = plan.Request.Architecture,
+            LoginUser = plan.Request.SshUser,
+            MaxLifetime = plan.Request.MaxLifetime,
+            ImageUrl = plan.GoldenImageUrl ?? plan.Request.ImageUrl,
+            ImageSha256 = plan.GoldenImage?.Metadata.Sha256 ?? plan.Request.ImageSha256,
+            // The sidecar travels with the image: guests started from it need its host keys and build user.
+            ImageMetadataJson = plan.GoldenImage?.Metadata.ToJson(),
+        });
+
+        /// <summary>The metal road after SSH answers: follow the bootstrap (QEMU, golden image), probe, and describe the host.</summary>
+        private static async Task<MetalHost> FinishMetalHostAsync(LaunchedInstance li, IOperationReporter reporter, CancellationToken ct)
+        {
+            var request = li.Plan.Request;
+            string id = li.InstanceId;
+            await FollowBootstrapAsync(li.Shell, id, request.BootstrapTimeout, reporter, ct).ConfigureAwait(false);
+
+            var caps = await HostProbe.ProbeAsync(li.Shell, ct).ConfigureAwait(false);
+            if (caps.Kvm == KvmState.NotInThisSession)
+            {
+                // The user data gave the login user /dev/kvm's group after this login began; only a new login has it.
+                reporter.Verbose($"{id}: {caps.KvmProblem}; logging in again.");
+                await li.ReconnectAsync(reporter, ct).ConfigureAwait(false);
+                caps = await HostProbe.ProbeAsync(li.Shell, ct).ConfigureAwait(false);
+            }
+            if (caps.NativeAccelerator != "kvm")
+                reporter.Verbose($"{id} cannot use KVM: {caps.KvmProblem}. Starting a guest on it is refused unless -Accelerator tcg asks for emulation.");
+            string? goldenImagePath = null;
+            if (li.Plan.GoldenImageUrl != null || request.ImageUrl != null)
+                goldenImagePath = (await li.Shell.RunAsync("echo \"" + UserDataScript.StateDirectoryExpression + "/images/golden.qcow2\"", ct).ConfigureAwait(false)).Stdout.Trim();
+            string stateDir = !string.IsNullOrEmpty(request.StateDirectory) ? request.StateDirectory!.TrimEnd('/') : (caps.HomeDirectory ?? "/tmp").TrimEnd('/') + "/.openbsdbuild";
+            var host = li.Describe(caps, stateDir);
+            host.GoldenImagePath = goldenImagePath;
+            return host;
+        }
+
+        /// <summary>
+        /// What both roads share: key pair, /32 security group, the instance (IMDSv2 required, terminate on
+        /// shutdown, encrypted gp3, tags, capacity fallback, spot), running, host key pinned from the console,
+        /// SSH connected; then <paramref name="finish"/> makes the road's object. On any failure or
+        /// cancellation, including one inside <paramref name="finish"/>, everything created is removed first.
+        /// </summary>
+        internal static async Task<T> LaunchInstanceAsync<T>(AwsConnectionOptions connection, LaunchRequest request, string activity,
+            IOperationReporter reporter, CancellationToken ct, LaunchPlan? plan,
+            Func<LaunchPlan, string> userData, Func<LaunchedInstance, IOperationReporter, CancellationToken, Task<T>> finish)
         {
             using var aws = Ec2Connection.Open(connection, reporter);
             reporter.Verbose($"AWS: region {aws.Region}, credentials from {aws.CredentialSource}.");
-            reporter.Progress(Activity, "Checking the request against " + aws.Region);
+            reporter.Progress(activity, "Checking the request against " + aws.Region);
             plan ??= await LaunchPlan.CreateAsync(aws, request, reporter, ct).ConfigureAwait(false);
             reporter.Verbose($"Image {plan.ImageId} (from {plan.ImageSource}); candidates: {string.Join(", ", plan.Candidates)}; SSH from {plan.AllowedCidr}.");
 
@@ -52,7 +100,12 @@ namespace OpenBsdBuild.Cloud.Ec2
             DateTime createdAt = DateTime.UtcNow;
             DateTime expiresAt = createdAt + request.MaxLifetime;
             bool ephemeral = string.IsNullOrEmpty(request.KeyName);
-            List<Tag> Tags() => Ec2Tags.For(runId, owner, createdAt, expiresAt, name, request.Tags, ephemeral);
+            List<Tag> Tags()
+            {
+                var tags = Ec2Tags.For(runId, owner, createdAt, expiresAt, name, request.Tags, ephemeral);
+                if (request.Native) tags.Add(new Tag(Ec2Tags.Road, "native"));
+                return tags;
+            }
 
             var made = new Made();
             try
@@ -100,17 +153,8 @@ namespace OpenBsdBuild.Cloud.Ec2
                 reporter.Verbose($"Security group {sg.GroupId} allows SSH from {plan.AllowedCidr}.");
 
                 // Instance, with capacity fallback.
-                string userData = UserDataScript.Render(new UserDataOptions
-                {
-                    Architecture = request.Architecture,
-                    LoginUser = request.SshUser,
-                    MaxLifetime = request.MaxLifetime,
-                    ImageUrl = plan.GoldenImageUrl ?? request.ImageUrl,
-                    ImageSha256 = plan.GoldenImage?.Metadata.Sha256 ?? request.ImageSha256,
-                    // The sidecar travels with the image: guests started from it need its host keys and build user.
-                    ImageMetadataJson = plan.GoldenImage?.Metadata.ToJson(),
-                });
-                Instance launched = await RunWithFallbackAsync(aws, plan, keyName, sg.GroupId, userData, runId, Tags(), made, reporter, ct).ConfigureAwait(false);
+                var launchClock = Stopwatch.StartNew();
+                Instance launched = await RunWithFallbackAsync(aws, plan, keyName, sg.GroupId, userData(plan), runId, Tags(), made, activity, reporter, ct).ConfigureAwait(false);
                 string id = launched.InstanceId;
 
                 // pending → running.
@@ -120,7 +164,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                     i => i.State?.Name == InstanceStateName.ShuttingDown || i.State?.Name == InstanceStateName.Terminated || i.State?.Name == InstanceStateName.Stopped
                         ? "ended (" + i.State.Name.Value + ")" : null,
                     request.RunningTimeout, request.PollInterval,
-                    i => reporter.Progress(Activity, $"{id} ({launched.InstanceType} in {launched.Placement?.AvailabilityZone}): {i?.State?.Name?.Value ?? "pending"}, {clock.Elapsed.TotalSeconds:0} s"),
+                    i => reporter.Progress(activity, $"{id} ({launched.InstanceType} in {launched.Placement?.AvailabilityZone}): {i?.State?.Name?.Value ?? "pending"}, {clock.Elapsed.TotalSeconds:0} s"),
                     ct).ConfigureAwait(false);
                 reporter.Verbose($"{id} running after {clock.Elapsed.TotalSeconds:0.0} s.");
                 string address = running.PublicIpAddress ?? running.PrivateIpAddress ??
@@ -130,75 +174,121 @@ namespace OpenBsdBuild.Cloud.Ec2
                 // Host key from the console: no trust on first use.
                 HostKeyPolicy policy = request.TrustHostKey
                     ? HostKeyPolicy.TrustAnyKey()
-                    : HostKeyPolicy.Pinned(await ReadFingerprintsAsync(aws.Ec2, id, request, reporter, ct).ConfigureAwait(false));
+                    : HostKeyPolicy.Pinned(await ReadFingerprintsAsync(aws.Ec2, id, request, activity, reporter, ct).ConfigureAwait(false));
                 reporter.Verbose($"Host key policy for {id}: {policy}.");
 
-                var target = new SshTarget(address, 22, request.SshUser, keyFile, policy) { ConnectTimeout = TimeSpan.FromSeconds(15), FarEnd = SshFarEnd.LinuxHost };
-                SshShell shell = await ConnectAsync(target, id, request.SshTimeout, reporter, ct).ConfigureAwait(false);
-                made.Shell = shell;
-
-                await FollowBootstrapAsync(shell, id, request.BootstrapTimeout, reporter, ct).ConfigureAwait(false);
-
-                var caps = await HostProbe.ProbeAsync(shell, ct).ConfigureAwait(false);
-                if (caps.Kvm == KvmState.NotInThisSession)
+                // The native road's instance is the OpenBSD build machine itself; the metal road's is a Linux host.
+                var target = new SshTarget(address, 22, plan.LoginUser, keyFile, policy)
                 {
-                    // The user data gave the login user /dev/kvm's group after this login began; only a new login has it.
-                    reporter.Verbose($"{id}: {caps.KvmProblem}; logging in again.");
-                    shell.Dispose();
-                    made.Shell = null;
-                    shell = await ConnectAsync(target, id, request.SshTimeout, reporter, ct).ConfigureAwait(false);
-                    made.Shell = shell;
-                    caps = await HostProbe.ProbeAsync(shell, ct).ConfigureAwait(false);
-                }
-                if (caps.NativeAccelerator != "kvm")
-                    reporter.Verbose($"{id} cannot use KVM: {caps.KvmProblem}. Starting a guest on it is refused unless -Accelerator tcg asks for emulation.");
-                string? goldenImagePath = null;
-                if (plan.GoldenImageUrl != null || request.ImageUrl != null)
-                    goldenImagePath = (await shell.RunAsync("echo \"" + UserDataScript.StateDirectoryExpression + "/images/golden.qcow2\"", ct).ConfigureAwait(false)).Stdout.Trim();
-                string stateDir = !string.IsNullOrEmpty(request.StateDirectory) ? request.StateDirectory!.TrimEnd('/') : (caps.HomeDirectory ?? "/tmp").TrimEnd('/') + "/.openbsdbuild";
-                bool isSpot = running.InstanceLifecycle == InstanceLifecycleType.Spot;
-                // For spot, the on-demand price (or the max price) is what we can promise: an upper bound.
-                decimal? price = request.PricePerHour ?? (isSpot && request.SpotMaxPrice.HasValue ? request.SpotMaxPrice : MetalPrices.For(running.InstanceType.Value));
-                var host = new MetalHost(HostProvider.Ec2, id, shell, caps, stateDir)
+                    ConnectTimeout = TimeSpan.FromSeconds(15),
+                    FarEnd = request.Native ? SshFarEnd.BuildMachine : SshFarEnd.LinuxHost,
+                };
+                made.Shell = await ConnectAsync(target, id, request.SshTimeout, activity, reporter, ct).ConfigureAwait(false);
+
+                var li = new LaunchedInstance(aws, connection, plan, made, target, activity)
                 {
-                    HostName = address,
-                    Port = 22,
-                    User = request.SshUser,
-                    KeyFile = keyFile,
-                    HostKeyFingerprint = shell.HostKeyFingerprint,
-                    InstanceId = id,
-                    InstanceType = running.InstanceType.Value,
-                    Region = aws.Region,
-                    AvailabilityZone = running.Placement?.AvailabilityZone,
-                    PublicIpAddress = running.PublicIpAddress,
-                    PrivateIpAddress = running.PrivateIpAddress,
+                    Running = running,
+                    Name = name,
+                    RunId = runId,
                     KeyName = keyName,
                     SecurityGroupId = sg.GroupId,
-                    RunId = runId,
-                    LaunchTime = running.LaunchTime?.ToUniversalTime() ?? createdAt,
+                    OwnsKeyPair = ephemeral,
+                    CreatedAt = createdAt,
                     ExpiresAt = expiresAt,
-                    PricePerHour = price,
-                    PriceSource = request.PricePerHour.HasValue ? "-PricePerHour" : !price.HasValue ? null
-                        : isSpot ? "spot, upper bound (" + (request.SpotMaxPrice.HasValue ? "-SpotMaxPrice" : MetalPrices.Source) + ")" : MetalPrices.Source,
-                    Spot = isSpot,
-                    InstanceState = "running",
-                    GoldenImagePath = goldenImagePath,
-                    Ec2 = new Ec2HostContext(connection) { OwnsKeyPair = ephemeral, EphemeralKey = made.Key },
+                    SinceLaunch = launchClock.Elapsed,
                 };
-                reporter.ProgressDone(Activity);
-                return host;
+                T result = await finish(li, reporter, ct).ConfigureAwait(false);
+                reporter.ProgressDone(activity);
+                return result;
             }
             catch (Exception failure)
             {
-                reporter.Progress(Activity, "Removing what was created after: " + failure.Message);
+                reporter.Progress(activity, "Removing what was created after: " + failure.Message);
                 await CleanUpAsync(aws, made, reporter).ConfigureAwait(false);
-                reporter.ProgressDone(Activity);
+                reporter.ProgressDone(activity);
                 throw;
             }
         }
 
+        /// <summary>An instance up to its first SSH login, on its way to becoming a host or a build machine.</summary>
+        internal sealed class LaunchedInstance
+        {
+            private readonly Made _made;
+
+            internal LaunchedInstance(Ec2Connection aws, AwsConnectionOptions connection, LaunchPlan plan, Made made, SshTarget target, string activity)
+            {
+                Aws = aws;
+                Connection = connection;
+                Plan = plan;
+                _made = made;
+                Target = target;
+                Activity = activity;
+            }
+
+            public Ec2Connection Aws { get; }
+            public AwsConnectionOptions Connection { get; }
+            public LaunchPlan Plan { get; }
+            public SshTarget Target { get; }
+            public string Activity { get; }
+            public Instance Running { get; set; } = null!;
+            public string InstanceId => Running.InstanceId;
+            public string Name { get; set; } = "";
+            public string RunId { get; set; } = "";
+            public string KeyName { get; set; } = "";
+            public string SecurityGroupId { get; set; } = "";
+            public bool OwnsKeyPair { get; set; }
+            public DateTime CreatedAt { get; set; }
+            public DateTime ExpiresAt { get; set; }
+            /// <summary>From RunInstances to the first SSH login.</summary>
+            public TimeSpan SinceLaunch { get; set; }
+            public SshShell Shell => _made.Shell!;
+
+            /// <summary>A fresh login (a group added after the first one began reaches only a new session).</summary>
+            public async Task ReconnectAsync(IOperationReporter reporter, CancellationToken ct)
+            {
+                _made.Shell?.Dispose();
+                _made.Shell = null;
+                _made.Shell = await ConnectAsync(Target, InstanceId, Plan.Request.SshTimeout, Activity, reporter, ct).ConfigureAwait(false);
+            }
+
+            /// <summary>The EC2 side as a MetalHost: what teardown, Get-MetalHost and cost reports need.</summary>
+            public MetalHost Describe(HostCapabilities caps, string stateDirectory)
+            {
+                var request = Plan.Request;
+                bool isSpot = Running.InstanceLifecycle == InstanceLifecycleType.Spot;
+                // For spot, the on-demand price (or the max price) is what we can promise: an upper bound.
+                decimal? price = request.PricePerHour ?? (isSpot && request.SpotMaxPrice.HasValue ? request.SpotMaxPrice : MetalPrices.For(Running.InstanceType.Value));
+                return new MetalHost(HostProvider.Ec2, InstanceId, Shell, caps, stateDirectory)
+                {
+                    HostName = Target.Host,
+                    Port = 22,
+                    User = Target.User,
+                    KeyFile = Target.KeyFile,
+                    HostKeyFingerprint = Shell.HostKeyFingerprint,
+                    InstanceId = InstanceId,
+                    InstanceType = Running.InstanceType.Value,
+                    Region = Aws.Region,
+                    AvailabilityZone = Running.Placement?.AvailabilityZone,
+                    PublicIpAddress = Running.PublicIpAddress,
+                    PrivateIpAddress = Running.PrivateIpAddress,
+                    KeyName = KeyName,
+                    SecurityGroupId = SecurityGroupId,
+                    RunId = RunId,
+                    LaunchTime = Running.LaunchTime?.ToUniversalTime() ?? CreatedAt,
+                    ExpiresAt = ExpiresAt,
+                    PricePerHour = price,
+                    PriceSource = request.PricePerHour.HasValue ? "-PricePerHour" : !price.HasValue ? null
+                        : isSpot ? "spot, upper bound (" + (request.SpotMaxPrice.HasValue ? "-SpotMaxPrice" : MetalPrices.Source) + ")" : MetalPrices.Source,
+                    Spot = isSpot,
+                    Native = request.Native,
+                    InstanceState = "running",
+                    Ec2 = new Ec2HostContext(Connection) { OwnsKeyPair = OwnsKeyPair, EphemeralKey = _made.Key },
+                };
+            }
+        }
+
         /// <summary>What a launch has created so far, in creation order.</summary>
-        private sealed class Made
+        internal sealed class Made
         {
             public EphemeralKeyPair? Key;
             public string? KeyName;
@@ -208,7 +298,7 @@ namespace OpenBsdBuild.Cloud.Ec2
         }
 
         private static async Task<Instance> RunWithFallbackAsync(Ec2Connection aws, LaunchPlan plan, string keyName, string groupId, string userData,
-            string runId, List<Tag> tags, Made made, IOperationReporter reporter, CancellationToken ct)
+            string runId, List<Tag> tags, Made made, string activity, IOperationReporter reporter, CancellationToken ct)
         {
             var tried = new List<string>();
             int attempt = 0;
@@ -268,7 +358,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                     };
                     request.TagSpecifications.Add(new TagSpecification { ResourceType = ResourceType.SpotInstancesRequest, Tags = tags });
                 }
-                reporter.Progress(Activity, $"Launching {what}");
+                reporter.Progress(activity, $"Launching {what}");
                 for (int throttled = 0; ; throttled++)
                 {
                     try
@@ -293,12 +383,12 @@ namespace OpenBsdBuild.Cloud.Ec2
                 }
             }
             throw new OpenBsdBuildException("NoCapacity", FailureKind.ResourceUnavailable,
-                "No capacity for the requested metal types. Tried: " + string.Join("; ", tried) + ".", string.Join(",", plan.Candidates.Select(c => c.InstanceType).Distinct()),
+                "No capacity for the requested instance types. Tried: " + string.Join("; ", tried) + ".", string.Join(",", plan.Candidates.Select(c => c.InstanceType).Distinct()),
                 "Retry later, pass more types to -InstanceType (the first with capacity is used), try another -Region" +
                 (plan.Request.Spot && !plan.Request.SpotFallbackToOnDemand ? ", or add -SpotFallbackToOnDemand (or raise -SpotMaxPrice)." : "."));
         }
 
-        private static async Task<IReadOnlyList<string>> ReadFingerprintsAsync(IAmazonEC2 ec2, string id, LaunchRequest request, IOperationReporter reporter, CancellationToken ct)
+        private static async Task<IReadOnlyList<string>> ReadFingerprintsAsync(IAmazonEC2 ec2, string id, LaunchRequest request, string activity, IOperationReporter reporter, CancellationToken ct)
         {
             var clock = Stopwatch.StartNew();
             int polls = 0;
@@ -338,7 +428,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                         $"{id} printed no SSH host key fingerprints to its console within {request.ConsoleTimeout.TotalSeconds:0} s" +
                         (text.Length == 0 ? " (the console is still empty)." : "."), id,
                         "Console output lags boot on metal; raise -ConsoleTimeout, or pass -TrustHostKey to skip the check explicitly.");
-                reporter.Progress(Activity, $"{id}: reading SSH host key fingerprints from the console{(text.Length == 0 ? " (empty so far)" : "")}, {clock.Elapsed.TotalSeconds:0} s");
+                reporter.Progress(activity, $"{id}: reading SSH host key fingerprints from the console{(text.Length == 0 ? " (empty so far)" : "")}, {clock.Elapsed.TotalSeconds:0} s");
                 TimeSpan next = TimeSpan.FromTicks(TimeSpan.FromSeconds(2).Ticks * polls) - clock.Elapsed;
                 if (next > TimeSpan.Zero) await Task.Delay(next, ct).ConfigureAwait(false);
             }
@@ -347,7 +437,7 @@ namespace OpenBsdBuild.Cloud.Ec2
         /// <summary>The shortest connect attempt: less cannot finish even a loopback SSH handshake.</summary>
         private static readonly TimeSpan MinConnectAttempt = TimeSpan.FromMilliseconds(500);
 
-        private static async Task<SshShell> ConnectAsync(SshTarget target, string id, TimeSpan timeout, IOperationReporter reporter, CancellationToken ct)
+        private static async Task<SshShell> ConnectAsync(SshTarget target, string id, TimeSpan timeout, string activity, IOperationReporter reporter, CancellationToken ct)
         {
             var clock = Stopwatch.StartNew();
             TimeSpan perAttempt = target.ConnectTimeout;
@@ -369,7 +459,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                 catch (OpenBsdBuildException ex) when (clock.Elapsed < timeout)
                 {
                     // sshd starts (and cloud-init installs the key) a little after the console shows the keys.
-                    reporter.Progress(Activity, $"{id}: waiting for SSH on {target.Host} ({ex.ErrorId}), {clock.Elapsed.TotalSeconds:0} s");
+                    reporter.Progress(activity, $"{id}: waiting for SSH on {target.Host} ({ex.ErrorId}), {clock.Elapsed.TotalSeconds:0} s");
                     await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
                 }
                 catch (OpenBsdBuildException ex)

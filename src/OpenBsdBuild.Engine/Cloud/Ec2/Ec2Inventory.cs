@@ -140,7 +140,8 @@ namespace OpenBsdBuild.Cloud.Ec2
         {
             string region = aws.Region;
             string type = i.InstanceType?.Value ?? "";
-            var caps = new HostCapabilities { Architecture = i.Architecture?.Value == "x86_64" ? "amd64" : "arm64", OperatingSystem = "Linux" };
+            bool native = Ec2Tags.Get(i.Tags, Ec2Tags.Road) == "native";
+            var caps = new HostCapabilities { Architecture = i.Architecture?.Value == "x86_64" ? "amd64" : "arm64", OperatingSystem = native ? "OpenBSD" : "Linux" };
             decimal? price = MetalPrices.For(type);
             return new MetalHost(HostProvider.Ec2, i.InstanceId, new UnconnectedShell(i.InstanceId), caps, "")
             {
@@ -156,6 +157,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                 KeyName = i.KeyName,
                 SecurityGroupId = i.SecurityGroups?.FirstOrDefault()?.GroupId,
                 RunId = Ec2Tags.Get(i.Tags, Ec2Tags.RunId),
+                Native = native,
                 LaunchTime = i.LaunchTime?.ToUniversalTime() ?? DateTime.UtcNow,
                 ExpiresAt = Ec2Tags.ParseTime(Ec2Tags.Get(i.Tags, Ec2Tags.Expires)),
                 PricePerHour = price,

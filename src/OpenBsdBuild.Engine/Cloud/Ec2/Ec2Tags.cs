@@ -15,6 +15,10 @@ namespace OpenBsdBuild.Cloud.Ec2
         public const string Expires = "openbsdbuild:expires";
         /// <summary>"true" when the key pair was generated for this host (and so is deleted with it).</summary>
         public const string EphemeralKey = "openbsdbuild:ephemeral-key";
+        /// <summary>On an instance: "native" when it is an OpenBSD build machine (New-OpenBsdInstance), absent on metal hosts.</summary>
+        public const string Road = "openbsdbuild:road";
+        /// <summary>On an OpenBSD AMI: the image's build user, who logs in on the native road.</summary>
+        public const string BuildUser = "openbsdbuild:build-user";
 
         public static List<Tag> For(string runId, string owner, DateTime created, DateTime expires, string name,
             IDictionary<string, string>? extra, bool ephemeralKey)

@@ -60,6 +60,10 @@ namespace OpenBsdBuild.Cloud.Ec2
         /// <summary>The golden image the host fetches (presigned), with the SHA-256 from its metadata.</summary>
         public StoredImage? GoldenImage { get; private set; }
         public Uri? GoldenImageUrl { get; private set; }
+        /// <summary>The image's architecture as EC2 names it (arm64, x86_64).</summary>
+        public string ImageArchitecture { get; private set; } = "";
+        /// <summary>Who logs in over SSH: the AMI's user (ubuntu) on the metal road, the image's build user on the native one.</summary>
+        public string LoginUser { get; private set; } = "";
 
         public static string SsmParameterFor(string architecture) =>
             $"/aws/service/canonical/ubuntu/server/24.04/stable/current/{(architecture == "amd64" ? "amd64" : "arm64")}/hvm/ebs-gp3/ami-id";
@@ -68,9 +72,18 @@ namespace OpenBsdBuild.Cloud.Ec2
         {
             var plan = new LaunchPlan(request);
             CheckLocalInputs(request);
+            plan.LoginUser = request.SshUser;
+            if (request.Native)
+            {
+                // The AMI decides the architecture: resolve it before the types are checked against it.
+                await plan.ResolveNativeImageAsync(aws, ct).ConfigureAwait(false);
+                request.Architecture = plan.ImageArchitecture == "x86_64" ? "amd64" : "arm64";
+            }
             string arch = request.Architecture;
             string ec2Arch = arch == "amd64" ? "x86_64" : "arm64";
-            var types = request.InstanceTypes.Length > 0 ? request.InstanceTypes : new[] { arch == "amd64" ? "c5.metal" : "a1.metal" };
+            var types = request.InstanceTypes.Length > 0 ? request.InstanceTypes
+                : request.Native ? NativeInstanceTypes.Defaults(arch)
+                : new[] { arch == "amd64" ? "c5.metal" : "a1.metal" };
 
             // Instance types: known, bare metal, of the asked architecture.
             var described = new Dictionary<string, InstanceTypeInfo>();
@@ -88,7 +101,14 @@ namespace OpenBsdBuild.Cloud.Ec2
                 }
                 if (info == null)
                     throw OpenBsdBuildException.BadParameter("InstanceType", t, "is not an EC2 instance type in " + aws.Region + ".",
-                        "Use a bare-metal type such as " + string.Join(", ", MetalTypes[arch]) + ".");
+                        request.Native ? "Use a Graviton2 type such as " + string.Join(", ", NativeInstanceTypes.Defaults(arch)) + "."
+                            : "Use a bare-metal type such as " + string.Join(", ", MetalTypes[arch]) + ".");
+                if (request.Native)
+                {
+                    NativeInstanceTypes.Check(t, info, plan.ImageId, ec2Arch, request.AllowUnsupportedInstanceType);
+                    described[t] = info;
+                    continue;
+                }
                 if (info.BareMetal != true)
                     throw OpenBsdBuildException.BadParameter("InstanceType", t, "is not a bare-metal type: KVM is only exposed on .metal instances, and OpenBSD needs it to run as a guest.",
                         "Use a .metal type such as " + string.Join(", ", MetalTypes[arch]) + ".");
@@ -175,7 +195,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                     "Omit -SubnetId/-AvailabilityZone so every zone is tried, or pick another type.");
             plan.Candidates = candidates;
 
-            await plan.ResolveImageAsync(aws, ec2Arch, reporter, ct).ConfigureAwait(false);
+            if (!request.Native) await plan.ResolveImageAsync(aws, ec2Arch, reporter, ct).ConfigureAwait(false);
 
             if (!string.IsNullOrEmpty(request.KeyName))
             {
@@ -315,6 +335,34 @@ namespace OpenBsdBuild.Cloud.Ec2
                 throw OpenBsdBuildException.BadParameter("ImageId", imageId, $"is a {image.Architecture?.Value} image, not {ec2Arch}.", "Pass an image of the host's architecture.");
             ImageId = image.ImageId;
             RootDeviceName = string.IsNullOrEmpty(image.RootDeviceName) ? "/dev/sda1" : image.RootDeviceName;
+        }
+
+        /// <summary>The native road's AMI: given by id (Get-OpenBsdAmi finds them), never looked up.</summary>
+        private async Task ResolveNativeImageAsync(Ec2Connection aws, CancellationToken ct)
+        {
+            string? imageId = Request.ImageId;
+            if (string.IsNullOrEmpty(imageId))
+                throw OpenBsdBuildException.BadParameter("ImageId", "", "is required: an OpenBSD AMI with an ena(4) kernel.",
+                    "Pass -ImageId ami-…, or pipe Get-OpenBsdAmi's output (Register-OpenBsdAmi makes one from a golden image).");
+            Image? image;
+            try
+            {
+                var d = await aws.Ec2.DescribeImagesAsync(new DescribeImagesRequest { ImageIds = new List<string> { imageId! } }, ct).ConfigureAwait(false);
+                image = d.Images?.FirstOrDefault();
+            }
+            catch (AmazonEC2Exception ex) when (ex.ErrorCode.StartsWith("InvalidAMIID", StringComparison.Ordinal))
+            {
+                image = null;
+            }
+            if (image == null)
+                throw OpenBsdBuildException.BadParameter("ImageId", imageId, $"no such image in {aws.Region}.",
+                    "Get-OpenBsdAmi lists the OpenBSD AMIs of a region; Register-OpenBsdAmi makes one from a golden image.");
+            ImageId = image.ImageId;
+            ImageSource = "-ImageId";
+            ImageArchitecture = image.Architecture?.Value ?? "arm64";
+            RootDeviceName = string.IsNullOrEmpty(image.RootDeviceName) ? "/dev/sda1" : image.RootDeviceName;
+            if (Request.SshUserFromImage)
+                LoginUser = Ec2Tags.Get(image.Tags, Ec2Tags.BuildUser) is string user && user.Length > 0 ? user : NativeInstanceTypes.DefaultBuildUser;
         }
 
         private async Task PresignGoldenImageAsync(Ec2Connection aws, CancellationToken ct)

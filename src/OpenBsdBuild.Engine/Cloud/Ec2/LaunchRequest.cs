@@ -10,6 +10,16 @@ namespace OpenBsdBuild.Cloud.Ec2
         public static readonly TimeSpan MinLifetime = TimeSpan.FromMinutes(10);
         public static readonly TimeSpan MaxLifetimeLimit = TimeSpan.FromDays(7);
 
+        /// <summary>
+        /// The native road (New-OpenBsdInstance): the AMI is OpenBSD with ena(4) and the instance is the build
+        /// machine itself, so any type of the image's architecture will do, not only bare metal.
+        /// </summary>
+        public bool Native { get; set; }
+        /// <summary>-Force on the native road: launch a type ena(4) is known not to work on (Graviton3 and later).</summary>
+        public bool AllowUnsupportedInstanceType { get; set; }
+        /// <summary>Native road: log in as the image's build user (its tag, else New-OpenBsdImage's default) instead of <see cref="SshUser"/>.</summary>
+        public bool SshUserFromImage { get; set; }
+
         public string[] InstanceTypes { get; set; } = new string[0];
         public string Architecture { get; set; } = "arm64";
         public string? ImageId { get; set; }

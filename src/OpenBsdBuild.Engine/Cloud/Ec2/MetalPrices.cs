@@ -24,6 +24,12 @@ namespace OpenBsdBuild.Cloud.Ec2
             ["m7g.metal"] = 2.6112m,
             ["r7g.metal"] = 3.4272m,
             ["c8g.metal-24xl"] = 3.82848m,
+            // The native road's Graviton2 xlarges: a sixteenth of their family's metal row (docs/choosing-a-host.md).
+            ["c6g.xlarge"] = 0.136m,
+            ["m6g.xlarge"] = 0.154m,
+            ["r6g.xlarge"] = 0.2016m,
+            ["t4g.xlarge"] = 0.1344m,
+            ["c7g.xlarge"] = 0.145m,
             ["c5.metal"] = 4.08m,
             ["m5.metal"] = 4.608m,
             ["c6i.metal"] = 5.44m,
