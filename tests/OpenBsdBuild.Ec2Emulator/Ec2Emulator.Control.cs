@@ -174,6 +174,15 @@ public sealed partial class Ec2Emulator
     public void InsufficientCapacity(string instanceType, string? availabilityZone = null, bool insufficient = true) =>
         _faults.SetCapacity(instanceType, availabilityZone, available: !insufficient);
 
+    /// <summary>
+    /// GetConsoleOutput with Latest=true fails with <paramref name="errorCode"/> (HTTP 400), as on an
+    /// instance type outside the Nitro system, where the API reference says Latest is not supported, or
+    /// on an EC2-compatible endpoint that does not know the parameter; without Latest it still answers.
+    /// The code real EC2 returns there is not documented: UnsupportedOperation (a documented client
+    /// error) stands for it. Null serves Latest again.
+    /// </summary>
+    public void RefuseLatestConsoleOutput(string? errorCode = "UnsupportedOperation") => _faults.LatestConsoleRefusal = errorCode;
+
     /// <summary>While true, instances never leave pending; when released they proceed on the next look.</summary>
     public void StuckPending(bool stuck) => Write(() => _faults.StuckPending = stuck);
 

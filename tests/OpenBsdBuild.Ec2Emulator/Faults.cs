@@ -23,6 +23,15 @@ internal sealed class FaultPlan
         public int Remaining { get; set; } = remaining;
     }
 
+    private volatile string? _latestConsoleRefusal;
+
+    /// <summary>The error code GetConsoleOutput answers when asked for Latest=true, or null to serve it.</summary>
+    public string? LatestConsoleRefusal
+    {
+        get => _latestConsoleRefusal;
+        set => _latestConsoleRefusal = value;
+    }
+
     public bool StuckPending
     {
         get => _stuckPending;

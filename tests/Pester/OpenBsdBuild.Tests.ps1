@@ -25,6 +25,23 @@ Describe 'Module surface' {
     }
 }
 
+Describe 'Login user names' {
+    It '-User is the login on the machine <_> reaches or builds on' -ForEach 'Connect-MetalHost', 'Start-OpenBsdGuest', 'Invoke-GuestBuild', 'Invoke-OpenBsdBuild', 'New-OpenBsdImage' {
+        (Get-Command $_).Parameters.Keys | Should -Contain 'User'
+    }
+
+    It '-HostUser is the login on the host <_> launches, and -SshUser still works' -ForEach 'New-MetalHost', 'Invoke-OpenBsdBuild' {
+        (Get-Command $_).Parameters['HostUser'].Aliases | Should -Contain 'SshUser'
+        (Get-Command $_).Parameters.Keys | Should -Not -Contain 'SshUser'
+    }
+
+    It 'keeps the old names as aliases' {
+        (Get-Command Connect-MetalHost).Parameters['User'].Aliases | Should -Contain 'HostUser'
+        (Get-Command New-OpenBsdImage).Parameters['User'].Aliases | Should -Contain 'BuildUser'
+        (Get-Command New-OpenBsdImage).Parameters['UserKey'].Aliases | Should -Contain 'BuildUserKey'
+    }
+}
+
 Describe 'Connect-MetalHost' {
     It 'refuses an SSH host with neither a fingerprint nor -TrustHostKey, before connecting' {
         $key = New-TemporaryFile

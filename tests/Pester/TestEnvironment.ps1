@@ -91,3 +91,26 @@ function Stop-S3rver([Parameter(Mandatory)] $Server) {
     $Server.Process.WaitForExit()
     Remove-Item -Recurse -Force $Server.DataDirectory, "$($Server.DataDirectory).log", "$($Server.DataDirectory).err" -ErrorAction SilentlyContinue
 }
+
+function Start-Ec2Emulator {
+    <#
+    The wire-level EC2 emulator (tests/OpenBsdBuild.Ec2Emulator) as a process, through its host program: the endpoint
+    for -EndpointUrl, and the process, which stops when its stdin closes (Stop-Ec2Emulator).
+    #>
+    $dll = Join-Path $RepoRoot 'tests/OpenBsdBuild.Ec2Emulator.Host/bin/Debug/net10.0/OpenBsdBuild.Ec2Emulator.Host.dll'
+    if (-not (Test-Path $dll)) { throw "Build first: dotnet build OpenBsdBuild.sln (expected $dll)" }
+    $start = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+    $start.ArgumentList.Add($dll)
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $start.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($start)
+    $endpoint = $process.StandardOutput.ReadLine()
+    if (-not $endpoint) { throw "The EC2 emulator did not start (exit $($process.ExitCode))" }
+    [pscustomobject]@{ Process = $process; Endpoint = $endpoint.Trim() }
+}
+
+function Stop-Ec2Emulator([Parameter(Mandatory)] $Emulator) {
+    $Emulator.Process.StandardInput.Close()
+    if (-not $Emulator.Process.WaitForExit(60000)) { $Emulator.Process.Kill() }
+}

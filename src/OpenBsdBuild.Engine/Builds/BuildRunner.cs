@@ -202,7 +202,7 @@ namespace OpenBsdBuild.Builds
         private static readonly TimeSpan WatchdogInterval = TimeSpan.FromSeconds(5);
         private static readonly TimeSpan WatchdogAnswerTimeout = TimeSpan.FromSeconds(15);
 
-        /// <summary>How long the host gets to say what became of a lost guest (its own link may be the one that died).</summary>
+        /// <summary>How long the host gets to say what became of a lost guest when its own link may be the one that died.</summary>
         private static readonly TimeSpan LostGuestQuestionTimeout = TimeSpan.FromSeconds(5);
 
         private static async Task<BuildFailedException> LostAsync(OpenBsdGuest guest, BuildState build, Exception? inner)
@@ -213,7 +213,11 @@ namespace OpenBsdBuild.Builds
             lock (build.Tail) result.LastLines = build.Tail.ToList();
             bool? qemuRuns = null;
             string serial = "";
-            using (var ask = new CancellationTokenSource(LostGuestQuestionTimeout))
+            // A guest connection that was closed (QEMU gone, so its forward ended) rather than gone silent came
+            // through a working host: the host answers, on a busy one slowly, and its answer tells GuestDied
+            // from GuestLost. Only silence means its link may be dead too, and then the question is kept short.
+            bool closed = guest.Shell is SshShell shell && !shell.IsConnected;
+            using (var ask = new CancellationTokenSource(closed ? GuestControl.HostAnswerTimeout : LostGuestQuestionTimeout))
             {
                 try
                 {

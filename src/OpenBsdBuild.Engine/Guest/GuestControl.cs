@@ -60,7 +60,7 @@ namespace OpenBsdBuild.Guest
         }
 
         /// <summary>How long a host gets to answer a stop beyond the grace period: the stop takes seconds, but on a busy host (QEMU under TCG) an SSH round trip through a jump can take tens of them.</summary>
-        private static readonly TimeSpan HostAnswerTimeout = TimeSpan.FromSeconds(90);
+        internal static readonly TimeSpan HostAnswerTimeout = TimeSpan.FromSeconds(90);
 
         internal static async Task<StopOutcome> DestroyAsync(MetalHost host, OpenBsdGuest guest, TimeSpan gracePeriod, CancellationToken cancellationToken)
         {

@@ -103,16 +103,30 @@ namespace OpenBsdBuild.Guest
                 reporter.Verbose($"Guest {name} is ready after {clock.Elapsed.TotalSeconds:0.0} s");
                 return guest;
             }
-            catch
+            catch (Exception failure)
             {
                 reporter.ProgressDone(BootActivity(guest));
                 guest.Shell?.Dispose();
                 guest.Shell = null;
-                // Never leave a QEMU or its files behind, even when the caller cancelled.
-                await GuestControl.DestroyAsync(host, guest, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+                // Never leave a QEMU or its files behind, even when the caller cancelled; but a host that stopped
+                // answering gets one bounded try, not TCP's quarter of an hour.
+                bool hostLost = failure is OpenBsdBuildException { ErrorId: "HostLost" };
+                using var bound = new CancellationTokenSource(hostLost ? LostHostCleanupTimeout : GuestControl.HostAnswerTimeout);
+                try
+                {
+                    await GuestControl.DestroyAsync(host, guest, TimeSpan.Zero, bound.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException || ex is OpenBsdBuildException { ErrorId: "ConnectionLost" })
+                {
+                    reporter.Warning($"Guest {name} could not be removed from {host.Name}, which does not answer: its QEMU may still run there. " +
+                                     $"Once the host answers again: Get-OpenBsdGuest -Name {name} | Stop-OpenBsdGuest (removing an EC2 host ends it too).");
+                }
                 throw;
             }
         }
+
+        /// <summary>The one try at removing a guest from a host that already stopped answering.</summary>
+        private static readonly TimeSpan LostHostCleanupTimeout = TimeSpan.FromSeconds(5);
 
         internal static string BootActivity(OpenBsdGuest guest) => $"Starting guest {guest.Name} on {guest.Host.Name}";
 
@@ -169,6 +183,13 @@ namespace OpenBsdBuild.Guest
 
                 bool portTaken = result.Message.IndexOf("host forwarding", StringComparison.OrdinalIgnoreCase) >= 0;
                 if (portTaken && requestedPort == 0 && attempt < 5) continue;
+                // The console socket's port is always picked here (the image build's), so another is as good.
+                bool consolePortTaken = spec.SerialPort != 0 && result.Message.IndexOf("Failed to find an available port", StringComparison.OrdinalIgnoreCase) >= 0;
+                if (consolePortTaken && attempt < 5)
+                {
+                    spec.SerialPort = PickPort();
+                    continue;
+                }
                 if (portTaken)
                     throw new OpenBsdBuildException("PortInUse", FailureKind.ResourceExists,
                         $"Port {spec.SshPort} on {host.Name}'s loopback is already in use, so the guest's SSH cannot be forwarded there.",

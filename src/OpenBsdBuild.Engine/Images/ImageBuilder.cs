@@ -319,7 +319,7 @@ namespace OpenBsdBuild.Images
         /// Reads the console until QEMU closes it (the guest powered off or rebooted under -no-reboot). A guest
         /// that halted without powering down waits for a key (arm64 machdep.c boot()); it gets one, and resets.
         /// </summary>
-        private static async Task WaitForPowerOffAsync(SerialConsole console, TimeSpan timeout, string what, CancellationToken cancellationToken)
+        internal static async Task WaitForPowerOffAsync(SerialConsole console, TimeSpan timeout, string what, CancellationToken cancellationToken)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             try

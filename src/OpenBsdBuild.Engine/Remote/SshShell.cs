@@ -39,6 +39,8 @@ namespace OpenBsdBuild.Remote
         public string HostKeyFingerprint { get; }
         public string Description => Target.ToString();
         public bool IsLocal => false;
+        /// <summary>False once the transport closed (the peer or a forward ended it); a link that died silently still reads true.</summary>
+        internal bool IsConnected => _client.IsConnected;
         /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
         internal (string Cipher, string Mac) Negotiated => (_connection.CurrentServerEncryption ?? "", _connection.CurrentServerHmacAlgorithm ?? "(aead)");
 

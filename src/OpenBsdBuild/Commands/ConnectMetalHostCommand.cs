@@ -25,7 +25,7 @@ namespace OpenBsdBuild.Commands
         public string HostName { get; set; } = "";
 
         [Parameter(ParameterSetName = SshSet)]
-        [Alias("UserName")]
+        [Alias("UserName", "HostUser")]
         [ValidateNotNullOrEmpty]
         public string User { get; set; } = Environment.UserName;
 

@@ -59,12 +59,15 @@ namespace OpenBsdBuild.Commands
 
         /// <summary>The public key builds log in with: the key line, or the path of a .pub file.</summary>
         [Parameter(Mandatory = true)]
+        [Alias("BuildUserKey")]
         [ValidateNotNullOrEmpty]
-        public string BuildUserKey { get; set; } = "";
+        public string UserKey { get; set; } = "";
 
+        /// <summary>The login user the image gets for builds (-User of Start-OpenBsdGuest and Invoke-GuestBuild); once -BuildUser.</summary>
         [Parameter]
+        [Alias("BuildUser")]
         [ValidatePattern("^[a-z_][a-z0-9_-]{0,30}$")]
-        public string BuildUser { get; set; } = "builder";
+        public string User { get; set; } = "builder";
 
         /// <summary>Answers to the installer's "Set name(s)?" question.</summary>
         [Parameter]
@@ -120,8 +123,8 @@ namespace OpenBsdBuild.Commands
                 DiskSize = DiskSize,
                 Packages = Package,
                 PackagePath = PackagePath == null || ImageBuildRequest.IsUrl(PackagePath) ? PackagePath : ResolveLocalPath(PackagePath),
-                BuildUser = BuildUser,
-                BuildUserKey = ReadKey(BuildUserKey),
+                BuildUser = User,
+                BuildUserKey = ReadKey(UserKey),
                 Sets = Sets,
                 Output = ResolveLocalPath(Output),
                 Interactive = Interactive,
@@ -153,7 +156,7 @@ namespace OpenBsdBuild.Commands
         {
             if (value.StartsWith("ssh-", StringComparison.Ordinal) || value.StartsWith("ecdsa-", StringComparison.Ordinal) || value.StartsWith("sk-", StringComparison.Ordinal))
                 return value.Trim();
-            return File.ReadAllText(ResolveExistingFile(nameof(BuildUserKey), value)).Trim();
+            return File.ReadAllText(ResolveExistingFile(nameof(UserKey), value)).Trim();
         }
     }
 }

@@ -44,10 +44,14 @@ namespace OpenBsdBuild.Common
         [ValidateNotNullOrEmpty]
         public string? AllowedCidr { get; set; }
 
-        /// <summary>The AMI's login user (ubuntu on Canonical's images).</summary>
+        /// <summary>
+        /// The AMI's login user (ubuntu on Canonical's images). -User always names the login of the machine a cmdlet
+        /// builds on; the host's is -HostUser (its old name -SshUser still works).
+        /// </summary>
         [Parameter]
+        [Alias("SshUser")]
         [ValidateNotNullOrEmpty]
-        public string SshUser { get; set; } = "ubuntu";
+        public string HostUser { get; set; } = "ubuntu";
 
         /// <summary>Accept an -AllowedCidr broader than /16 (a warning says how many addresses may reach SSH).</summary>
         [Parameter]
@@ -106,7 +110,7 @@ namespace OpenBsdBuild.Common
                 RootVolumeSize = RootVolumeSize,
                 MaxLifetime = MaxLifetime,
                 AllowedCidr = AllowedCidr,
-                SshUser = SshUser,
+                SshUser = HostUser,
                 Tags = tags,
                 Spot = Spot,
                 SpotMaxPrice = SpotMaxPrice,

@@ -513,6 +513,8 @@ internal sealed partial class Ec2Api
     {
         var instance = FindInstance(c, c.Query.Required("InstanceId"));
         bool latest = c.Query.GetBool("Latest") ?? false;
+        if (latest && _state.Faults.LatestConsoleRefusal is { } refusal)
+            throw new Ec2Error(refusal, "The latest console output is not supported for this instance type.");
         var now = _state.Now;
         string? output = null;
         if (instance.RunningSince is { } since && now - since >= _state.ConsoleOutputDelay)

@@ -63,6 +63,20 @@ public sealed class ConsoleOutputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Latest_can_be_refused_while_the_buffered_output_still_answers()
+    {
+        _console = "[    0.000000] Booting Linux on physical CPU 0x0\n";
+        using var ec2 = Ec2();
+        string id = await LaunchRunningAsync(ec2);
+        _emulator.RefuseLatestConsoleOutput();
+
+        var refused = await Assert.ThrowsAsync<AmazonEC2Exception>(() => ReadAsync(ec2, id, latest: true));
+        Assert.Equal("UnsupportedOperation", refused.ErrorCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(_console, await ReadAsync(ec2, id, latest: false));
+    }
+
+    [Fact]
     public async Task Only_the_last_64_KB_are_kept()
     {
         using var ec2 = Ec2();

@@ -15,7 +15,10 @@ namespace OpenBsdBuild.Tests.Cloud
     /// pair in the netns sshd (as cloud-init would) and runs its rendered user data as root inside the
     /// host (its namespaces), for real; its output is what the instance's console would show.
     /// Only the self-destruct is intercepted: a `shutdown` on PATH records its
-    /// arguments instead of powering off the test machine.
+    /// arguments instead of powering off the test machine. When EC2 ends the instance (terminated by
+    /// the API, or underneath), what ran on it ends and its root volume is deleted (DeleteOnTermination):
+    /// the namespace outlives the emulated instance, so the booter kills the QEMU processes under its
+    /// state directory and deletes the guests' files once none of its instances runs any more.
     /// </summary>
     public sealed class InstanceBooter : IAsyncDisposable
     {
@@ -55,15 +58,42 @@ namespace OpenBsdBuild.Tests.Cloud
         public string ShutdownArgs => File.Exists(Path.Combine(StateDirectory, "shutdown.args")) ? File.ReadAllText(Path.Combine(StateDirectory, "shutdown.args")).Trim() : "";
         public string BootLog => File.Exists(Path.Combine(StateDirectory, "boot.log")) ? File.ReadAllText(Path.Combine(StateDirectory, "boot.log")) : "";
 
+        private volatile bool _instancesEnded;
+
+        /// <summary>
+        /// Waits (bounded) until the booter has ended what ran on its instances, once all of them are
+        /// shutting down or terminated; returns at once while one still runs.
+        /// </summary>
+        public void WaitUntilInstancesEnded(TimeSpan bound)
+        {
+            var deadline = DateTime.UtcNow + bound;
+            while (!_instancesEnded && AllEnded() && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        }
+
+        private bool AllEnded()
+        {
+            var ours = _emulator.Instances.Values.Where(i => _booted.ContainsKey(i.InstanceId)).ToList();
+            return ours.Count > 0 && ours.All(i => i.State is EmulatedInstanceState.ShuttingDown or EmulatedInstanceState.Terminated);
+        }
+
+        private void EndWhatRanOnTheInstances()
+        {
+            foreach (int pid in Tools.QemuProcesses(StateDirectory)) Tools.Sh($"kill -9 {pid}", allowFailure: true);
+            Tools.Sh($"rm -rf '{StateDirectory}/guests/guests'", allowFailure: true);
+            _instancesEnded = true;
+        }
+
         private async Task LoopAsync()
         {
             while (!_stop.IsCancellationRequested)
             {
+                if (!_instancesEnded && AllEnded()) EndWhatRanOnTheInstances();
                 if (Enabled)
                 {
                     foreach (var i in _emulator.Instances.Values.Where(i => i.State == EmulatedInstanceState.Running && !_booted.ContainsKey(i.InstanceId)))
                     {
                         _booted[i.InstanceId] = true;
+                        _instancesEnded = false;
                         var key = _emulator.KeyPairs.Values.FirstOrDefault(k => k.KeyName == i.KeyName && k.Region == i.Region);
                         if (key != null)
                             File.AppendAllText(Path.Combine(_ssh.Directory, "authorized_keys"), $"environment=\"OBB_STATE_DIR={StateDirectory}\" {key.PublicKey}\n");

@@ -1,4 +1,5 @@
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading.Tasks;
 using Xunit;
@@ -56,6 +57,25 @@ namespace OpenBsdBuild.Tests.Hosts
             Assert.False(r.HadErrors, r.Describe() + "\nboot log:\n" + _booter.BootLog);
             Assert.Equal(_ssh.HostKeyFingerprint, r.Single<MetalHost>().HostKeyFingerprint);
             Assert.Contains(_emulator.Requests, q => q.Action == "GetConsoleOutput" && q.Parameters.TryGetValue("Latest", out var latest) && latest == "true");
+        }
+
+        [Fact]
+        public void When_Latest_is_refused_the_buffered_console_output_is_read_and_the_user_is_told()
+        {
+            // An instance type outside Nitro, or an EC2-compatible endpoint, that refuses Latest=true; here
+            // the buffered post already carries the fingerprints (on EC2 they come with a later post).
+            _emulator.RefuseLatestConsoleOutput();
+            _emulator.ConsoleOutputProvider = _ => ConsoleText.With(_ssh.HostKeyFingerprint);
+            using var ps = new PsSession();
+            var r = ps.Run($"$h = {New("-ConsoleTimeout 00:03:00 -Verbose")}; $h; $h | Remove-MetalHost");
+            Assert.False(r.HadErrors, r.Describe() + "\nboot log:\n" + _booter.BootLog);
+            Assert.Equal(_ssh.HostKeyFingerprint, r.Single<MetalHost>().HostKeyFingerprint);
+            Assert.Contains(r.Verbose, v => v.Message.Contains("refused Latest=true") && v.Message.Contains("UnsupportedOperation") && v.Message.Contains("buffered"));
+            var reads = _emulator.Requests.Where(q => q.Action == "GetConsoleOutput").ToList();
+            Assert.Equal("true", reads[0].Parameters["Latest"]);
+            // Asked once; every later read is of the buffered output.
+            Assert.All(reads.Skip(1), q => Assert.False(q.Parameters.TryGetValue("Latest", out var latest) && latest == "true"));
+            Assert.True(reads.Count > 1);
         }
 
         [Fact]

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
@@ -147,6 +148,46 @@ namespace OpenBsdBuild.Tests.Images
                 Assert.Equal(FailureKind.OperationTimeout, e.Kind);
                 Assert.Contains("the installer's first question", e.Message);
                 Assert.Contains("Console transcript", e.Message);
+            }
+            finally
+            {
+                await boot.DestroyAsync();
+            }
+            Assert.Empty(Tools.QemuProcesses(_dir));
+        }
+
+        [Fact]
+        public async Task A_guest_that_halts_without_powering_down_gets_a_key_and_its_qemu_exits()
+        {
+            // A plain halt on OpenBSD/arm64 prints "Please press any key to reboot." and waits on the console
+            // (machdep.c boot()); the fixture system's last shutdown action (halt-wait) does the same, and under
+            // -no-reboot the reset that follows the key ends QEMU. The wait for the end of an install must press
+            // that key. The test guest boots quicker than an installed fixture system, so halt-wait runs there.
+            var guestImage = TestGuestImage.Get();
+            var reporter = new Cloud.RecordingReporter();
+            var host = await HostConnector.ConnectLocalAsync(Path.Combine(_dir, "state"), reporter, CancellationToken.None);
+            var request = new ImageBuildRequest { Version = "7.8", Architecture = "arm64", MemoryMB = 512, CpuCount = 1 };
+            using var machine = await BuildMachine.PrepareAsync(host, request, Path.Combine(_dir, "work"), reporter, CancellationToken.None);
+            Tools.Sh($"qemu-img create -q -f qcow2 -b '{guestImage.Path}' -F qcow2 '{machine.DiskPath}' 32G");
+            var boot = await machine.LaunchAsync("halt", null, reporter, CancellationToken.None);
+            try
+            {
+                using var console = await SerialConsole.ConnectAsync(host.Shell, boot.SerialPort, CancellationToken.None);
+                await console.WaitForAsync(new Regex("TESTGUEST: ssh ready"), TimeSpan.FromMinutes(4), "ssh", CancellationToken.None);
+                string haltWait = Path.Combine(Harness.Repo.Root, "tests", "fixtures", "guest-image", "guest", "usr", "libexec", "openbsd", "halt-wait");
+                string ssh = $"ssh -q -i '{guestImage.KeyFile}' -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p {boot.SshPort} root@127.0.0.1";
+                Tools.Sh($"{ssh} 'cat > /tmp/halt-wait' < '{haltWait}'");
+                // As after a plain halt: the marker the fixture's halt leaves, then halt-wait owns the console.
+                Tools.Sh($"{ssh} 'mkdir -p /run && : > /run/obb-halted && setsid sh /tmp/halt-wait </dev/null >/dev/null 2>&1 &'");
+
+                await ImageBuilder.WaitForPowerOffAsync(console, TimeSpan.FromMinutes(4), "the guest to go down", CancellationToken.None);
+
+                // The key went after the halt text, and the guest reset on it (the console closed: no timeout, no failure).
+                var entries = console.Transcript.Entries.ToList();
+                int halted = entries.FindIndex(e => e.Direction == TranscriptDirection.Received && e.Text.Contains("Please press any key to reboot."));
+                Assert.True(halted >= 0, console.Transcript.Tail());
+                Assert.Contains(entries.Skip(halted), e => e.Direction == TranscriptDirection.Sent);
+                await boot.WaitForExitAsync(TimeSpan.FromMinutes(1), CancellationToken.None);
             }
             finally
             {

@@ -49,6 +49,8 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.True(Emulator.Instances.Values.All(i => i.State == EmulatedInstanceState.Terminated), "instances left" + context);
             Assert.True(!Emulator.SecurityGroups.Values.Any(g => !g.IsDefault), "security groups left" + context);
             Assert.True(Emulator.KeyPairs.Count == 0, "key pairs left" + context);
+            // What ran on a terminated instance ends with it (the booter plays that part of EC2).
+            Booter.WaitUntilInstancesEnded(TimeSpan.FromSeconds(30));
             AssertNoGuests(GuestState);
             AssertNoKeyFiles();
         }

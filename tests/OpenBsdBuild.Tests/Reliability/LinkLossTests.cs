@@ -79,6 +79,30 @@ namespace OpenBsdBuild.Tests.Reliability
         }
 
         [Fact]
+        public void A_link_dead_while_connecting_is_ConnectTimeout_within_its_bound_not_a_hang()
+        {
+            var ns = _target.Namespace;
+            ns.LinkDown();
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                var running = _ps.RunAsync(ns.ConnectCommand);
+                Assert.True(running.Wait(HangGuard), "Connect-MetalHost hung on the dead link");
+                var r = running.Result;
+                var e = r.FirstError;
+                Assert.True(e != null, r.Describe());
+                Assert.StartsWith("OpenBsdBuild.ConnectTimeout,", e!.FullyQualifiedErrorId);
+                Assert.Equal(ErrorCategory.OperationTimeout, e.CategoryInfo.Category);
+                Assert.Empty(r.All<MetalHost>());
+                ReliabilityDoc.Row("The link is down while Connect-MetalHost connects", "OpenBsdBuild.ConnectTimeout after -ConnectTimeout (20 s by default), not a hang", clock.Elapsed);
+            }
+            finally
+            {
+                ns.LinkUp();
+            }
+        }
+
+        [Fact]
         public void A_link_dead_before_the_build_starts_is_GuestLost_in_the_preflight()
         {
             _target.Namespace.LinkDown();

@@ -64,6 +64,14 @@ namespace OpenBsdBuild.Tests.Reliability
         protected bool BuildRuns(string guestName) =>
             Lab.GuestSh(guestName, Image.KeyFile, $"test -e /usr/obj/{guestName}.pid && echo yes").Trim() == "yes";
 
+        /// <summary>True once guest <paramref name="guestName"/>'s QEMU runs and Start-OpenBsdGuest waits for its SSH (its record names the port and pid).</summary>
+        protected bool GuestBooting(string guestName)
+        {
+            string record = Path.Combine(Lab.GuestState, "guests", guestName, "guest.json");
+            try { return Tools.QemuProcesses(Lab.GuestState).Length > 0 && File.Exists(record) && System.Text.RegularExpressions.Regex.IsMatch(File.ReadAllText(record), "\"pid\"\\s*:\\s*\\d"); }
+            catch (IOException) { return false; }
+        }
+
         /// <summary>What Invoke-OpenBsdBuild -Verbose said its clean-up took.</summary>
         protected static TimeSpan CleanupTime(PsResult r)
         {

@@ -103,6 +103,28 @@ namespace OpenBsdBuild.Tests.Reliability
         }
 
         [Fact]
+        public void One_liner_whose_host_link_drops_while_the_guest_boots_is_HostLost_and_the_host_is_ended()
+        {
+            using var ps = new PsSession();
+            try
+            {
+                var (r, took) = FaultWhen(ps, $"{NewHost()} | {StartGuest()} | {Build("true")} | Remove-MetalHost", () => GuestBooting("g1"), "the guest's boot",
+                    () => Lab.Ssh.LinkDown(), TimeSpan.FromSeconds(180));
+                Assert.Null(r.Exception);
+                AssertError(r, "HostLost");
+                Assert.Contains("while guest g1 was booting", r.FirstError!.Exception.Message);
+                Assert.Contains("no later stage took them; removed what it had made", r.HostText);
+                Lab.Ssh.LinkUp();
+                Lab.AssertNothingLeft(r);
+                ReliabilityDoc.Row("One-liner: the link to the host drops while the guest boots", "OpenBsdBuild.HostLost (non-terminating) within ~20 s; the host no stage passed on is ended as the pipeline ends", took);
+            }
+            finally
+            {
+                Lab.Ssh.LinkUp();
+            }
+        }
+
+        [Fact]
         public void One_liner_stopped_with_CtrlC_while_the_build_runs_leaves_nothing()
         {
             using var ps = new PsSession();

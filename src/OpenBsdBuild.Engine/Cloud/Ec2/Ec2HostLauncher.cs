@@ -302,12 +302,25 @@ namespace OpenBsdBuild.Cloud.Ec2
         {
             var clock = Stopwatch.StartNew();
             int polls = 0;
+            // Latest: without it EC2 returns only the output buffered around the last state change,
+            // which can lag the user data's fingerprint lines by minutes (docs/host-notes.md).
+            bool latest = true;
             while (true)
             {
                 polls++;
-                // Latest: without it EC2 returns only the output buffered around the last state change,
-                // which can lag the user data's fingerprint lines by minutes (docs/host-notes.md).
-                var r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id, Latest = true }, ct).ConfigureAwait(false);
+                GetConsoleOutputResponse r;
+                try
+                {
+                    r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id, Latest = latest }, ct).ConfigureAwait(false);
+                }
+                catch (AmazonEC2Exception ex) when (latest && ex.StatusCode == System.Net.HttpStatusCode.BadRequest)
+                {
+                    // Latest is for Nitro instance types only, and EC2-compatible endpoints may not know it:
+                    // the buffered output still carries the lines, later (docs/host-notes.md).
+                    latest = false;
+                    reporter.Verbose($"GetConsoleOutput refused Latest=true for {id} ({ex.ErrorCode}: {ex.Message}); reading the buffered console output instead, which can lag the host's boot by minutes.");
+                    continue;
+                }
                 string text = "";
                 if (!string.IsNullOrEmpty(r.Output))
                 {
