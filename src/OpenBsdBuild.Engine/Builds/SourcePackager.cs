@@ -180,7 +180,10 @@ namespace OpenBsdBuild.Builds
         private static string Relative(string root, string full) =>
             full.Substring(root.Length).TrimStart(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar).Replace('\\', '/');
 
-        /// <summary>"*.o", "target/**", "build/?" style patterns.</summary>
+        /// <summary>
+        /// "*.o", "target/**", "build/?" style patterns. Our own: Microsoft.Extensions.FileSystemGlobbing has no
+        /// "?", and PowerShell's WildcardPattern has no "**" and lets "*" cross "/".
+        /// </summary>
         internal static Regex GlobToRegex(string glob)
         {
             var sb = new StringBuilder("^");

@@ -52,7 +52,10 @@ namespace OpenBsdBuild.Images.Installer
 
         private static List<string> InOrder(List<string> offered, HashSet<string> selected) => offered.Where(selected.Contains).ToList();
 
-        /// <summary>A ksh pattern (*, ?, [...]) matched against a whole file name.</summary>
+        /// <summary>
+        /// A ksh pattern (*, ?, [...], [!...]) matched against a whole file name, as the installer's ksh does;
+        /// no glob library has ksh's rules (FileSystemGlobbing has no ? or [...]).
+        /// </summary>
         private static Regex Glob(string pattern)
         {
             var regex = new StringBuilder("^");
