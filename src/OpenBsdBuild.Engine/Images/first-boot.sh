@@ -41,7 +41,10 @@ if [ -n "$KERNEL_SHA256" ]; then
   while pgrep -f /usr/libexec/reorder_kernel >/dev/null; do sleep 2; done
   [ "$(sha256 -q "$STAGED_KERNEL")" = "$KERNEL_SHA256" ] || { echo 'the uploaded kernel does not have the SHA-256 of -Kernel' >&2; exit 1; }
   [ -e /bsd.orig ] || mv /bsd /bsd.orig
-  mv -f "$STAGED_KERNEL" /bsd && chown root:wheel /bsd && chmod 700 /bsd
+  # One command a line: "set -e" stops at a failing one, not at a failing part of an && list.
+  mv -f "$STAGED_KERNEL" /bsd
+  chown root:wheel /bsd
+  chmod 700 /bsd
   # /var/db/kernel.SHA256 keeps the release kernel's hash, so reorder_kernel would refuse this /bsd anyway
   # (it relinks only a /bsd that matches it); the rc line goes too, so no boot logs a failed relink.
   sed -i 's|^/usr/libexec/reorder_kernel &|# & (disabled by New-OpenBsdImage -Kernel: /bsd is not the release kernel)|' /etc/rc
@@ -53,7 +56,10 @@ if [ "$SKIP_RELINK" = yes ]; then
 fi
 if [ "$EC2_AGENT" = yes ]; then
   # rc runs rc.local on every boot, after sshd is up and before the login prompt (docs/golden-images.md).
-  mkdir -p "$(dirname "$AGENT_PATH")" && install -o root -g bin -m 555 "$STAGED_AGENT" "$AGENT_PATH" && rm -f "$STAGED_AGENT"
+  mkdir -p "$(dirname "$AGENT_PATH")"
+  mv -f "$STAGED_AGENT" "$AGENT_PATH"
+  chown root:bin "$AGENT_PATH"
+  chmod 555 "$AGENT_PATH"
   grep -qxF "$AGENT_PATH" /etc/rc.local 2>/dev/null || echo "$AGENT_PATH" >> /etc/rc.local
 fi
 echo @@obb-packages@@; pkg_info -q 2>/dev/null || true; echo @@obb-packages@@

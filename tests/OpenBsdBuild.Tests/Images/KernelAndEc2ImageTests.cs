@@ -96,7 +96,7 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Contains("while pgrep -f /usr/libexec/reorder_kernel >/dev/null; do sleep 2; done", script);
             Assert.Contains("[ \"$(sha256 -q \"$STAGED_KERNEL\")\" = \"$KERNEL_SHA256\" ]", script);
             Assert.Contains("[ -e /bsd.orig ] || mv /bsd /bsd.orig", script);
-            Assert.Contains("mv -f \"$STAGED_KERNEL\" /bsd && chown root:wheel /bsd && chmod 700 /bsd", script);
+            Assert.Contains("  mv -f \"$STAGED_KERNEL\" /bsd\n  chown root:wheel /bsd\n  chmod 700 /bsd\n", script);
             Assert.Contains("sed -i 's|^/usr/libexec/reorder_kernel &|# & (disabled by New-OpenBsdImage -Kernel", script);
             // Library reordering is not the kernel's business: only -SkipRelink turns it off.
             Assert.Contains("\nSKIP_RELINK=no\n", script);
@@ -117,7 +117,7 @@ namespace OpenBsdBuild.Tests.Images
             Assert.Contains("\nEC2_AGENT=yes\n", script);
             Assert.Contains("\nSTAGED_AGENT=/root/openbsdbuild-agent\n", script);
             Assert.Contains("\nAGENT_PATH=/usr/local/libexec/openbsdbuild-agent\n", script);
-            Assert.Contains("install -o root -g bin -m 555 \"$STAGED_AGENT\" \"$AGENT_PATH\"", script);
+            Assert.Contains("  mv -f \"$STAGED_AGENT\" \"$AGENT_PATH\"\n  chown root:bin \"$AGENT_PATH\"\n  chmod 555 \"$AGENT_PATH\"\n", script);
             Assert.Contains("echo \"$AGENT_PATH\" >> /etc/rc.local", script);
             int keysListed = script.IndexOf("ssh-keygen -lf", StringComparison.Ordinal);
             int keysRemoved = script.IndexOf("rm -f /etc/ssh/ssh_host_*key /etc/ssh/ssh_host_*key.pub", StringComparison.Ordinal);
