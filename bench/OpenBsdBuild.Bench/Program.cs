@@ -28,6 +28,8 @@ if (which == "libraries") LibraryChoices.Run(rounds);
 if (which == "guest") await GuestTransfers.RunAsync(rounds, args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : new[] { 1, 50, 200 }, !(args.Length > 3 && args[3] == "nosmall"));
 // New-OpenBsdInstance vs New-MetalHost to a ready object, with an emulated 60 s boot (EC2 emulator, netns sshd as the instance).
 if (which == "native") await NativeReadiness.RunAsync(rounds);
+// Register-OpenBsdAmi against the EC2 emulator and s3rver: its own overhead beyond convert, upload and a fixed emulated import.
+if (which == "ami") await AmiRegistration.RunAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 64, TimeSpan.FromSeconds(args.Length > 3 ? int.Parse(args[3]) : 10));
 if (which == "ciphers") await GuestTransfers.CiphersAsync(args.Length > 1 ? int.Parse(args[1]) : 32);
 
 // Raw SSH.NET stdin throughput through the jump, by write size.

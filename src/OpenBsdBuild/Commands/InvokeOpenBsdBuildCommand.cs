@@ -152,7 +152,7 @@ namespace OpenBsdBuild.Commands
         private static readonly string[] MetalOnlyParameters =
         {
             nameof(GuestName), nameof(Memory), nameof(CpuCount), nameof(BootTimeout), nameof(KeyFile), nameof(HostKeyFingerprint), nameof(EnableMsiX),
-            nameof(Accelerator), nameof(Architecture), nameof(SshUser), nameof(StateDirectory), nameof(S3EndpointUrl), nameof(BootstrapTimeout),
+            nameof(Accelerator), nameof(Architecture), nameof(HostUser), nameof(StateDirectory), nameof(S3EndpointUrl), nameof(BootstrapTimeout),
         };
 
         /// <summary>When the build fails, keep host and guest running for debugging (the host's self-destruct stays armed).</summary>
