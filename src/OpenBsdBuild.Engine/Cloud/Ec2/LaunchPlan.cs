@@ -319,16 +319,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                 ImageSource = "-ImageId";
             }
 
-            Image? image;
-            try
-            {
-                var d = await aws.Ec2.DescribeImagesAsync(new DescribeImagesRequest { ImageIds = new List<string> { imageId! } }, ct).ConfigureAwait(false);
-                image = d.Images?.FirstOrDefault();
-            }
-            catch (AmazonEC2Exception ex) when (ex.ErrorCode.StartsWith("InvalidAMIID", StringComparison.Ordinal))
-            {
-                image = null;
-            }
+            Image? image = await DescribeImageAsync(aws, imageId!, ct).ConfigureAwait(false);
             if (image == null)
                 throw OpenBsdBuildException.BadParameter("ImageId", imageId, $"no such image in {aws.Region}.", "Omit -ImageId to use the latest Ubuntu 24.04, or pass an AMI id of this region.");
             if (image.Architecture?.Value != ec2Arch)
@@ -344,16 +335,7 @@ namespace OpenBsdBuild.Cloud.Ec2
             if (string.IsNullOrEmpty(imageId))
                 throw OpenBsdBuildException.BadParameter("ImageId", "", "is required: an OpenBSD AMI with an ena(4) kernel.",
                     "Pass -ImageId ami-…, or pipe Get-OpenBsdAmi's output (Register-OpenBsdAmi makes one from a golden image).");
-            Image? image;
-            try
-            {
-                var d = await aws.Ec2.DescribeImagesAsync(new DescribeImagesRequest { ImageIds = new List<string> { imageId! } }, ct).ConfigureAwait(false);
-                image = d.Images?.FirstOrDefault();
-            }
-            catch (AmazonEC2Exception ex) when (ex.ErrorCode.StartsWith("InvalidAMIID", StringComparison.Ordinal))
-            {
-                image = null;
-            }
+            Image? image = await DescribeImageAsync(aws, imageId!, ct).ConfigureAwait(false);
             if (image == null)
                 throw OpenBsdBuildException.BadParameter("ImageId", imageId, $"no such image in {aws.Region}.",
                     "Get-OpenBsdAmi lists the OpenBSD AMIs of a region; Register-OpenBsdAmi makes one from a golden image.");
@@ -363,6 +345,20 @@ namespace OpenBsdBuild.Cloud.Ec2
             RootDeviceName = string.IsNullOrEmpty(image.RootDeviceName) ? "/dev/sda1" : image.RootDeviceName;
             if (Request.SshUserFromImage)
                 LoginUser = Ec2Tags.Get(image.Tags, Ec2Tags.BuildUser) is string user && user.Length > 0 ? user : NativeInstanceTypes.DefaultBuildUser;
+        }
+
+        /// <summary>The AMI of that id, or null when EC2 does not know it (InvalidAMIID.* or an empty answer).</summary>
+        private static async Task<Image?> DescribeImageAsync(Ec2Connection aws, string imageId, CancellationToken ct)
+        {
+            try
+            {
+                var d = await aws.Ec2.DescribeImagesAsync(new DescribeImagesRequest { ImageIds = new List<string> { imageId } }, ct).ConfigureAwait(false);
+                return d.Images?.FirstOrDefault();
+            }
+            catch (AmazonEC2Exception ex) when (ex.ErrorCode.StartsWith("InvalidAMIID", StringComparison.Ordinal))
+            {
+                return null;
+            }
         }
 
         private async Task PresignGoldenImageAsync(Ec2Connection aws, CancellationToken ct)
