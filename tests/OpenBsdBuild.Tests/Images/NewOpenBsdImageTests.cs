@@ -93,8 +93,8 @@ namespace OpenBsdBuild.Tests.Images
                 "InvalidParameter.Version", ErrorCategory.InvalidArgument);
             StopsBeforeBooting(New($"-InstallMedia '{media}' -Architecture arm64 -DiskSize 8GB"), "InvalidParameter.DiskSize", ErrorCategory.InvalidArgument);
             StopsBeforeBooting(New($"-InstallMedia '{Path.Combine(_dir, "media", "miniroot78.img")}'"), "InvalidParameter.InstallMedia", ErrorCategory.InvalidArgument);
-            StopsBeforeBooting(_ps.Run($"$local | New-OpenBsdImage -Version 7.8 -InstallMedia '{media}' -BuildUserKey '{Path.Combine(_dir, "nope.pub")}' -Output '{Output}'"),
-                "InvalidParameter.BuildUserKey", ErrorCategory.InvalidArgument);
+            StopsBeforeBooting(_ps.Run($"$local | New-OpenBsdImage -Version 7.8 -InstallMedia '{media}' -UserKey '{Path.Combine(_dir, "nope.pub")}' -Output '{Output}'"),
+                "InvalidParameter.UserKey", ErrorCategory.InvalidArgument);
 
             // The package path is checked before the media is even read.
             var packages = StopsBeforeBooting(New($"-InstallMedia '{media}' -SignifyPublicKey '{key}' -Package rust -PackagePath {_mirror.ExternalRoot}7.8/packages/aarch64/"),
