@@ -11,7 +11,7 @@ namespace OpenBsdBuild.Commands
     /// <summary>Boots a guest from an image on a host and waits until its SSH answers with the expected host key.</summary>
     [Cmdlet(VerbsLifecycle.Start, "OpenBsdGuest", SupportsShouldProcess = true)]
     [OutputType(typeof(OpenBsdGuest))]
-    public sealed class StartOpenBsdGuestCommand : ImageCmdlet
+    public sealed class StartOpenBsdGuestCommand : ImageCmdlet, IGuestParameters
     {
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         [ValidateNotNull]
@@ -29,6 +29,8 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         [ValidatePattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
         public string? Name { get; set; }
+
+        string? IGuestParameters.GuestName => Name;
 
         [Parameter]
         [ValidateSet("arm64", "amd64")]
@@ -87,9 +89,7 @@ namespace OpenBsdBuild.Commands
 
         protected override void BeginProcessing()
         {
-            if (BootTimeout <= TimeSpan.Zero || BootTimeout > TimeSpan.FromHours(6))
-                ThrowBadParameter(nameof(BootTimeout), BootTimeout, "must be between 1 second and 6 hours.", "Pass e.g. -BootTimeout (New-TimeSpan -Minutes 10).");
-            ValidateFingerprints(nameof(HostKeyFingerprint), HostKeyFingerprint);
+            ParameterBinding.Validate(this, this);
             if ((FirmwareCode == null) != (FirmwareVars == null))
                 ThrowBadParameter(FirmwareCode == null ? nameof(FirmwareCode) : nameof(FirmwareVars), null, "firmware code and vars go together.",
                     "Pass both -FirmwareCode and -FirmwareVars, or neither.");
@@ -121,24 +121,10 @@ namespace OpenBsdBuild.Commands
                 WriteEngineError(ex);
                 return;
             }
-            var options = new GuestOptions
-            {
-                Name = Name,
-                Image = imagePath,
-                Architecture = Architecture,
-                MemoryMB = (int)(Memory / (1024 * 1024)),
-                CpuCount = CpuCount,
-                BootTimeout = BootTimeout,
-                SshPort = SshPort,
-                User = User,
-                KeyFile = ResolveGuestKey(KeyFile),
-                HostKeyFingerprints = HostKeyFingerprint,
-                TrustHostKey = TrustHostKey,
-                MsiX = EnableMsiX,
-                Accelerator = Accelerator,
-                FirmwareCode = FirmwareCode,
-                FirmwareVars = FirmwareVars,
-            };
+            var options = ParameterBinding.ToGuestOptions(this, this, imagePath, Architecture);
+            options.SshPort = SshPort;
+            options.FirmwareCode = FirmwareCode;
+            options.FirmwareVars = FirmwareVars;
             if (!ShouldProcess(MetalHost.Name, $"Start guest '{Name ?? "(generated name)"}' from image {golden?.Location ?? imagePath}")) return;
             var aws = golden?.S3Location == null ? null : ImageLibrary.WithImageDefaults(AwsOptions(), golden);
             try
