@@ -41,7 +41,8 @@ namespace OpenBsdBuild.Commands
         [Parameter(Mandatory = true, ParameterSetName = MetalSet)]
         [ValidateNotNull]
         [ArgumentCompleter(typeof(ImageCompleter))]
-        public object Image { get; set; } = null!;
+        [ImageReferenceTransformation]
+        public ImageReference Image { get; set; } = null!;
 
         [Parameter]
         [ValidatePattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
@@ -183,12 +184,12 @@ namespace OpenBsdBuild.Commands
                 ProcessNative();
                 return;
             }
-            bool s3Image = IsS3Image(Image);
+            bool s3Image = Image.IsS3;
             var request = new OneShotRequest
             {
                 Host = MetalHost,
                 KeepHostOnFailure = KeepHostOnFailure,
-                Guest = ParameterBinding.ToGuestOptions(this, this, s3Image ? "" : LocalImagePath(Image), MetalHost == null ? Architecture : null),
+                Guest = ParameterBinding.ToGuestOptions(this, this, s3Image ? "" : Image.Text, MetalHost == null ? Architecture : null),
                 Build = NewBuildSpec(),
             };
             string build = $"build '{new SecretMasker(request.Build.Secrets.Values).Mask(Command)}' in a guest from {(s3Image ? "the image in S3" : Image)}";
@@ -262,13 +263,6 @@ namespace OpenBsdBuild.Commands
                 if (outcome.TeardownError != null) WriteEngineError(outcome.TeardownError);
             }
             catch (OpenBsdBuildException ex) { ThrowEngineError(ex); }
-        }
-
-        /// <summary>The path a guest boots from for an image on the host: a local image object's file, or the text given.</summary>
-        private static string LocalImagePath(object image)
-        {
-            object value = image is PSObject pso ? pso.BaseObject : image;
-            return value is OpenBsdImage golden ? golden.Location : value.ToString() ?? "";
         }
     }
 }

@@ -24,7 +24,8 @@ namespace OpenBsdBuild.Commands
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNull]
         [ArgumentCompleter(typeof(ImageCompleter))]
-        public object Image { get; set; } = null!;
+        [ImageReferenceTransformation]
+        public ImageReference Image { get; set; } = null!;
 
         [Parameter]
         [ValidatePattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
@@ -149,20 +150,18 @@ namespace OpenBsdBuild.Commands
         /// <summary>The image object (if any) and the path the guest boots from; an S3 image's path is known only once the host has fetched it.</summary>
         private (OpenBsdImage?, string) ChooseImage()
         {
-            object input = Image is PSObject ps ? ps.BaseObject : Image;
-            string? text = input as string;
-            if (input is OpenBsdImage || ImageLibrary.IsS3(text))
+            if (Image.Image != null || Image.IsS3)
             {
-                var golden = ResolveImage(nameof(Image), input);
+                var golden = ResolveImage(nameof(Image), Image);
                 if (golden.S3Location != null) return (golden, "");
                 if (MetalHost.Provider != HostProvider.Local)
                     ThrowBadParameter(nameof(Image), golden.Location, $"is a file on this machine, not on {MetalHost.Name}.",
                         "Publish it to S3 (Publish-OpenBsdImage) and pass the s3:// image, or copy it to the host and pass its path there.");
                 return (golden, golden.Location);
             }
-            if (string.IsNullOrWhiteSpace(text))
-                ThrowBadParameter(nameof(Image), input, "is not an image.", "Pass an image object, an s3:// URI, or the path of an image on the host.");
-            return (null, text!);
+            if (Image.Text.Length == 0)
+                ThrowBadParameter(nameof(Image), Image.Text, "is not an image.", "Pass an image object, an s3:// URI, or the path of an image on the host.");
+            return (null, Image.Text);
         }
     }
 }
