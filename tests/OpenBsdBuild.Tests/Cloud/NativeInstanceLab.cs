@@ -132,20 +132,19 @@ namespace OpenBsdBuild.Tests.Cloud
                         {
                             if (b.Pid.HasValue || b.Imds != null) Kill(b);
                         }
-                        else if (i.State != EmulatedInstanceState.Running) { }
-                        else if (b.Pid == null && !b.Ended && BootInstances)
+                        else if (i.State == EmulatedInstanceState.Running && b.Pid == null && !b.Ended && BootInstances)
                         {
                             if (i.ImageId == ImageId) Boot(b);
                             else if (Emulator.RootDiskOf(i.InstanceId) is { } disk) BootAmi(i, b, disk);
                         }
-                        else if (b.Pid.HasValue && !Alive(b.Pid.Value))
+                        else if (i.State == EmulatedInstanceState.Running && b.Pid.HasValue && !Alive(b.Pid.Value))
                         {
                             // The guest powered itself off: on EC2 that is an instance-initiated shutdown.
                             b.Pid = null;
                             b.Ended = true;
                             Emulator.ShutdownFromInstance(i.InstanceId);
                         }
-                        else if (b.Pid.HasValue && b.Imds == null && !b.AgentDone && File.Exists(b.SerialLog) &&
+                        else if (i.State == EmulatedInstanceState.Running && b.Pid.HasValue && b.Imds == null && !b.AgentDone && File.Exists(b.SerialLog) &&
                                  File.ReadAllText(b.SerialLog).Contains("TESTGUEST: ssh ready"))
                             ActAsAgent(i, b);
                     }
