@@ -17,7 +17,11 @@ static class GuestTransfers
 {
     const string Remote = "/usr/obj/bench";
 
-    public static async Task RunAsync(int rounds, int[] sizes, bool small)
+    /// <summary>
+    /// Downloads, then uploads (either may be left out); lean leaves out the raw SFTP column and, for the random
+    /// files, the other-compression column (kept for the source tree, where it shows what deflate is worth).
+    /// </summary>
+    public static async Task RunAsync(int rounds, int[] sizes, bool small, bool down = true, bool up = true, bool lean = false)
     {
         using var rig = new GuestRig();
         var table = new List<string>();
@@ -31,34 +35,34 @@ static class GuestTransfers
             Console.WriteLine($"sha256sum in the guest alone: {sizes.Max() / sw.Elapsed.TotalSeconds:0.0} MB/s");
         }
         string local = Directory.CreateTempSubdirectory("obb-bench-dl-").FullName;
-        foreach (int mb in sizes) table.Add(await DownloadAsync(rig, rounds, $"a{mb}.bin", mb, local, false));
-        if (small) table.Add(await DownloadAsync(rig, rounds, "small", 8, local, true));
+        if (down) foreach (int mb in sizes) table.Add(await DownloadAsync(rig, rounds, $"a{mb}.bin", mb, local, false, lean));
+        if (down && small) table.Add(await DownloadAsync(rig, rounds, "small", 8, local, true, lean));
         Directory.Delete(local, true);
         // The guest's /usr/obj is a 512 MB tmpfs: the download files go before anything is uploaded.
         using (var cleanup = await rig.ConnectGuestAsync()) await Run(cleanup, $"rm -rf {Remote}");
 
         string trees = Directory.CreateTempSubdirectory("obb-bench-up-").FullName;
-        foreach (int mb in sizes)
+        foreach (int mb in up ? sizes : Array.Empty<int>())
         {
             string tree = Path.Combine(trees, $"t{mb}");
             Directory.CreateDirectory(tree);
             Tools.Sh($"head -c {mb << 20} /dev/urandom > {tree}/blob.bin");
-            table.Add(await UploadAsync(rig, rounds, tree, $"{mb} MB file (random)"));
+            table.Add(await UploadAsync(rig, rounds, tree, $"{mb} MB file (random)", lean));
         }
-        if (small)
+        if (up && small)
         {
             string tree = Path.Combine(trees, "src");
             double mb = Bench.SourceTree(tree, 10_000);
-            table.Add(await UploadAsync(rig, rounds, tree, $"10,000 source files ({mb:0} MB)"));
+            table.Add(await UploadAsync(rig, rounds, tree, $"10,000 source files ({mb:0} MB)", lean: false)); // what deflate is worth on text
         }
         Directory.Delete(trees, true);
         Console.WriteLine();
-        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP (MB/s) | client peak RSS |");
+        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP / other gzip choice (MB/s) | client peak RSS |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (string row in table) Console.WriteLine(row);
     }
 
-    static async Task<string> DownloadAsync(GuestRig rig, int rounds, string name, double mb, string local, bool directory)
+    static async Task<string> DownloadAsync(GuestRig rig, int rounds, string name, double mb, string local, bool directory, bool lean)
     {
         var ours = new List<double>();
         var raw = new List<double>();
@@ -91,7 +95,7 @@ static class GuestTransfers
                     return Task.CompletedTask;
                 },
             };
-            if (!directory)
+            if (!directory && !lean)
                 methods.Add(async () =>
                 {
                     var sw = Stopwatch.StartNew();
@@ -103,7 +107,7 @@ static class GuestTransfers
             // Each round starts with another method: a load that rises or falls during a round favours none.
             for (int k = 0; k < methods.Count; k++) await methods[(k + i) % methods.Count]();
             Console.WriteLine($"download {name}, round {i + 1}: verified fetch {ours[^1]:0.0} MB/s ({cpu[^1]:0.00} client CPU s per 100 MB), " +
-                              (directory ? "" : $"raw SFTP {raw[^1]:0.0} MB/s, ") + $"scp -J {scp[^1]:0.0} MB/s");
+                              (raw.Count > i ? $"raw SFTP {raw[^1]:0.0} MB/s, " : "") + $"scp -J {scp[^1]:0.0} MB/s");
             Directory.Delete(dest, true);
         }
         double o = Bench.Median(ours), s = Bench.Median(scp);
@@ -111,13 +115,17 @@ static class GuestTransfers
                $"{(raw.Count > 0 ? Bench.Median(raw).ToString("0.0") : "-")} | {rss >> 20} MB |";
     }
 
-    static async Task<string> UploadAsync(GuestRig rig, int rounds, string tree, string what)
+    static async Task<string> UploadAsync(GuestRig rig, int rounds, string tree, string what, bool lean)
     {
         double mb = Directory.EnumerateFiles(tree, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / 1048576.0;
         var ours = new List<double>();
         var tar = new List<double>();
-        var stored = new List<double>();
+        var other = new List<double>();
         long rss = 0;
+        // The compression SourceUpload does not choose for this tree, to show what the choice is worth.
+        var otherLevel = SourcePackager.ChooseLevel(SourcePackager.Select(tree, true, Array.Empty<string>())) == System.IO.Compression.CompressionLevel.NoCompression
+            ? System.IO.Compression.CompressionLevel.Fastest : System.IO.Compression.CompressionLevel.NoCompression;
+        string otherName = otherLevel == System.IO.Compression.CompressionLevel.NoCompression ? "plain tar" : "gzip fastest";
         for (int i = 0; i < rounds; i++)
         {
             var methods = new List<Func<Task>>
@@ -142,30 +150,125 @@ static class GuestTransfers
                     tar.Add(mb / sw.Elapsed.TotalSeconds);
                     return Task.CompletedTask;
                 },
-                async () =>
+            };
+            if (!lean)
+                methods.Add(async () =>
                 {
-                    // The same stream with deflate's stored blocks: what the gzip level costs the guest.
                     var sw = Stopwatch.StartNew();
                     using (var shell = await rig.ConnectGuestAsync())
                     {
-                        await Run(shell, "mkdir -p /usr/obj/up-stored");
+                        await Run(shell, "mkdir -p /usr/obj/up-other");
                         var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
-                        await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-stored", NullReporter.Instance, default, System.IO.Compression.CompressionLevel.NoCompression);
+                        await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-other", NullReporter.Instance, default, otherLevel);
                     }
-                    stored.Add(mb / sw.Elapsed.TotalSeconds);
-                },
-            };
+                    other.Add(mb / sw.Elapsed.TotalSeconds);
+                });
             // Rotated each round as for downloads; the guest's 512 MB /usr/obj holds one copy at a time.
             for (int k = 0; k < methods.Count; k++)
             {
                 await methods[(k + i) % methods.Count]();
                 using var shell = await rig.ConnectGuestAsync();
-                await Run(shell, "rm -rf /usr/obj/up-ours /usr/obj/up-tar /usr/obj/up-stored");
+                await Run(shell, "rm -rf /usr/obj/up-ours /usr/obj/up-tar /usr/obj/up-other");
             }
-            Console.WriteLine($"upload {what}, round {i + 1}: ours {ours[^1]:0.0} MB/s, ours stored {stored[^1]:0.0} MB/s, tar | ssh -J tar x {tar[^1]:0.0} MB/s");
+            Console.WriteLine($"upload {what}, round {i + 1}: ours {ours[^1]:0.0} MB/s, " + (lean ? "" : $"{otherName} {other[^1]:0.0} MB/s, ") + $"tar | ssh -J tar x {tar[^1]:0.0} MB/s");
         }
         double o = Bench.Median(ours), t = Bench.Median(tar);
-        return $"| upload | {what} | {o:0.0} | {t:0.0} (tar \\| ssh -J tar x) | {o / t:0.00} | stored: {Bench.Median(stored):0.0} | {rss >> 20} MB |";
+        return $"| upload | {what} | {o:0.0} | {t:0.0} (tar \\| ssh -J tar x) | {o / t:0.00} | {(lean ? "-" : $"{otherName}: {Bench.Median(other):0.0}")} | {rss >> 20} MB |";
+    }
+
+    /// <summary>
+    /// Where an upload's time goes: the bare byte stream (ours vs ssh -J, `cat > /dev/null` in the guest), then
+    /// the same tar unpacked plain, through gzip -1 and our fastest deflate, and what SourceUpload chooses, every
+    /// method once per round, rotated.
+    /// </summary>
+    public static async Task UploadProbeAsync(int rounds, int megabytes, bool text)
+    {
+        using var rig = new GuestRig();
+        string tree = Directory.CreateTempSubdirectory("obb-bench-probe-").FullName;
+        double mb = text ? Bench.SourceTree(tree, megabytes * 100) : megabytes;
+        if (!text) Tools.Sh($"head -c {megabytes << 20} /dev/urandom > {tree}/blob.bin");
+        string tarFile = tree + ".tar";
+        Tools.Sh($"tar cf {tarFile} -C {tree} . && gzip -1 -k {tarFile}");
+        var level = SourcePackager.ChooseLevel(SourcePackager.Select(tree, true, Array.Empty<string>()));
+        var results = new Dictionary<string, List<double>>();
+        async Task Ours(string name, string command, Func<Stream> input)
+        {
+            var sw = Stopwatch.StartNew();
+            using (var shell = await rig.ConnectGuestAsync())
+            using (var stream = input())
+            {
+                int code = await shell.StreamAsync(command, stream, null, null, default);
+                if (code != 0) throw new Exception($"{name}: exit {code}");
+            }
+            Add(name, mb / sw.Elapsed.TotalSeconds);
+        }
+        void Add(string name, double v) { if (!results.ContainsKey(name)) results[name] = new List<double>(); results[name].Add(v); }
+        void Ssh(string name, string pipeline)
+        {
+            var sw = Stopwatch.StartNew();
+            Tools.Sh(pipeline);
+            Add(name, mb / sw.Elapsed.TotalSeconds);
+        }
+        Stream Packed(System.IO.Compression.CompressionLevel level) =>
+            SourcePackager.PackInBackground(SourcePackager.Select(tree, true, Array.Empty<string>()), level, null, default, out _);
+        var methods = new List<Func<Task>>
+        {
+            () => Ours("ours cat", "cat > /dev/null", () => File.OpenRead(tarFile)),
+            () => { Ssh("ssh cat", $"ssh -F {rig.SshConfig} guest 'cat > /dev/null' < {tarFile}"); return Task.CompletedTask; },
+            () => Ours("ours tar x", "mkdir -p /usr/obj/p && tar xf - -C /usr/obj/p", () => File.OpenRead(tarFile)),
+            () => { Ssh("ssh tar x", $"ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/p && tar xf - -C /usr/obj/p' < {tarFile}"); return Task.CompletedTask; },
+            () => Ours("ours tar xzf (gzip -1)", "mkdir -p /usr/obj/p && tar xzf - -C /usr/obj/p", () => File.OpenRead(tarFile + ".gz")),
+            () => Ours("ours tar xzf (ours, fastest)", "mkdir -p /usr/obj/p && tar xzf - -C /usr/obj/p", () => Packed(System.IO.Compression.CompressionLevel.Fastest)),
+            () => Ours("ours tar (auto)", "mkdir -p /usr/obj/p && cd /usr/obj/p && " + SourcePackager.UnpackCommand(level), () => Packed(level)),
+        };
+        for (int i = 0; i < rounds; i++)
+        {
+            for (int k = 0; k < methods.Count; k++)
+            {
+                await methods[(k + i) % methods.Count]();
+                using var shell = await rig.ConnectGuestAsync();
+                await Run(shell, "rm -rf /usr/obj/p");
+            }
+            Console.WriteLine($"round {i + 1}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value[^1]:0.0}")));
+        }
+        Console.WriteLine($"| upload probe, {mb:0} MB {(text ? "source text" : "random")} | median MB/s | rounds |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var r in results) Console.WriteLine($"| {r.Key} | {Bench.Median(r.Value):0.0} | {string.Join(" ", r.Value.Select(v => v.ToString("0.0")))} |");
+        Directory.Delete(tree, true);
+        File.Delete(tarFile);
+        File.Delete(tarFile + ".gz");
+    }
+
+    /// <summary>
+    /// What unpacking costs the guest's own CPU, no network: the same 50 MB (random) tar unpacked plain, as gzip with
+    /// stored blocks and through gunzip alone, timed inside the guest, interleaved over the rounds.
+    /// </summary>
+    public static async Task GuestCostAsync(int rounds, int megabytes)
+    {
+        using var rig = new GuestRig();
+        using var shell = await rig.ConnectGuestAsync();
+        string d = "/usr/obj/cost";
+        await Run(shell, $"mkdir -p {d}/s && head -c {megabytes << 20} /dev/urandom > {d}/s/blob && tar cf {d}/x.tar -C {d}/s . && gzip -1 < {d}/x.tar > {d}/x.tgz && rm -rf {d}/s && ls -l {d}");
+        var steps = new (string name, string command)[]
+        {
+            ("cat tar > /dev/null", $"cat {d}/x.tar > /dev/null"),
+            ("tar xf (plain)", $"mkdir {d}/o && tar xf {d}/x.tar -C {d}/o"),
+            ("tar xzf (gzip -1 of random: stored blocks)", $"mkdir {d}/o && tar xzf {d}/x.tgz -C {d}/o"),
+            ("gzip -dc > /dev/null", $"gzip -dc < {d}/x.tgz > /dev/null"),
+            ("sha256sum", $"sha256sum {d}/x.tar > /dev/null"),
+        };
+        var times = steps.ToDictionary(s => s.name, _ => new List<double>());
+        for (int i = 0; i < rounds; i++)
+            for (int k = 0; k < steps.Length; k++)
+            {
+                var (name, command) = steps[(k + i) % steps.Length];
+                var r = await shell.RunAsync($"a=$(date +%s%N); {command}; b=$(date +%s%N); rm -rf {d}/o; echo $(( (b - a) / 1000000 ))", default);
+                if (!r.Succeeded) throw new Exception($"{command}: {r.Message}");
+                times[name].Add(double.Parse(r.Stdout.Trim().Split('\n')[^1]) / 1000);
+            }
+        Console.WriteLine($"| in the guest, {megabytes} MB random | median s | MB/s | rounds (s) |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var t in times) Console.WriteLine($"| {t.Key} | {Bench.Median(t.Value):0.00} | {megabytes / Bench.Median(t.Value):0.0} | {string.Join(" ", t.Value.Select(v => v.ToString("0.00")))} |");
     }
 
     /// <summary>Every cipher and MAC SSH.NET offers, one at a time, against the guest (through the jump) and the host.</summary>

@@ -25,11 +25,15 @@ if (which == "stdin") await StdinAsync();
 // Hand-written pieces vs the libraries that could replace them, same process, alternating rounds.
 if (which == "libraries") LibraryChoices.Run(rounds);
 // The test guest under QEMU behind a real sshd jump (see bench/README.md): sizes in MB, then many small files.
-if (which == "guest") await GuestTransfers.RunAsync(rounds, args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : new[] { 1, 50, 200 }, !(args.Length > 3 && args[3] == "nosmall"));
+// Options after the sizes: nosmall, up or down (one direction only), lean (no raw SFTP / other-choice columns).
+if (which == "guest") await GuestTransfers.RunAsync(rounds, args.Length > 2 ? args[2].Split(',').Select(int.Parse).ToArray() : new[] { 1, 50, 200 },
+    !args.Contains("nosmall"), down: !args.Contains("up"), up: !args.Contains("down"), lean: args.Contains("lean"));
 // New-OpenBsdInstance vs New-MetalHost to a ready object, with an emulated 60 s boot (EC2 emulator, netns sshd as the instance).
 if (which == "native") await NativeReadiness.RunAsync(rounds);
 // Register-OpenBsdAmi against the EC2 emulator and s3rver: its own overhead beyond convert, upload and a fixed emulated import.
 if (which == "ami") await AmiRegistration.RunAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 64, TimeSpan.FromSeconds(args.Length > 3 ? int.Parse(args[3]) : 10));
+if (which == "upprobe") await GuestTransfers.UploadProbeAsync(rounds, int.Parse(args[2]), args.Length > 3 && args[3] == "text");
+if (which == "guestcost") await GuestTransfers.GuestCostAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 50);
 if (which == "ciphers") await GuestTransfers.CiphersAsync(args.Length > 1 ? int.Parse(args[1]) : 32);
 
 // Raw SSH.NET stdin throughput through the jump, by write size.

@@ -50,9 +50,10 @@ namespace OpenBsdBuild.Builds
 
         /// <summary>
         /// Deflate's fastest level when a byte-weighted sample of the selection shrinks below 60 % (source text
-        /// lands near 30 %), stored blocks otherwise (binaries, archives, media): the guest inflates on a CPU that
-        /// may be emulated, and decoding incompressible literals costs it more than receiving them, while
-        /// stored blocks still carry gzip's CRC, so the stream stays checked end to end. Measured: docs/transfers.md.
+        /// lands near 30 %), no compression otherwise (binaries, archives, media): the guest inflates on a CPU that
+        /// may be emulated, where decoding incompressible data costs it more than receiving it, and even gzip's
+        /// stored blocks cost it a second process, a pipe and a CRC per byte that `tar | ssh tar x` does not pay.
+        /// Measured: docs/transfers.md.
         /// </summary>
         public static CompressionLevel ChooseLevel(Selection selection)
         {
@@ -103,11 +104,14 @@ namespace OpenBsdBuild.Builds
             public override void SetLength(long value) => throw new NotSupportedException();
         }
 
-        /// <summary>Packs the selection as tar.gz into <paramref name="output"/> (then closes it).</summary>
+        /// <summary>
+        /// Packs the selection into <paramref name="output"/> (left open): tar.gz, or a plain tar for
+        /// <see cref="CompressionLevel.NoCompression"/> (the guest's command for either: <see cref="UnpackCommand"/>).
+        /// </summary>
         public static void Pack(Selection selection, Stream output, CompressionLevel level, Action<long>? progress, CancellationToken cancellationToken)
         {
-            using var gzip = new GZipStream(output, level, leaveOpen: true);
-            var tar = new TarWriter(gzip);
+            using GZipStream? gzip = level == CompressionLevel.NoCompression ? null : new GZipStream(output, level, leaveOpen: true);
+            var tar = new TarWriter((Stream?)gzip ?? output);
             long done = 0;
             foreach (string relative in selection.Files)
             {
@@ -121,6 +125,9 @@ namespace OpenBsdBuild.Builds
             }
             tar.Finish();
         }
+
+        /// <summary>The guest's tar flags for a stream <see cref="Pack"/> made at <paramref name="level"/>.</summary>
+        public static string UnpackCommand(CompressionLevel level) => level == CompressionLevel.NoCompression ? "tar xf -" : "tar xzf -";
 
         /// <summary>Starts packing on a background thread and returns the stream to read the tar.gz from.</summary>
         public static Stream PackInBackground(Selection selection, CompressionLevel level, Action<long>? progress, CancellationToken cancellationToken, out Task packing)

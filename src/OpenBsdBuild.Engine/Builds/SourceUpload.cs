@@ -26,22 +26,22 @@ namespace OpenBsdBuild.Builds
             string activity = $"Sending sources to {guestName}";
             reporter.Verbose($"Sending {selection.Files.Count} files ({total / 1048576.0:0.0} MB{(selection.FromGit ? ", chosen by git" : "")}) from {selection.Root}");
             CompressionLevel chosen = level ?? SourcePackager.ChooseLevel(selection);
-            reporter.Verbose($"Compression: {(chosen == CompressionLevel.NoCompression ? "none (the sources do not shrink; gzip stored blocks, still CRC-checked)" : "gzip, fastest level")}");
+            reporter.Verbose($"Compression: {(chosen == CompressionLevel.NoCompression ? "none (the sources do not shrink: a plain tar stream)" : "gzip, fastest level")}");
             var stderr = new StringBuilder();
             using var upload = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var tarGz = SourcePackager.PackInBackground(selection, chosen,
+            using var archive = SourcePackager.PackInBackground(selection, chosen,
                 done => reporter.Progress(activity, $"{done / 1048576.0:0.0} of {total / 1048576.0:0.0} MB", total == 0 ? 100 : (int)(done * 100 / total)),
                 upload.Token, out Task packing);
             int code;
             try
             {
-                code = await shell.StreamAsync($"cd {ShellQuote.Quote(workingDirectory)} && tar xzf -", tarGz, null,
+                code = await shell.StreamAsync($"cd {ShellQuote.Quote(workingDirectory)} && {SourcePackager.UnpackCommand(chosen)}", archive, null,
                     l => stderr.AppendLine(l), cancellationToken).ConfigureAwait(false);
             }
             finally
             {
                 upload.Cancel();
-                tarGz.Dispose();
+                archive.Dispose();
                 reporter.ProgressDone(activity);
             }
             // A local read error shows up remotely as a truncated archive; report the real cause.

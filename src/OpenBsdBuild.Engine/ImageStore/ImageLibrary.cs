@@ -20,8 +20,6 @@ namespace OpenBsdBuild.ImageStore
     /// </summary>
     public static class ImageLibrary
     {
-        public static bool IsS3(string? location) => location != null && location.TrimStart().StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
-
         /// <summary>
         /// The images at <paramref name="location"/> (an s3:// prefix or a local folder, newest first),
         /// or the one image it names. Unusable images come back as problems, never silently dropped.
@@ -36,7 +34,7 @@ namespace OpenBsdBuild.ImageStore
                 bool wanted = ImageCatalog.WildcardMatcher(versionPattern)(one.Version) && ImageCatalog.WildcardMatcher(architecturePattern)(one.Architecture);
                 return (wanted ? new[] { one } : Array.Empty<OpenBsdImage>(), Array.Empty<OpenBsdBuildException>());
             }
-            if (IsS3(location))
+            if (S3Location.IsS3Uri(location))
             {
                 var prefix = S3Location.Parse(location, "Location");
                 using var s3 = S3ImageConnection.Open(aws, reporter);
@@ -53,7 +51,7 @@ namespace OpenBsdBuild.ImageStore
         public static async Task<OpenBsdImage> GetAsync(string location, AwsConnectionOptions aws, IOperationReporter reporter,
             CancellationToken cancellationToken)
         {
-            if (!IsS3(location))
+            if (!S3Location.IsS3Uri(location))
                 return (await LocalImageCatalog.GetAsync(location, cancellationToken).ConfigureAwait(false)).ToImage();
             var key = S3Location.Parse(location, "Image");
             using var s3 = S3ImageConnection.Open(aws, reporter);
@@ -136,7 +134,7 @@ namespace OpenBsdBuild.ImageStore
 
         private static bool NamesOneImage(string location)
         {
-            if (IsS3(location))
+            if (S3Location.IsS3Uri(location))
                 return S3Location.TryParse(location, out var s3, out _) && !s3!.IsFolder &&
                        (ImageCatalog.IsImageName(s3.Name) || ImageCatalog.IsSidecarName(s3.Name));
             return File.Exists(Path.GetFullPath(location));

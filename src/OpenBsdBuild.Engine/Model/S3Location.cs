@@ -19,6 +19,13 @@ namespace OpenBsdBuild.Model
         private static readonly Regex BucketPattern = new Regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", RegexOptions.CultureInvariant);
         private static readonly Regex IpAddressPattern = new Regex(@"^\d+\.\d+\.\d+\.\d+$", RegexOptions.CultureInvariant);
 
+        /// <summary>
+        /// The one rule for "is this text meant as an S3 location": it begins with <c>s3:</c> in any case.
+        /// "s3:/typo" counts too, so <see cref="Parse"/> refuses it as a malformed URI instead of anyone taking
+        /// it for a path on a drive named s3.
+        /// </summary>
+        public static bool IsS3Uri(string? text) => text != null && text.TrimStart().StartsWith("s3:", StringComparison.OrdinalIgnoreCase);
+
         public S3Location(string bucket, string key)
         {
             string? problem = BucketProblem(bucket) ?? KeyProblem(key ?? "");

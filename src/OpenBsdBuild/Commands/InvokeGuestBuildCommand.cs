@@ -17,7 +17,7 @@ namespace OpenBsdBuild.Commands
     /// <summary>Sends sources to a guest, runs the build with live output, and brings back verified artifacts.</summary>
     [Cmdlet(VerbsLifecycle.Invoke, "GuestBuild", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = "Path")]
     [OutputType(typeof(GuestBuildResult))]
-    public sealed class InvokeGuestBuildCommand : OpenBsdBuildCmdlet
+    public sealed class InvokeGuestBuildCommand : OpenBsdBuildCmdlet, IBuildParameters
     {
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         [ValidateNotNull]
@@ -100,39 +100,13 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         public TimeSpan? Timeout { get; set; }
 
-        protected override void BeginProcessing()
-        {
-            if (Timeout.HasValue && Timeout.Value <= TimeSpan.Zero)
-                ThrowBadParameter(nameof(Timeout), Timeout, "must be positive.", "Pass e.g. -Timeout (New-TimeSpan -Hours 2).");
-            if (Path != null && !Directory.Exists(ResolveLocalPath(Path)))
-                ThrowBadParameter(nameof(Path), Path, "no such directory.", "Pass -Path with the local directory that holds the sources.");
-            if (WorkingDirectory != null && !WorkingDirectory.StartsWith("/", StringComparison.Ordinal))
-                ThrowBadParameter(nameof(WorkingDirectory), WorkingDirectory, "must be an absolute path in the guest.", "Pass e.g. -WorkingDirectory /usr/obj/myproject.");
-        }
+        protected override void BeginProcessing() => ParameterBinding.Validate(this, this);
 
         private readonly List<(OpenBsdGuest guest, BuildSpec spec)> _builds = new List<(OpenBsdGuest, BuildSpec)>();
 
         protected override void ProcessRecord()
         {
-            var spec = new BuildSpec
-            {
-                Command = Command,
-                SourcePath = Path == null ? null : ResolveLocalPath(Path),
-                IncludeIgnored = IncludeIgnored,
-                Exclude = Exclude,
-                ArchivePath = Archive == null ? null : ResolveExistingFile(nameof(Archive), Archive),
-                GitUrl = GitUrl,
-                GitRef = Ref,
-                User = User,
-                MinFreeSpace = MinFreeSpace,
-                WorkingDirectory = WorkingDirectory,
-                Environment = ToEnvironment(nameof(Environment), Environment, secret: false),
-                Secrets = ToEnvironment(nameof(Secret), Secret, secret: true),
-                Artifacts = Artifact,
-                Destination = ResolveLocalPath(Destination ?? System.IO.Path.Combine("artifacts", Guest.Name)),
-                LogPath = LogPath == null ? null : ResolveLocalPath(LogPath),
-                Timeout = Timeout,
-            };
+            var spec = ParameterBinding.ToBuildSpec(this, this, System.IO.Path.Combine("artifacts", Guest.Name), User);
             if (_builds.Any(b => b.spec.Destination == spec.Destination))
                 ThrowBadParameter(nameof(Destination), Destination, "several guests would write their artifacts to the same folder.",
                     "Leave -Destination out (each guest gets ./artifacts/<guest>) or build one guest at a time.");

@@ -21,7 +21,7 @@ namespace OpenBsdBuild.Commands
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "OpenBsdBuild", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = MetalSet)]
     [OutputType(typeof(GuestBuildResult))]
-    public sealed class InvokeOpenBsdBuildCommand : Ec2LaunchCmdlet
+    public sealed class InvokeOpenBsdBuildCommand : Ec2LaunchCmdlet, IBuildParameters, IGuestParameters
     {
         private const string MetalSet = "Metal";
         private const string NativeSet = "Native";
@@ -41,7 +41,8 @@ namespace OpenBsdBuild.Commands
         [Parameter(Mandatory = true, ParameterSetName = MetalSet)]
         [ValidateNotNull]
         [ArgumentCompleter(typeof(ImageCompleter))]
-        public object Image { get; set; } = null!;
+        [ImageReferenceTransformation]
+        public ImageReference Image { get; set; } = null!;
 
         [Parameter]
         [ValidatePattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
@@ -172,20 +173,8 @@ namespace OpenBsdBuild.Commands
 
         protected override void BeginProcessing()
         {
-            if (Timeout.HasValue && Timeout.Value <= TimeSpan.Zero)
-                ThrowBadParameter(nameof(Timeout), Timeout, "must be positive.", "Pass e.g. -Timeout (New-TimeSpan -Hours 2).");
-            if (BootTimeout <= TimeSpan.Zero || BootTimeout > TimeSpan.FromHours(6))
-                ThrowBadParameter(nameof(BootTimeout), BootTimeout, "must be between 1 second and 6 hours.", "Pass e.g. -BootTimeout (New-TimeSpan -Minutes 10).");
-            ValidateFingerprints(nameof(HostKeyFingerprint), HostKeyFingerprint);
-            var sources = new[] { (nameof(Path), Path), (nameof(Archive), Archive), (nameof(GitUrl), GitUrl) }.Where(s => s.Item2 != null).ToList();
-            if (sources.Count > 1)
-                ThrowBadParameter(sources[1].Item1, sources[1].Item2, $"was given together with -{sources[0].Item1}.", "Send the sources one way: -Path, -Archive or -GitUrl.");
-            if (Ref != null && GitUrl == null)
-                ThrowBadParameter(nameof(Ref), Ref, "needs -GitUrl.", "Pass -GitUrl with the repository to clone at this ref.");
-            if (Path != null && !Directory.Exists(ResolveLocalPath(Path)))
-                ThrowBadParameter(nameof(Path), Path, "no such directory.", "Pass -Path with the local directory that holds the sources.");
-            if (WorkingDirectory != null && !WorkingDirectory.StartsWith("/", StringComparison.Ordinal))
-                ThrowBadParameter(nameof(WorkingDirectory), WorkingDirectory, "must be an absolute path in the guest.", "Pass e.g. -WorkingDirectory /usr/obj/myproject.");
+            ParameterBinding.Validate(this, (IBuildParameters)this);
+            ParameterBinding.Validate(this, (IGuestParameters)this);
         }
 
         protected override void ProcessRecord()
@@ -195,26 +184,12 @@ namespace OpenBsdBuild.Commands
                 ProcessNative();
                 return;
             }
-            bool s3Image = IsS3Image(Image);
+            bool s3Image = Image.IsS3;
             var request = new OneShotRequest
             {
                 Host = MetalHost,
                 KeepHostOnFailure = KeepHostOnFailure,
-                Guest = new GuestOptions
-                {
-                    Name = GuestName,
-                    Image = s3Image ? "" : LocalImagePath(Image),
-                    Architecture = MetalHost == null ? Architecture : null,
-                    MemoryMB = (int)(Memory / (1024 * 1024)),
-                    CpuCount = CpuCount,
-                    BootTimeout = BootTimeout,
-                    User = User,
-                    KeyFile = ResolveGuestKey(KeyFile),
-                    HostKeyFingerprints = HostKeyFingerprint,
-                    TrustHostKey = TrustHostKey,
-                    MsiX = EnableMsiX,
-                    Accelerator = Accelerator,
-                },
+                Guest = ParameterBinding.ToGuestOptions(this, this, s3Image ? "" : Image.Text, MetalHost == null ? Architecture : null),
                 Build = NewBuildSpec(),
             };
             string build = $"build '{new SecretMasker(request.Build.Secrets.Values).Mask(Command)}' in a guest from {(s3Image ? "the image in S3" : Image)}";
@@ -251,24 +226,8 @@ namespace OpenBsdBuild.Commands
             catch (OpenBsdBuildException ex) { ThrowEngineError(ex); } // a failed build's target is its result
         }
 
-        private BuildSpec NewBuildSpec() => new BuildSpec
-        {
-            Command = Command,
-            SourcePath = Path == null ? null : ResolveLocalPath(Path),
-            IncludeIgnored = IncludeIgnored,
-            Exclude = Exclude,
-            ArchivePath = Archive == null ? null : ResolveExistingFile(nameof(Archive), Archive),
-            GitUrl = GitUrl,
-            GitRef = Ref,
-            MinFreeSpace = MinFreeSpace,
-            WorkingDirectory = WorkingDirectory,
-            Environment = ToEnvironment(nameof(Environment), Environment, secret: false),
-            Secrets = ToEnvironment(nameof(Secret), Secret, secret: true),
-            Artifacts = Artifact,
-            Destination = ResolveLocalPath(Destination ?? "artifacts"),
-            LogPath = LogPath == null ? null : ResolveLocalPath(LogPath),
-            Timeout = Timeout,
-        };
+        /// <summary>The build runs as the guest's (or instance's) login user, so the spec names none.</summary>
+        private BuildSpec NewBuildSpec() => ParameterBinding.ToBuildSpec(this, this, "artifacts", user: null);
 
         /// <summary>-Native: an OpenBSD instance from -ImageId is the build machine; it is terminated at the end like a launched host.</summary>
         private void ProcessNative()
@@ -304,13 +263,6 @@ namespace OpenBsdBuild.Commands
                 if (outcome.TeardownError != null) WriteEngineError(outcome.TeardownError);
             }
             catch (OpenBsdBuildException ex) { ThrowEngineError(ex); }
-        }
-
-        /// <summary>The path a guest boots from for an image on the host: a local image object's file, or the text given.</summary>
-        private static string LocalImagePath(object image)
-        {
-            object value = image is PSObject pso ? pso.BaseObject : image;
-            return value is OpenBsdImage golden ? golden.Location : value.ToString() ?? "";
         }
     }
 }

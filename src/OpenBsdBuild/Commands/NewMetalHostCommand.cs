@@ -38,7 +38,8 @@ namespace OpenBsdBuild.Commands
         [Parameter]
         [ValidateNotNull]
         [ArgumentCompleter(typeof(ImageCompleter))]
-        public object? Image { get; set; }
+        [ImageReferenceTransformation]
+        public ImageReference? Image { get; set; }
 
         /// <summary>When the pipeline fails or is stopped, keep the host (and say how to remove it) instead of terminating it.</summary>
         [Parameter]

@@ -14,7 +14,8 @@ namespace OpenBsdBuild.Commands
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
         [ValidateNotNull]
         [ArgumentCompleter(typeof(ImageCompleter))]
-        public object Image { get; set; } = null!;
+        [ImageReferenceTransformation]
+        public ImageReference Image { get; set; } = null!;
 
         /// <summary>s3://bucket/prefix/; the image keeps its file name under it.</summary>
         [Parameter(Mandatory = true, Position = 1)]
@@ -42,7 +43,7 @@ namespace OpenBsdBuild.Commands
 
         protected override void BeginProcessing()
         {
-            if (!ImageLibrary.IsS3(Destination))
+            if (!S3Location.IsS3Uri(Destination))
                 ThrowBadParameter(nameof(Destination), Destination, "is not an s3:// location.", "Pass s3://bucket/prefix/.");
             _destination = ParseS3Location(nameof(Destination), Destination);
         }

@@ -16,7 +16,8 @@ namespace OpenBsdBuild.Commands
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
         [ValidateNotNull]
         [ArgumentCompleter(typeof(ImageCompleter))]
-        public object Image { get; set; } = null!;
+        [ImageReferenceTransformation]
+        public ImageReference Image { get; set; } = null!;
 
         /// <summary>s3://bucket/prefix/ in the AMI's region: the raw disk is staged there (and removed with the AMI).</summary>
         [Parameter(Mandatory = true, Position = 1)]
@@ -65,7 +66,7 @@ namespace OpenBsdBuild.Commands
         {
             if (PollInterval < TimeSpan.FromMilliseconds(50) || PollInterval > TimeSpan.FromMinutes(1))
                 ThrowBadParameter(nameof(PollInterval), PollInterval, "is outside 50 ms to 1 minute.", "Leave the default (1 second) or pass a value in that range.");
-            if (!ImageLibrary.IsS3(StagingLocation))
+            if (!S3Location.IsS3Uri(StagingLocation))
                 ThrowBadParameter(nameof(StagingLocation), StagingLocation, "is not an s3:// location.", "Pass s3://bucket/prefix/ of a bucket in the AMI's region.");
             _staging = ParseS3Location(nameof(StagingLocation), StagingLocation);
             if (!_staging.IsFolder)

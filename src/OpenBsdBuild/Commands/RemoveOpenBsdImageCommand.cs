@@ -13,7 +13,8 @@ namespace OpenBsdBuild.Commands
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
         [ValidateNotNull]
         [ArgumentCompleter(typeof(ImageCompleter))]
-        public object Image { get; set; } = null!;
+        [ImageReferenceTransformation]
+        public ImageReference Image { get; set; } = null!;
 
         protected override void ProcessRecord()
         {

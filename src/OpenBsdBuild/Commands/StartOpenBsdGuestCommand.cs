@@ -11,7 +11,7 @@ namespace OpenBsdBuild.Commands
     /// <summary>Boots a guest from an image on a host and waits until its SSH answers with the expected host key.</summary>
     [Cmdlet(VerbsLifecycle.Start, "OpenBsdGuest", SupportsShouldProcess = true)]
     [OutputType(typeof(OpenBsdGuest))]
-    public sealed class StartOpenBsdGuestCommand : ImageCmdlet
+    public sealed class StartOpenBsdGuestCommand : ImageCmdlet, IGuestParameters
     {
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         [ValidateNotNull]
@@ -24,11 +24,14 @@ namespace OpenBsdBuild.Commands
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNull]
         [ArgumentCompleter(typeof(ImageCompleter))]
-        public object Image { get; set; } = null!;
+        [ImageReferenceTransformation]
+        public ImageReference Image { get; set; } = null!;
 
         [Parameter]
         [ValidatePattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
         public string? Name { get; set; }
+
+        string? IGuestParameters.GuestName => Name;
 
         [Parameter]
         [ValidateSet("arm64", "amd64")]
@@ -87,9 +90,7 @@ namespace OpenBsdBuild.Commands
 
         protected override void BeginProcessing()
         {
-            if (BootTimeout <= TimeSpan.Zero || BootTimeout > TimeSpan.FromHours(6))
-                ThrowBadParameter(nameof(BootTimeout), BootTimeout, "must be between 1 second and 6 hours.", "Pass e.g. -BootTimeout (New-TimeSpan -Minutes 10).");
-            ValidateFingerprints(nameof(HostKeyFingerprint), HostKeyFingerprint);
+            ParameterBinding.Validate(this, this);
             if ((FirmwareCode == null) != (FirmwareVars == null))
                 ThrowBadParameter(FirmwareCode == null ? nameof(FirmwareCode) : nameof(FirmwareVars), null, "firmware code and vars go together.",
                     "Pass both -FirmwareCode and -FirmwareVars, or neither.");
@@ -121,24 +122,10 @@ namespace OpenBsdBuild.Commands
                 WriteEngineError(ex);
                 return;
             }
-            var options = new GuestOptions
-            {
-                Name = Name,
-                Image = imagePath,
-                Architecture = Architecture,
-                MemoryMB = (int)(Memory / (1024 * 1024)),
-                CpuCount = CpuCount,
-                BootTimeout = BootTimeout,
-                SshPort = SshPort,
-                User = User,
-                KeyFile = ResolveGuestKey(KeyFile),
-                HostKeyFingerprints = HostKeyFingerprint,
-                TrustHostKey = TrustHostKey,
-                MsiX = EnableMsiX,
-                Accelerator = Accelerator,
-                FirmwareCode = FirmwareCode,
-                FirmwareVars = FirmwareVars,
-            };
+            var options = ParameterBinding.ToGuestOptions(this, this, imagePath, Architecture);
+            options.SshPort = SshPort;
+            options.FirmwareCode = FirmwareCode;
+            options.FirmwareVars = FirmwareVars;
             if (!ShouldProcess(MetalHost.Name, $"Start guest '{Name ?? "(generated name)"}' from image {golden?.Location ?? imagePath}")) return;
             var aws = golden?.S3Location == null ? null : ImageLibrary.WithImageDefaults(AwsOptions(), golden);
             try
@@ -163,20 +150,18 @@ namespace OpenBsdBuild.Commands
         /// <summary>The image object (if any) and the path the guest boots from; an S3 image's path is known only once the host has fetched it.</summary>
         private (OpenBsdImage?, string) ChooseImage()
         {
-            object input = Image is PSObject ps ? ps.BaseObject : Image;
-            string? text = input as string;
-            if (input is OpenBsdImage || ImageLibrary.IsS3(text))
+            if (Image.Image != null || Image.IsS3)
             {
-                var golden = ResolveImage(nameof(Image), input);
+                var golden = ResolveImage(nameof(Image), Image);
                 if (golden.S3Location != null) return (golden, "");
                 if (MetalHost.Provider != HostProvider.Local)
                     ThrowBadParameter(nameof(Image), golden.Location, $"is a file on this machine, not on {MetalHost.Name}.",
                         "Publish it to S3 (Publish-OpenBsdImage) and pass the s3:// image, or copy it to the host and pass its path there.");
                 return (golden, golden.Location);
             }
-            if (string.IsNullOrWhiteSpace(text))
-                ThrowBadParameter(nameof(Image), input, "is not an image.", "Pass an image object, an s3:// URI, or the path of an image on the host.");
-            return (null, text!);
+            if (Image.Text.Length == 0)
+                ThrowBadParameter(nameof(Image), Image.Text, "is not an image.", "Pass an image object, an s3:// URI, or the path of an image on the host.");
+            return (null, Image.Text);
         }
     }
 }

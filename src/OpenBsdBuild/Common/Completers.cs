@@ -98,7 +98,7 @@ namespace OpenBsdBuild.Common
             // A prompt must not wait long on a bucket: a few seconds, then whatever was found.
             using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(3));
             var versions = new List<string>();
-            foreach (string place in places.Select(p => ImageLibrary.IsS3(p) ? p.Trim() : CompletionPaths.Resolve(p)).Where(p => ImageLibrary.IsS3(p) || Directory.Exists(p)))
+            foreach (string place in places.Select(p => S3Location.IsS3Uri(p) ? p.Trim() : CompletionPaths.Resolve(p)).Where(p => S3Location.IsS3Uri(p) || Directory.Exists(p)))
             {
                 try
                 {
@@ -155,7 +155,7 @@ namespace OpenBsdBuild.Common
             List<string> candidates;
             try
             {
-                candidates = ImageLibrary.IsS3(typed) ? S3Images(typed, fakeBoundParameters) : LocalImages(typed);
+                candidates = S3Location.IsS3Uri(typed) ? S3Images(typed, fakeBoundParameters) : LocalImages(typed);
             }
             catch (Exception)
             {

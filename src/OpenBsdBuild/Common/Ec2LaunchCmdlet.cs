@@ -44,7 +44,7 @@ namespace OpenBsdBuild.Common
         [Parameter] public TimeSpan BootstrapTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
         /// <summary>The launch request from the bound parameters; cheap local checks fail here, before AWS is asked anything.</summary>
-        protected LaunchRequest NewLaunchRequest(string[] instanceTypes, object? image)
+        protected LaunchRequest NewLaunchRequest(string[] instanceTypes, ImageReference? image)
         {
             if (BootstrapTimeout <= TimeSpan.Zero)
                 ThrowBadParameter(nameof(BootstrapTimeout), BootstrapTimeout, "must be positive.", "Pass a duration such as (New-TimeSpan -Minutes 20).");
@@ -58,33 +58,24 @@ namespace OpenBsdBuild.Common
             });
             if (image != null)
             {
-                object value = image is PSObject pso ? pso.BaseObject : image;
-                request.Image = S3ImageOrThrow(value);
+                request.Image = S3ImageOrThrow(image);
                 // An image found by Get-OpenBsdImage is fetched from the store it was found in.
-                request.S3EndpointUrl = S3EndpointUrl ?? (value as OpenBsdImage)?.EndpointUrl;
+                request.S3EndpointUrl = S3EndpointUrl ?? image.Image?.EndpointUrl;
             }
             return request;
         }
 
-        /// <summary>True when <paramref name="image"/> names an image in S3 (an s3:// text or an image object).</summary>
-        protected static bool IsS3Image(object image)
+        private S3Location S3ImageOrThrow(ImageReference image)
         {
-            object value = image is PSObject pso ? pso.BaseObject : image;
-            return value is OpenBsdImage golden ? golden.S3Location != null : (value.ToString() ?? "").StartsWith("s3:", StringComparison.OrdinalIgnoreCase); // "s3:/typo" too: it is checked, not taken for a path
-        }
-
-        private S3Location S3ImageOrThrow(object value)
-        {
-            if (value is OpenBsdImage golden)
+            if (image.Image != null)
             {
-                if (golden.S3Location == null)
-                    ThrowBadParameter("Image", golden.Location, "is a local image; an EC2 host fetches its image from S3.",
+                if (!image.IsS3)
+                    ThrowBadParameter("Image", image.Text, "is a local image; an EC2 host fetches its image from S3.",
                         "Publish it first: Publish-OpenBsdImage -Image ... -Destination s3://bucket/prefix/ -PassThru.");
-                return golden.S3Location!;
+                return image.Image.S3Location;
             }
-            string? text = value.ToString();
-            if (!S3Location.TryParse(text, out var location, out string? problem))
-                ThrowBadParameter("Image", text, problem ?? "is not an s3:// location.", "Pass s3://bucket/path/image.qcow2 or an image object from the image cmdlets.");
+            if (!S3Location.TryParse(image.Text, out var location, out string? problem))
+                ThrowBadParameter("Image", image.Text, problem ?? "is not an s3:// location.", "Pass s3://bucket/path/image.qcow2 or an image object from the image cmdlets.");
             return location!;
         }
     }

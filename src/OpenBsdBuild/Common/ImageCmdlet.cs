@@ -10,15 +10,13 @@ namespace OpenBsdBuild.Common
     /// <summary>What the image cmdlets share: turning an -Image argument (object, s3:// URI, path) into an image.</summary>
     public abstract class ImageCmdlet : AwsCmdlet
     {
-        /// <summary>An OpenBsdImage as is; an s3:// URI or a local path (relative, ~, PSDrive) read with its metadata.</summary>
-        protected OpenBsdImage ResolveImage(string parameter, object value)
+        /// <summary>An image object as is; an s3:// URI or a local path (relative, ~, PSDrive) read with its metadata.</summary>
+        protected OpenBsdImage ResolveImage(string parameter, ImageReference reference)
         {
-            object input = value is PSObject ps ? ps.BaseObject : value;
-            if (input is OpenBsdImage image) return image;
-            string? text = input is FileInfo file ? file.FullName : input?.ToString();
-            if (string.IsNullOrWhiteSpace(text))
-                ThrowBadParameter(parameter, text, "is empty.", "Pass an image object, an s3:// URI or the path of a local image.");
-            string location = ResolveImageLocation(parameter, text!);
+            if (reference.Image != null) return reference.Image;
+            if (reference.Text.Length == 0)
+                ThrowBadParameter(parameter, reference.Text, "is empty.", "Pass an image object, an s3:// URI or the path of a local image.");
+            string location = ResolveImageLocation(parameter, reference.Text);
             var options = AwsOptions();
             return RunEngine((r, ct) => ImageLibrary.GetAsync(location, options, r, ct));
         }
@@ -29,7 +27,7 @@ namespace OpenBsdBuild.Common
         /// </summary>
         protected string ResolveImageLocation(string parameter, string text)
         {
-            if (text.TrimStart().StartsWith("s3:", StringComparison.OrdinalIgnoreCase))
+            if (S3Location.IsS3Uri(text))
             {
                 if (!S3Location.TryParse(text.Trim(), out _, out string? problem))
                     ThrowBadParameter(parameter, text, problem ?? "is not an s3:// location.", "Write it as s3://bucket/prefix/ (two slashes after s3:).");

@@ -140,11 +140,11 @@ namespace OpenBsdBuild.Common
         protected void ThrowEngineError(OpenBsdBuildException ex, object? target = null) => ThrowTerminatingError(ToErrorRecord(ex, target));
 
         /// <summary>A bad parameter value, reported before anything is created.</summary>
-        protected void ThrowBadParameter(string parameter, object? value, string problem, string fix) =>
+        protected internal void ThrowBadParameter(string parameter, object? value, string problem, string fix) =>
             ThrowEngineError(OpenBsdBuildException.BadParameter(parameter, value, problem, fix));
 
         /// <summary>Each value must look like what ssh-keygen -lf prints; checked before anything connects.</summary>
-        protected void ValidateFingerprints(string parameter, string[] fingerprints)
+        protected internal void ValidateFingerprints(string parameter, string[] fingerprints)
         {
             foreach (string f in fingerprints)
                 if (!Remote.HostKeyPolicy.IsWellFormed(f))
@@ -153,9 +153,9 @@ namespace OpenBsdBuild.Common
         }
 
         /// <summary>Resolves a PowerShell path (relative, ~, PSDrive) to a file system path without requiring it to exist.</summary>
-        protected string ResolveLocalPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
+        protected internal string ResolveLocalPath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
-        protected string ResolveExistingFile(string parameter, string path)
+        protected internal string ResolveExistingFile(string parameter, string path)
         {
             string full = ResolveLocalPath(path);
             if (!File.Exists(full))
@@ -164,7 +164,7 @@ namespace OpenBsdBuild.Common
         }
 
         /// <summary>The private key for a guest: -KeyFile, else the first usual key in ~/.ssh.</summary>
-        protected string ResolveGuestKey(string? keyFile)
+        protected internal string ResolveGuestKey(string? keyFile)
         {
             if (keyFile != null) return ResolveExistingFile("KeyFile", keyFile);
             string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
@@ -178,7 +178,7 @@ namespace OpenBsdBuild.Common
         private static readonly Regex EnvironmentName = new Regex("^[A-Za-z_][A-Za-z0-9_]*$");
 
         /// <summary>-Environment / -Secret tables as name → text; secrets must arrive as SecureString or PSCredential.</summary>
-        protected Dictionary<string, string> ToEnvironment(string parameter, Hashtable? table, bool secret)
+        protected internal Dictionary<string, string> ToEnvironment(string parameter, Hashtable? table, bool secret)
         {
             var result = new Dictionary<string, string>();
             if (table == null) return result;

@@ -39,7 +39,7 @@ namespace OpenBsdBuild.Tests.Remote
         }
 
         [Fact]
-        public void Incompressible_sources_go_as_stored_gzip_and_arrive_intact()
+        public void Incompressible_sources_go_as_a_plain_tar_and_arrive_intact()
         {
             string src = Path.Combine(_dest, "src");
             Directory.CreateDirectory(src);
