@@ -18,8 +18,7 @@ static class GuestTransfers
     const string Remote = "/usr/obj/bench";
 
     /// <summary>
-    /// Downloads, then uploads (either may be left out); lean leaves out the raw SFTP column and, for the random
-    /// files, the other-compression column (kept for the source tree, where it shows what deflate is worth).
+    /// Downloads, then uploads (either may be left out); lean leaves out the raw SFTP and other-compression columns.
     /// </summary>
     public static async Task RunAsync(int rounds, int[] sizes, bool small, bool down = true, bool up = true, bool lean = false)
     {
@@ -53,7 +52,7 @@ static class GuestTransfers
         {
             string tree = Path.Combine(trees, "src");
             double mb = Bench.SourceTree(tree, 10_000);
-            table.Add(await UploadAsync(rig, rounds, tree, $"10,000 source files ({mb:0} MB)", lean: false)); // what deflate is worth on text
+            table.Add(await UploadAsync(rig, rounds, tree, $"10,000 source files ({mb:0} MB)", lean));
         }
         Directory.Delete(trees, true);
         Console.WriteLine();
@@ -132,11 +131,12 @@ static class GuestTransfers
             {
                 async () =>
                 {
+                    // The working directory exists before the upload, as Invoke-GuestBuild's setup makes it: not timed.
+                    using (var setup = await rig.ConnectGuestAsync()) await Run(setup, "mkdir -p /usr/obj/up-ours");
                     Rss.Reset();
                     var sw = Stopwatch.StartNew();
                     using (var shell = await rig.ConnectGuestAsync())
                     {
-                        await Run(shell, "mkdir -p /usr/obj/up-ours");
                         var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
                         await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-ours", NullReporter.Instance, default);
                     }
@@ -154,10 +154,10 @@ static class GuestTransfers
             if (!lean)
                 methods.Add(async () =>
                 {
+                    using (var setup = await rig.ConnectGuestAsync()) await Run(setup, "mkdir -p /usr/obj/up-other");
                     var sw = Stopwatch.StartNew();
                     using (var shell = await rig.ConnectGuestAsync())
                     {
-                        await Run(shell, "mkdir -p /usr/obj/up-other");
                         var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
                         await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-other", NullReporter.Instance, default, otherLevel);
                     }
