@@ -11,6 +11,7 @@ using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Scripts;
+using OpenBsdBuild.Timing;
 
 namespace OpenBsdBuild.Images
 {
@@ -153,16 +154,13 @@ namespace OpenBsdBuild.Images
 
             public async Task WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
             {
-                var clock = Stopwatch.StartNew();
                 using var polling = OperationTrace.Polling();
-                while (clock.Elapsed < timeout)
-                {
-                    var alive = await _host.Shell.RunAsync($"kill -0 {_guest.ProcessId} 2>/dev/null", cancellationToken).ConfigureAwait(false);
-                    if (!alive.Succeeded) return;
-                    await Task.Delay(1000, cancellationToken).ConfigureAwait(false);
-                }
-                throw new OpenBsdBuildException("GuestDidNotPowerOff", FailureKind.OperationTimeout,
-                    $"The guest did not power off within {timeout.TotalMinutes:0} min.", _guest.Name, "Read the serial log; the image was not written.");
+                await Poll.UntilTrueAsync(async _ =>
+                        !(await _host.Shell.RunAsync($"kill -0 {_guest.ProcessId} 2>/dev/null", cancellationToken).ConfigureAwait(false)).Succeeded,
+                    Backoff.Every(TimeSpan.FromSeconds(1)), timeout,
+                    _ => new OpenBsdBuildException("GuestDidNotPowerOff", FailureKind.OperationTimeout,
+                        $"The guest did not power off within {timeout.TotalMinutes:0} min.", _guest.Name, "Read the serial log; the image was not written."),
+                    cancellationToken).ConfigureAwait(false);
             }
 
             /// <summary>Kills QEMU if it still runs and removes this boot's files (never the disk).</summary>

@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Images.Installer;
 using OpenBsdBuild.Remote;
+using OpenBsdBuild.Timing;
 
 namespace OpenBsdBuild.Images
 {
@@ -37,25 +38,28 @@ namespace OpenBsdBuild.Images
         public static async Task<SerialConsole> ConnectAsync(IHostShell host, int port, CancellationToken cancellationToken)
         {
             var tunnel = await host.OpenTunnelAsync("127.0.0.1", port, cancellationToken).ConfigureAwait(false);
-            for (int attempt = 1; ; attempt++)
+            try
             {
-                var client = new TcpClient();
-                try
-                {
-                    await client.ConnectAsync(tunnel.Host, tunnel.Port).ConfigureAwait(false);
-                    return new SerialConsole(tunnel, client);
-                }
-                catch (SocketException) when (attempt < 50)
-                {
-                    client.Dispose();
-                    await Task.Delay(200, cancellationToken).ConfigureAwait(false);
-                }
-                catch
-                {
-                    client.Dispose();
-                    tunnel.Dispose();
-                    throw;
-                }
+                return await Poll.RetryAsync(async _ =>
+                    {
+                        var client = new TcpClient();
+                        try
+                        {
+                            await client.ConnectAsync(tunnel.Host, tunnel.Port).ConfigureAwait(false);
+                            return new SerialConsole(tunnel, client);
+                        }
+                        catch
+                        {
+                            client.Dispose();
+                            throw;
+                        }
+                    },
+                    ex => ex is SocketException, Backoff.Pause(TimeSpan.FromMilliseconds(200)), 50, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                tunnel.Dispose();
+                throw;
             }
         }
 

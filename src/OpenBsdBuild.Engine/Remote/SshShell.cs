@@ -8,6 +8,7 @@ using Renci.SshNet;
 using Renci.SshNet.Common;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Timing;
 
 namespace OpenBsdBuild.Remote
 {
@@ -51,19 +52,16 @@ namespace OpenBsdBuild.Remote
             OperationTrace.Action(target.ToString(), via == null
                 ? $"SSH connection (host key {target.HostKeys})"
                 : $"SSH connection to {target.Host}:{target.Port} as seen from {via.Description} (host key {target.HostKeys})");
-            for (int attempt = 1; ; attempt++)
+            try
             {
-                try
-                {
-                    return await ConnectOnceAsync(target, key, via, cancellationToken).ConfigureAwait(false);
-                }
-                catch (SshConnectionException ex) when (IsThrottled(ex))
-                {
-                    // sshd (MaxStartups) and dropbear (a few unauthenticated connections per address) drop a new
-                    // connection unread while earlier ones, such as the boot's readiness probes, are being reaped.
-                    if (attempt == 4) throw Translate(ex, target, "");
-                    await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), cancellationToken).ConfigureAwait(false);
-                }
+                // sshd (MaxStartups) and dropbear (a few unauthenticated connections per address) drop a new
+                // connection unread while earlier ones, such as the boot's readiness probes, are being reaped.
+                return await Poll.RetryAsync(_ => ConnectOnceAsync(target, key, via, cancellationToken),
+                    ex => ex is SshConnectionException sce && IsThrottled(sce), Backoff.Linear(TimeSpan.FromMilliseconds(500)), 4, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SshConnectionException ex) when (IsThrottled(ex))
+            {
+                throw Translate(ex, target, "");
             }
         }
 

@@ -9,6 +9,7 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Timing;
 using OpenBsdBuild.Hosts;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
@@ -359,27 +360,20 @@ namespace OpenBsdBuild.Cloud.Ec2
                     request.TagSpecifications.Add(new TagSpecification { ResourceType = ResourceType.SpotInstancesRequest, Tags = tags });
                 }
                 reporter.Progress(activity, $"Launching {what}");
-                for (int throttled = 0; ; throttled++)
+                try
                 {
-                    try
-                    {
-                        var response = await aws.Launch.RunInstancesAsync(request, ct).ConfigureAwait(false);
-                        var instance = response.Reservation.Instances[0];
-                        made.InstanceId = instance.InstanceId;
-                        if (tried.Count > 0) reporter.Warning($"Launched {what} after: {string.Join("; ", tried)}.");
-                        reporter.Verbose($"Launched {instance.InstanceId} ({what}).");
-                        return instance;
-                    }
-                    catch (AmazonEC2Exception ex) when (ex.ErrorCode == "RequestLimitExceeded" && throttled < 6)
-                    {
-                        await Task.Delay(TimeSpan.FromMilliseconds(250 << throttled), ct).ConfigureAwait(false);
-                    }
-                    catch (AmazonEC2Exception ex) when (CapacityErrors.Contains(ex.ErrorCode) || (spot && SpotErrors.Contains(ex.ErrorCode)))
-                    {
-                        tried.Add($"{what}: {ex.ErrorCode}");
-                        reporter.Verbose($"{what}: {ex.ErrorCode} ({ex.Message}); trying the next zone or type.");
-                        break;
-                    }
+                    var response = await Poll.RetryAsync(_ => aws.Launch.RunInstancesAsync(request, ct),
+                        ex => ex is AmazonEC2Exception e && e.ErrorCode == "RequestLimitExceeded", Backoff.Doubling(TimeSpan.FromMilliseconds(250)), 7, ct).ConfigureAwait(false);
+                    var instance = response.Reservation.Instances[0];
+                    made.InstanceId = instance.InstanceId;
+                    if (tried.Count > 0) reporter.Warning($"Launched {what} after: {string.Join("; ", tried)}.");
+                    reporter.Verbose($"Launched {instance.InstanceId} ({what}).");
+                    return instance;
+                }
+                catch (AmazonEC2Exception ex) when (CapacityErrors.Contains(ex.ErrorCode) || (spot && SpotErrors.Contains(ex.ErrorCode)))
+                {
+                    tried.Add($"{what}: {ex.ErrorCode}");
+                    reporter.Verbose($"{what}: {ex.ErrorCode} ({ex.Message}); trying the next zone or type.");
                 }
             }
             throw new OpenBsdBuildException("NoCapacity", FailureKind.ResourceUnavailable,
@@ -388,119 +382,114 @@ namespace OpenBsdBuild.Cloud.Ec2
                 (plan.Request.Spot && !plan.Request.SpotFallbackToOnDemand ? ", or add -SpotFallbackToOnDemand (or raise -SpotMaxPrice)." : "."));
         }
 
-        private static async Task<IReadOnlyList<string>> ReadFingerprintsAsync(IAmazonEC2 ec2, string id, LaunchRequest request, string activity, IOperationReporter reporter, CancellationToken ct)
+        private static Task<IReadOnlyList<string>> ReadFingerprintsAsync(IAmazonEC2 ec2, string id, LaunchRequest request, string activity, IOperationReporter reporter, CancellationToken ct)
         {
-            var clock = Stopwatch.StartNew();
-            int polls = 0;
             // Latest: without it EC2 returns only the output buffered around the last state change,
             // which can lag the user data's fingerprint lines by minutes (docs/host-notes.md).
             bool latest = true;
-            while (true)
-            {
-                polls++;
-                GetConsoleOutputResponse r;
-                try
+            string text = "";
+            return Poll.UntilAsync<IReadOnlyList<string>>(async attempt =>
                 {
-                    r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id, Latest = latest }, ct).ConfigureAwait(false);
-                }
-                catch (AmazonEC2Exception ex) when (latest && ex.StatusCode == System.Net.HttpStatusCode.BadRequest)
-                {
-                    // Latest is for Nitro instance types only, and EC2-compatible endpoints may not know it:
-                    // the buffered output still carries the lines, later (docs/host-notes.md).
-                    latest = false;
-                    reporter.Verbose($"GetConsoleOutput refused Latest=true for {id} ({ex.ErrorCode}: {ex.Message}); reading the buffered console output instead, which can lag the host's boot by minutes.");
-                    continue;
-                }
-                string text = "";
-                if (!string.IsNullOrEmpty(r.Output))
-                {
-                    try { text = Encoding.UTF8.GetString(Convert.FromBase64String(r.Output)); }
-                    catch (FormatException) { text = r.Output; }
-                }
-                var found = ConsoleFingerprints.Parse(text);
-                if (found.Count > 0)
-                {
-                    reporter.Verbose($"Host key fingerprints of {id} from its console: {string.Join(", ", found)}.");
-                    return found;
-                }
-                if (clock.Elapsed >= request.ConsoleTimeout)
-                    throw new OpenBsdBuildException("HostKeyUnknown", FailureKind.OperationTimeout,
-                        $"{id} printed no SSH host key fingerprints to its console within {request.ConsoleTimeout.TotalSeconds:0} s" +
-                        (text.Length == 0 ? " (the console is still empty)." : "."), id,
-                        "Console output lags boot on metal; raise -ConsoleTimeout, or pass -TrustHostKey to skip the check explicitly.");
-                reporter.Progress(activity, $"{id}: reading SSH host key fingerprints from the console{(text.Length == 0 ? " (empty so far)" : "")}, {clock.Elapsed.TotalSeconds:0} s");
-                TimeSpan next = TimeSpan.FromTicks(TimeSpan.FromSeconds(2).Ticks * polls) - clock.Elapsed;
-                if (next > TimeSpan.Zero) await Task.Delay(next, ct).ConfigureAwait(false);
-            }
+                    GetConsoleOutputResponse r;
+                    try
+                    {
+                        r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id, Latest = latest }, ct).ConfigureAwait(false);
+                    }
+                    catch (AmazonEC2Exception ex) when (latest && ex.StatusCode == System.Net.HttpStatusCode.BadRequest)
+                    {
+                        // Latest is for Nitro instance types only, and EC2-compatible endpoints may not know it:
+                        // the buffered output still carries the lines, later (docs/host-notes.md).
+                        latest = false;
+                        reporter.Verbose($"GetConsoleOutput refused Latest=true for {id} ({ex.ErrorCode}: {ex.Message}); reading the buffered console output instead, which can lag the host's boot by minutes.");
+                        r = await ec2.GetConsoleOutputAsync(new GetConsoleOutputRequest { InstanceId = id }, ct).ConfigureAwait(false);
+                    }
+                    text = "";
+                    if (!string.IsNullOrEmpty(r.Output))
+                    {
+                        try { text = Encoding.UTF8.GetString(Convert.FromBase64String(r.Output)); }
+                        catch (FormatException) { text = r.Output; }
+                    }
+                    var found = ConsoleFingerprints.Parse(text);
+                    if (found.Count > 0)
+                    {
+                        reporter.Verbose($"Host key fingerprints of {id} from its console: {string.Join(", ", found)}.");
+                        return found;
+                    }
+                    reporter.Progress(activity, $"{id}: reading SSH host key fingerprints from the console{(text.Length == 0 ? " (empty so far)" : "")}, {attempt.Elapsed.TotalSeconds:0} s");
+                    return null;
+                },
+                Backoff.Every(TimeSpan.FromSeconds(2)), request.ConsoleTimeout,
+                _ => new OpenBsdBuildException("HostKeyUnknown", FailureKind.OperationTimeout,
+                    $"{id} printed no SSH host key fingerprints to its console within {request.ConsoleTimeout.TotalSeconds:0} s" +
+                    (text.Length == 0 ? " (the console is still empty)." : "."), id,
+                    "Console output lags boot on metal; raise -ConsoleTimeout, or pass -TrustHostKey to skip the check explicitly."),
+                ct);
         }
 
         /// <summary>The shortest connect attempt: less cannot finish even a loopback SSH handshake.</summary>
         private static readonly TimeSpan MinConnectAttempt = TimeSpan.FromMilliseconds(500);
 
-        private static async Task<SshShell> ConnectAsync(SshTarget target, string id, TimeSpan timeout, string activity, IOperationReporter reporter, CancellationToken ct)
+        private static Task<SshShell> ConnectAsync(SshTarget target, string id, TimeSpan timeout, string activity, IOperationReporter reporter, CancellationToken ct)
         {
-            var clock = Stopwatch.StartNew();
             TimeSpan perAttempt = target.ConnectTimeout;
-            while (true)
-            {
-                // -SshTimeout bounds every attempt too, not just when the next one may start.
-                TimeSpan left = timeout - clock.Elapsed;
-                target.ConnectTimeout = left < perAttempt ? (left > MinConnectAttempt ? left : MinConnectAttempt) : perAttempt;
-                try
+            OpenBsdBuildException? lastFailure = null;
+            return Poll.UntilAsync(async attempt =>
                 {
-                    return await SshShell.ConnectAsync(target, ct).ConfigureAwait(false);
-                }
-                catch (OpenBsdBuildException ex) when (ex.ErrorId == "HostKeyMismatch")
-                {
-                    throw new OpenBsdBuildException("HostKeyMismatch", FailureKind.SecurityError,
-                        $"{id} ({target.Host}) presented an SSH host key that its console did not print: {ex.Message}", id,
-                        "Someone may be in the middle; the host was removed. Launch again; use -TrustHostKey only if you accept that risk.", ex);
-                }
-                catch (OpenBsdBuildException ex) when (clock.Elapsed < timeout)
-                {
-                    // sshd starts (and cloud-init installs the key) a little after the console shows the keys.
-                    reporter.Progress(activity, $"{id}: waiting for SSH on {target.Host} ({ex.ErrorId}), {clock.Elapsed.TotalSeconds:0} s");
-                    await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
-                }
-                catch (OpenBsdBuildException ex)
-                {
-                    throw new OpenBsdBuildException("SshTimeout", FailureKind.OperationTimeout,
-                        $"Could not reach {id} over SSH at {target} within {timeout.TotalSeconds:0} s: {ex.Message}", id,
-                        "Check that -AllowedCidr includes this machine's address, or raise -SshTimeout.", ex);
-                }
-            }
+                    // -SshTimeout bounds every attempt too, not just when the next one may start.
+                    TimeSpan left = timeout - attempt.Elapsed;
+                    target.ConnectTimeout = left < perAttempt ? (left > MinConnectAttempt ? left : MinConnectAttempt) : perAttempt;
+                    try
+                    {
+                        return await SshShell.ConnectAsync(target, ct).ConfigureAwait(false);
+                    }
+                    catch (OpenBsdBuildException ex) when (ex.ErrorId == "HostKeyMismatch")
+                    {
+                        throw new OpenBsdBuildException("HostKeyMismatch", FailureKind.SecurityError,
+                            $"{id} ({target.Host}) presented an SSH host key that its console did not print: {ex.Message}", id,
+                            "Someone may be in the middle; the host was removed. Launch again; use -TrustHostKey only if you accept that risk.", ex);
+                    }
+                    catch (OpenBsdBuildException ex)
+                    {
+                        // sshd starts (and cloud-init installs the key) a little after the console shows the keys.
+                        lastFailure = ex;
+                        reporter.Progress(activity, $"{id}: waiting for SSH on {target.Host} ({ex.ErrorId}), {attempt.Elapsed.TotalSeconds:0} s");
+                        return null;
+                    }
+                },
+                Backoff.Pause(TimeSpan.FromSeconds(2)), timeout,
+                _ => new OpenBsdBuildException("SshTimeout", FailureKind.OperationTimeout,
+                    $"Could not reach {id} over SSH at {target} within {timeout.TotalSeconds:0} s: {lastFailure?.Message}", id,
+                    "Check that -AllowedCidr includes this machine's address, or raise -SshTimeout.", lastFailure),
+                ct);
         }
 
         private static async Task FollowBootstrapAsync(SshShell shell, string id, TimeSpan timeout, IOperationReporter reporter, CancellationToken ct)
         {
-            var clock = Stopwatch.StartNew();
             string command = "cat \"" + UserDataScript.StateDirectoryExpression + "/status\" 2>/dev/null; true";
             BootstrapStatus? last = null;
             using var polling = OperationTrace.Polling();
-            while (true)
-            {
-                var result = await shell.RunAsync(command, ct).ConfigureAwait(false);
-                var status = BootstrapStatus.Parse(result.Stdout);
-                if (status != null)
+            await Poll.UntilTrueAsync(async attempt =>
                 {
+                    var result = await shell.RunAsync(command, ct).ConfigureAwait(false);
+                    var status = BootstrapStatus.Parse(result.Stdout);
+                    if (status == null)
+                    {
+                        reporter.Progress(Activity, $"{id}: waiting for the bootstrap to start, {attempt.Elapsed.TotalSeconds:0} s");
+                        return false;
+                    }
                     last = status;
                     reporter.Progress(Activity, $"{id}: {status.Phase}: {status.Message}", status.Percent);
-                    if (status.Phase == "ready") return;
                     if (status.Phase == "failed")
                         throw new OpenBsdBuildException("BootstrapFailed", FailureKind.InvalidResult,
                             $"{id} could not prepare itself: {status.Message}", id,
                             "See /var/log/cloud-init-output.log on the host (Get-EC2ConsoleOutput); for a golden image, check -Image and its checksum.");
-                }
-                else
-                {
-                    reporter.Progress(Activity, $"{id}: waiting for the bootstrap to start, {clock.Elapsed.TotalSeconds:0} s");
-                }
-                if (clock.Elapsed >= timeout)
-                    throw new OpenBsdBuildException("BootstrapTimeout", FailureKind.OperationTimeout,
-                        $"{id} was not ready after {timeout.TotalSeconds:0} s (last: {(last == null ? "no status yet" : last.Phase + " " + last.Percent + "%")}).", id,
-                        "A large golden image takes a while; raise -BootstrapTimeout.");
-                await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
-            }
+                    return status.Phase == "ready";
+                },
+                Backoff.Pause(TimeSpan.FromSeconds(1)), timeout,
+                _ => new OpenBsdBuildException("BootstrapTimeout", FailureKind.OperationTimeout,
+                    $"{id} was not ready after {timeout.TotalSeconds:0} s (last: {(last == null ? "no status yet" : last.Phase + " " + last.Percent + "%")}).", id,
+                    "A large golden image takes a while; raise -BootstrapTimeout."),
+                ct).ConfigureAwait(false);
         }
 
         private static async Task CleanUpAsync(Ec2Connection aws, Made made, IOperationReporter reporter)

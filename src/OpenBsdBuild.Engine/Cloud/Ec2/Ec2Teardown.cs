@@ -10,6 +10,7 @@ using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
+using OpenBsdBuild.Timing;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
@@ -175,15 +176,18 @@ namespace OpenBsdBuild.Cloud.Ec2
 
         private static async Task DeleteGroupWhenFreeAsync(IAmazonEC2 ec2, string groupId, string? instanceId, TimeSpan bound, IOperationReporter reporter, CancellationToken ct)
         {
-            var clock = Stopwatch.StartNew();
-            while (!await TryDeleteGroupAsync(ec2, groupId, ct).ConfigureAwait(false))
-            {
-                if (clock.Elapsed >= bound)
-                    throw new OpenBsdBuildException("SecurityGroupInUse", FailureKind.ResourceUnavailable,
-                        $"Security group {groupId} was still in use after {bound.TotalMinutes:0} min.", groupId, "Delete it later; Get-MetalHost -Orphaned lists it.");
-                if (instanceId != null) await WaitTerminatedAsync(ec2, instanceId, bound - clock.Elapsed, reporter, ct).ConfigureAwait(false);
-                else await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
-            }
+            // EC2 refuses to delete a group while an instance holds it: wait for that instance to end, else look again.
+            await Poll.UntilTrueAsync(async attempt =>
+                {
+                    if (await TryDeleteGroupAsync(ec2, groupId, ct).ConfigureAwait(false)) return true;
+                    if (instanceId != null && attempt.Elapsed < bound)
+                        await WaitTerminatedAsync(ec2, instanceId, bound - attempt.Elapsed, reporter, ct).ConfigureAwait(false);
+                    return false;
+                },
+                Backoff.Pause(TimeSpan.FromSeconds(2)), bound,
+                _ => new OpenBsdBuildException("SecurityGroupInUse", FailureKind.ResourceUnavailable,
+                    $"Security group {groupId} was still in use after {bound.TotalMinutes:0} min.", groupId, "Delete it later; Get-MetalHost -Orphaned lists it."),
+                ct).ConfigureAwait(false);
         }
 
         /// <summary>True when the group is gone (deleted now or before); false while an instance still holds it.</summary>

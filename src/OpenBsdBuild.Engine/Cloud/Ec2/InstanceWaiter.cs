@@ -1,12 +1,12 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Timing;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
@@ -33,35 +33,29 @@ namespace OpenBsdBuild.Cloud.Ec2
         }
 
         /// <summary>Polls until <paramref name="isDone"/> holds; <paramref name="isFailed"/> returns an error message to stop with.</summary>
-        public static async Task<Instance> WaitAsync(IAmazonEC2 ec2, string instanceId, string phase, Func<Instance, bool> isDone,
+        public static Task<Instance> WaitAsync(IAmazonEC2 ec2, string instanceId, string phase, Func<Instance, bool> isDone,
             Func<Instance, string?>? isFailed, TimeSpan timeout, TimeSpan interval, Action<Instance?>? onPoll, CancellationToken ct)
         {
-            var clock = Stopwatch.StartNew();
-            int polls = 0;
-            while (true)
-            {
-                ct.ThrowIfCancellationRequested();
-                Instance? instance = await DescribeAsync(ec2, instanceId, ct).ConfigureAwait(false);
-                polls++;
-                onPoll?.Invoke(instance);
-                if (instance != null)
+            Instance? last = null;
+            return Poll.UntilAsync(async _ =>
                 {
-                    if (isDone(instance)) return instance;
-                    string? failure = isFailed?.Invoke(instance);
+                    last = await DescribeAsync(ec2, instanceId, ct).ConfigureAwait(false);
+                    onPoll?.Invoke(last);
+                    if (last == null) return null;
+                    if (isDone(last)) return last;
+                    string? failure = isFailed?.Invoke(last);
                     if (failure != null)
                         throw new OpenBsdBuildException("InstanceFailed", FailureKind.InvalidResult,
                             $"{instanceId} {failure} while {phase}" +
-                            (instance.StateReason?.Message is string why && why.Length > 0 ? $" ({why})." : "."), instanceId,
+                            (last.StateReason?.Message is string why && why.Length > 0 ? $" ({why})." : "."), instanceId,
                             "Look at the instance's state reason in the EC2 console; capacity and quota problems pass, so retry later or pick another type.");
-                }
-                if (clock.Elapsed >= timeout)
-                    throw new OpenBsdBuildException("InstanceTimeout", FailureKind.OperationTimeout,
-                        $"{instanceId} was still {(instance?.State?.Name?.Value ?? "unknown to EC2")} after {timeout.TotalSeconds:0} s while {phase}.", instanceId,
-                        "Metal can take over 20 minutes to start; raise -RunningTimeout, or try another type or zone.");
-                // Fixed schedule: the next poll is due `interval` after the previous one started.
-                TimeSpan next = TimeSpan.FromTicks(interval.Ticks * polls) - clock.Elapsed;
-                if (next > TimeSpan.Zero) await Task.Delay(next, ct).ConfigureAwait(false);
-            }
+                    return null;
+                },
+                Backoff.Every(interval), timeout,
+                _ => new OpenBsdBuildException("InstanceTimeout", FailureKind.OperationTimeout,
+                    $"{instanceId} was still {(last?.State?.Name?.Value ?? "unknown to EC2")} after {timeout.TotalSeconds:0} s while {phase}.", instanceId,
+                    "Metal can take over 20 minutes to start; raise -RunningTimeout, or try another type or zone."),
+                ct);
         }
     }
 }

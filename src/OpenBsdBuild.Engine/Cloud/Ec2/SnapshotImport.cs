@@ -10,6 +10,7 @@ using Amazon.EC2.Model;
 using OpenBsdBuild.Errors;
 using OpenBsdBuild.Reporting;
 using OpenBsdBuild.Model;
+using OpenBsdBuild.Timing;
 
 namespace OpenBsdBuild.Cloud.Ec2
 {
@@ -85,22 +86,24 @@ namespace OpenBsdBuild.Cloud.Ec2
             {
                 using (OperationTrace.Polling())
                 {
-                    while (true)
-                    {
-                        var detail = await DescribeAsync(cancellationToken).ConfigureAwait(false);
-                        switch (detail.Status)
+                    // No deadline of its own: EC2 imports at its pace (the emulator's fixed delay, minutes on AWS); Ctrl+C ends it.
+                    return await Poll.UntilAsync(async _ =>
                         {
-                            case "completed":
-                                reporter.Verbose($"{TaskId} completed after {clock.Elapsed.TotalSeconds:F0} s: {detail.SnapshotId}");
-                                return detail.SnapshotId;
-                            case "deleted":
-                            case "deleting":
-                                throw Failed(detail);
-                        }
-                        int percent = int.TryParse(detail.Progress, NumberStyles.Integer, CultureInfo.InvariantCulture, out int p) ? Math.Min(p, 99) : -1;
-                        reporter.Progress(activity, $"{TaskId}: {detail.StatusMessage ?? detail.Status}{(percent >= 0 ? $" ({percent}%)" : "")}, {clock.Elapsed.TotalSeconds:F0} s", percent);
-                        await Task.Delay(pollInterval, cancellationToken).ConfigureAwait(false);
-                    }
+                            var detail = await DescribeAsync(cancellationToken).ConfigureAwait(false);
+                            switch (detail.Status)
+                            {
+                                case "completed":
+                                    reporter.Verbose($"{TaskId} completed after {clock.Elapsed.TotalSeconds:F0} s: {detail.SnapshotId}");
+                                    return detail.SnapshotId;
+                                case "deleted":
+                                case "deleting":
+                                    throw Failed(detail);
+                            }
+                            int percent = int.TryParse(detail.Progress, NumberStyles.Integer, CultureInfo.InvariantCulture, out int p) ? Math.Min(p, 99) : -1;
+                            reporter.Progress(activity, $"{TaskId}: {detail.StatusMessage ?? detail.Status}{(percent >= 0 ? $" ({percent}%)" : "")}, {clock.Elapsed.TotalSeconds:F0} s", percent);
+                            return null;
+                        },
+                        Backoff.Pause(pollInterval), cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
