@@ -100,7 +100,7 @@ namespace OpenBsdBuild.Guest
                 guest.Shell = shell;
                 guest.HostKeyFingerprint = shell.HostKeyFingerprint;
                 guest.BootTime = clock.Elapsed;
-                guest.State = "Running";
+                guest.State = GuestState.Running;
                 await WriteRecordAsync(host, guest, cancellationToken).ConfigureAwait(false);
                 host.AddGuest(guest);
                 reporter.ProgressDone(BootActivity(guest));

@@ -71,7 +71,7 @@ namespace OpenBsdBuild.Common
         {
             using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             var names = new List<string>();
-            foreach (var host in HostRegistry.All.Where(h => h.Provider == HostProvider.Local && h.State != "Removed"))
+            foreach (var host in HostRegistry.All.Where(h => h.Provider == HostProvider.Local && h.State != HostState.Removed))
             {
                 try
                 {
