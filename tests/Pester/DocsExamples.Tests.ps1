@@ -1,8 +1,8 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
 # Every PowerShell block of the README and docs/*.md parses, and every call of one of our cmdlets in it names
 # parameters the cmdlet has (by name, unique prefix or alias) in a combination one of its parameter sets accepts.
-# What runs as printed (the README's main job, docs/testing-your-automation.md) is in Readme.Tests.ps1 and
-# Docs.Tests.ps1; this keeps every other example from drifting away from the cmdlets as they change.
+# What runs as printed is DocsRun.Tests.ps1 (its plan names every block: run there, run by Readme.Tests.ps1 or
+# Docs.Tests.ps1, or why it cannot run here); this check is cheap and also covers the blocks that cannot run here.
 
 BeforeDiscovery {
     $root = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)

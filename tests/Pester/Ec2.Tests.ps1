@@ -11,13 +11,6 @@ BeforeAll {
     $script:state = Join-Path ([IO.Path]::GetTempPath()) "obb-ec2-pester-$([Guid]::NewGuid().ToString('n').Substring(0, 8))"
     # Nothing answers SSH at the emulator's addresses: the host key is not looked up, the SSH wait is short.
     $script:launch = @{ AllowedCidr = '198.51.100.7/32'; TrustHostKey = $true; SshTimeout = [timespan]'00:00:10'; StateDirectory = $state }
-
-    function Invoke-Ec2Query([System.Collections.Specialized.OrderedDictionary] $Parameters) {
-        <# One EC2 Query API call straight to the emulator (it reads the region from the credential scope, not the signature). #>
-        $body = (@($Parameters.GetEnumerator()) | ForEach-Object { "$($_.Key)=$([uri]::EscapeDataString([string]$_.Value))" }) -join '&'
-        $headers = @{ Authorization = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0' }
-        [xml] (Invoke-WebRequest -Method Post -Uri $emulator.Endpoint -Body $body -ContentType 'application/x-www-form-urlencoded; charset=utf-8' -Headers $headers).Content
-    }
 }
 
 AfterAll {
@@ -67,8 +60,8 @@ Describe 'EC2 cmdlets against the emulator' {
 
     It 'Remove-MetalHost -InstanceId: -WhatIf keeps the instance, -Confirm:$false terminates it' {
         # A host some earlier run left: an instance with the module's run tag, launched straight through the API.
-        $images = Invoke-Ec2Query ([ordered]@{ Action = 'DescribeImages'; Version = '2016-11-15'; 'Owner.1' = '099720109477' })
-        $run = Invoke-Ec2Query ([ordered]@{ Action = 'RunInstances'; Version = '2016-11-15'; ImageId = @($images.DescribeImagesResponse.imagesSet.item)[0].imageId
+        $images = Invoke-Ec2Query $emulator.Endpoint ([ordered]@{ Action = 'DescribeImages'; Version = '2016-11-15'; 'Owner.1' = '099720109477' })
+        $run = Invoke-Ec2Query $emulator.Endpoint ([ordered]@{ Action = 'RunInstances'; Version = '2016-11-15'; ImageId = @($images.DescribeImagesResponse.imagesSet.item)[0].imageId
             InstanceType = 'a1.metal'; MinCount = 1; MaxCount = 1; 'TagSpecification.1.ResourceType' = 'instance'
             'TagSpecification.1.Tag.1.Key' = 'openbsdbuild:run-id'; 'TagSpecification.1.Tag.1.Value' = 'pester' })
         $id = $run.RunInstancesResponse.instancesSet.item.instanceId

@@ -62,4 +62,22 @@ Describe 'Units' {
     It 'accepts -LiteralPath for the sources of <_>' -ForEach 'Invoke-GuestBuild', 'Invoke-OpenBsdBuild' {
         (Get-Command $_).Parameters.Path.Aliases | Should -Contain 'LiteralPath'
     }
+
+    It 'reads -LiteralPath literally: a folder named src[1] is the sources, not a wildcard' -Skip:$IsWindows {
+        $folder = Join-Path ([IO.Path]::GetTempPath()) "obb-literal-$([Guid]::NewGuid().ToString('n').Substring(0, 8))"
+        New-Item -ItemType Directory "$folder/src[1]" | Out-Null
+        $h = Connect-MetalHost -Local
+        try {
+            $err = $null
+            $h | Invoke-OpenBsdBuild -Image /nonexistent.qcow2 -KeyFile $PSCommandPath -LiteralPath "$folder/src[1]" -Command make -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
+            $err | Should -BeNullOrEmpty
+            $thrown = { $h | Invoke-OpenBsdBuild -Image /nonexistent.qcow2 -KeyFile $PSCommandPath -LiteralPath "$folder/src[2]" -Command make -WhatIf } |
+                Should -Throw -ErrorId 'OpenBsdBuild.InvalidParameter.Path,*' -PassThru
+            $thrown.TargetObject | Should -Be "$folder/src[2]"
+        }
+        finally {
+            $h | Disconnect-MetalHost
+            Remove-Item -LiteralPath $folder -Recurse -Force
+        }
+    }
 }

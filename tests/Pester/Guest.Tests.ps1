@@ -1,7 +1,8 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
 # What a user sees of a real build in real pwsh, against the test guest on this machine: build output shown by default
 # (and free of escape codes), Invoke-OpenBsdBuild's progress nested under its own bar, and Get-OpenBsdGuest with no
-# host finding a guest another process left running.
+# host finding a guest another process left running. With $ConfirmPreference = 'Low' (so that each would ask), -WhatIf
+# does nothing and -Confirm:$false proceeds for Start-OpenBsdGuest, Invoke-GuestBuild and Stop-OpenBsdGuest.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestEnvironment.ps1')
@@ -17,10 +18,16 @@ BeforeAll {
     # records (taken from a nested PowerShell, the only way to see them outside an interactive host).
     $script = @"
 `$ErrorActionPreference = 'Stop'
+`$ConfirmPreference = 'Low'
 Set-Location '$work'
 Import-Module '$ModuleManifest'
-`$g = Connect-MetalHost -Local | Start-OpenBsdGuest -Image '$($guest.Path)' -KeyFile '$($guest.KeyFile)' -Name '$name' -BootTimeout 00:20:00
-`$null = `$g | Invoke-GuestBuild -Command "echo visible-line; printf '\033[2J\033[31mafter-clear\033[0m\n'" -MinFreeSpace 1MB
+`$wg = Connect-MetalHost -Local | Start-OpenBsdGuest -Image '$($guest.Path)' -KeyFile '$($guest.KeyFile)' -Name '$name-whatif' -WhatIf
+"whatif-guests: `$(@(`$wg).Count) listed: `$(@(Get-OpenBsdGuest '$name-whatif').Count) files: `$(Test-Path "`$HOME/.openbsdbuild/guests/$name-whatif")"
+`$g = Connect-MetalHost -Local | Start-OpenBsdGuest -Image '$($guest.Path)' -KeyFile '$($guest.KeyFile)' -Name '$name' -BootTimeout 00:20:00 -Confirm:`$false
+`$w = `$g | Invoke-GuestBuild -Command 'touch /tmp/obb-whatif-ran' -MinFreeSpace 1MB -WhatIf
+"whatif-results: `$(@(`$w).Count)"
+`$null = `$g | Invoke-GuestBuild -Command "echo visible-line; printf '\033[2J\033[31mafter-clear\033[0m\n'; [ -e /tmp/obb-whatif-ran ] || echo whatif-ran-nothing" -MinFreeSpace 1MB -Confirm:`$false
+`$ConfirmPreference = 'High' # Export-Clixml below would ask too
 `$ps = [powershell]::Create().AddScript({
     param(`$image, `$key, `$src)
     Import-Module '$ModuleManifest'
@@ -63,10 +70,28 @@ Describe 'A build seen from pwsh' -Skip:$IsWindows {
         $progress.StatusDescription | Should -Not -Match "`e"
     }
 
+    It 'started no guest for Start-OpenBsdGuest -WhatIf: no object, none listed, no guest files' {
+        $output | Should -Match 'whatif-guests: 0 listed: 0 files: False'
+    }
+
+    It 'ran nothing in the guest for Invoke-GuestBuild -WhatIf, and Start-OpenBsdGuest and Invoke-GuestBuild went ahead with -Confirm:$false' {
+        $output | Should -Match 'whatif-results: 0'
+        $output | Should -Match '(?m)^whatif-ran-nothing'
+    }
+
     It 'lists, with no host given, the guest another process left running' {
         $found = Get-OpenBsdGuest $name
         $found | Should -HaveCount 1
         $found.State | Should -Be 'Detached'
         $found.Host.Provider | Should -Be 'Local'
+    }
+
+    It 'keeps the guest running with Stop-OpenBsdGuest -WhatIf and stops it with -Confirm:$false' {
+        $ConfirmPreference = 'Low'
+        Get-OpenBsdGuest $name | Stop-OpenBsdGuest -WhatIf
+        (Get-OpenBsdGuest $name).State | Should -BeLike 'Running*'
+        Get-OpenBsdGuest $name | Stop-OpenBsdGuest -Force -Confirm:$false
+        $ConfirmPreference = 'High'
+        Get-OpenBsdGuest $name | Should -BeNullOrEmpty
     }
 }

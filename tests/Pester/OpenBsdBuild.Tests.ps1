@@ -194,6 +194,20 @@ Describe 'Completion of images' {
         $offered | Should -Not -Contain './imgs/openbsd-7.8-arm64.qcow2.json'
     }
 
+    It 'offers the images under an s3:// prefix for -Image, from the endpoint and keys already typed' -Skip:$IsWindows {
+        . (Join-Path $PSScriptRoot 'TestEnvironment.ps1')
+        $s3 = Start-S3rver
+        try {
+            $aws = "-EndpointUrl $($s3.Endpoint) -Region us-east-1 -AccessKey $($s3.AccessKey) -SecretKey $($s3.SecretKey)"
+            Get-OpenBsdImage ./imgs | Publish-OpenBsdImage -Destination "s3://$($s3.Bucket)/golden/" -EndpointUrl $s3.Endpoint -Region us-east-1 `
+                -AccessKey $s3.AccessKey -SecretKey $s3.SecretKey
+            $line = "Start-OpenBsdGuest $aws -Image s3://$($s3.Bucket)/golden/openbsd-7"
+            $offered = (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText
+            $offered | Should -Be "s3://$($s3.Bucket)/golden/openbsd-7.7-arm64.qcow2", "s3://$($s3.Bucket)/golden/openbsd-7.8-arm64.qcow2"
+        }
+        finally { Stop-S3rver $s3 }
+    }
+
     It 'reads a relative -Location against $PWD for -Version' {
         $line = 'Get-OpenBsdImage -Location ./imgs -Version '
         (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText | Should -Be @('7.8', '7.7')

@@ -67,22 +67,22 @@ function Get-TestGuestImage {
 }
 
 function Start-S3rver {
-    <# A real S3-compatible server (s3rver from tests/node_modules) on loopback with one bucket, as a process. #>
-    param([string] $Bucket = 'images')
+    <# A real S3-compatible server (s3rver from tests/node_modules) on loopback with its buckets (the first is .Bucket), as a process. #>
+    param([string[]] $Bucket = 'images')
     $script = Join-Path $RepoRoot 'tests/node_modules/s3rver/bin/s3rver.js'
     if (-not (Test-Path $script)) { throw "s3rver is not installed ($script): npm ci --prefix tests" }
     $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
     $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
     $data = Join-Path ([IO.Path]::GetTempPath()) "s3rver-$([Guid]::NewGuid().ToString('n'))"
     New-Item -ItemType Directory $data | Out-Null
-    $process = Start-Process node -ArgumentList $script, '-d', $data, '-a', '127.0.0.1', '-p', $port, '--configure-bucket', $Bucket `
+    $process = Start-Process node -ArgumentList (@($script, '-d', $data, '-a', '127.0.0.1', '-p', $port) + @($Bucket | ForEach-Object { '--configure-bucket', $_ })) `
         -PassThru -RedirectStandardOutput "$data.log" -RedirectStandardError "$data.err"
     $endpoint = "http://127.0.0.1:$port"
     foreach ($attempt in 1..300) {
         try { $null = Invoke-WebRequest "$endpoint/" -SkipHttpErrorCheck -TimeoutSec 2; break }
         catch { if ($process.HasExited) { throw "s3rver exited: $(Get-Content "$data.err" -Raw)" }; Start-Sleep -Milliseconds 100 }
     }
-    [pscustomobject]@{ Process = $process; Endpoint = $endpoint; Bucket = $Bucket; DataDirectory = $data
+    [pscustomobject]@{ Process = $process; Endpoint = $endpoint; Bucket = $Bucket[0]; DataDirectory = $data
                        AccessKey = 'S3RVER'; SecretKey = 'S3RVER'; Region = 'us-east-1' }
 }
 
@@ -95,12 +95,15 @@ function Stop-S3rver([Parameter(Mandatory)] $Server) {
 function Start-Ec2Emulator {
     <#
     The wire-level EC2 emulator (tests/OpenBsdBuild.Ec2Emulator) as a process, through its host program: the endpoint
-    for -EndpointUrl, and the process, which stops when its stdin closes (Stop-Ec2Emulator).
+    for -EndpointUrl, and the process, which stops when its stdin closes (Stop-Ec2Emulator). -Arguments: the host
+    program's options (--region, --object-store, ...).
     #>
+    param([string[]] $Arguments)
     $dll = Join-Path $RepoRoot 'tests/OpenBsdBuild.Ec2Emulator.Host/bin/Debug/net10.0/OpenBsdBuild.Ec2Emulator.Host.dll'
     if (-not (Test-Path $dll)) { throw "Build first: dotnet build OpenBsdBuild.sln (expected $dll)" }
     $start = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
     $start.ArgumentList.Add($dll)
+    foreach ($argument in $Arguments) { $start.ArgumentList.Add($argument) }
     $start.RedirectStandardInput = $true
     $start.RedirectStandardOutput = $true
     $start.UseShellExecute = $false
@@ -113,4 +116,13 @@ function Start-Ec2Emulator {
 function Stop-Ec2Emulator([Parameter(Mandatory)] $Emulator) {
     $Emulator.Process.StandardInput.Close()
     if (-not $Emulator.Process.WaitForExit(60000)) { $Emulator.Process.Kill() }
+}
+
+function Invoke-Ec2Query {
+    <# One EC2 Query API call straight to an emulator (it reads the region from the credential scope, not the signature). #>
+    param([Parameter(Mandatory)] [string] $Endpoint, [Parameter(Mandatory)] [System.Collections.Specialized.OrderedDictionary] $Parameters,
+          [string] $Region = 'us-east-1')
+    $body = (@($Parameters.GetEnumerator()) | ForEach-Object { "$($_.Key)=$([uri]::EscapeDataString([string]$_.Value))" }) -join '&'
+    $headers = @{ Authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/$Region/ec2/aws4_request, SignedHeaders=host, Signature=0" }
+    [xml] (Invoke-WebRequest -Method Post -Uri $Endpoint -Body $body -ContentType 'application/x-www-form-urlencoded; charset=utf-8' -Headers $headers).Content
 }

@@ -44,7 +44,7 @@ namespace OpenBsdBuild.Builds
             // A TCP connection whose path died stays "open" for many minutes, in every phase (preflight,
             // upload, run, download): a trivial command every few seconds notices, and the phase's wait is cancelled.
             using var linkLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var watchdog = new ConnectionWatchdog(session, linkLost, WatchdogInterval, WatchdogAnswerTimeout);
+            using var watchdog = new ConnectionWatchdog(session, linkLost, LinkWatch.Interval, LinkWatch.AnswerTimeout);
             build.LinkLost = () => watchdog.Lost;
             IHostShell? other = null;
             try
@@ -199,9 +199,6 @@ namespace OpenBsdBuild.Builds
                 reporter, cancellationToken).ConfigureAwait(false);
             return result;
         }
-
-        private static readonly TimeSpan WatchdogInterval = TimeSpan.FromSeconds(5);
-        private static readonly TimeSpan WatchdogAnswerTimeout = TimeSpan.FromSeconds(15);
 
         /// <summary>How long the host gets to say what became of a lost guest when its own link may be the one that died.</summary>
         private static readonly TimeSpan LostGuestQuestionTimeout = TimeSpan.FromSeconds(5);

@@ -93,7 +93,8 @@ namespace OpenBsdBuild.Guest
                 string text = r.Stdout.TrimEnd();
                 return text.Length == 0 ? "(the guest printed nothing on its serial console)" : text;
             }
-            catch (Exception ex) when (!(ex is OperationCanceledException))
+            // A lost connection is the host's news, not the console's: the caller's link watch makes it HostLost.
+            catch (Exception ex) when (!(ex is OperationCanceledException) && !(ex is OpenBsdBuild.Errors.OpenBsdBuildException { ErrorId: "ConnectionLost" }))
             {
                 return $"(serial console unavailable: {ex.Message})";
             }

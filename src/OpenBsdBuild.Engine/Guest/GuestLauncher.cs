@@ -27,9 +27,43 @@ namespace OpenBsdBuild.Guest
                 throw new OpenBsdBuildException("NativeInstanceRunsNoGuests", FailureKind.InvalidOperation,
                     $"{host.Name} is an OpenBSD instance (New-OpenBsdInstance): it is the build machine itself and runs no guests.", host.Name,
                     "Pipe the instance straight to Invoke-GuestBuild; for guests, start a metal host with New-MetalHost.");
+            var start = new GuestStart(options.Name ?? "obsd-" + Guid.NewGuid().ToString("N").Substring(0, 6));
+            try
+            {
+                // Every host command of the start goes through the watched token: a dead link is HostLost in ~20 s, in any step.
+                return await LinkWatch.RunAsync(host.Shell, ct => StartWatchedAsync(host, options, start, reporter, ct),
+                    (why, inner) => HostLost(host, start, why, inner), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (start.Guest != null)
+            {
+                var guest = start.Guest;
+                reporter.ProgressDone(BootActivity(guest));
+                guest.Shell?.Dispose();
+                guest.Shell = null;
+                if (start.MayHaveFiles) await RemoveAfterFailureAsync(host, guest, start.HostLost, reporter).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        /// <summary>How far a start got: what its HostLost says, and what its clean-up must remove.</summary>
+        private sealed class GuestStart
+        {
+            public GuestStart(string name) => Name = name;
+            public string Name { get; }
+            public string Step { get; set; } = "starting";
+            public OpenBsdGuest? Guest { get; set; }
+            /// <summary>The guest's directory (or its QEMU) may exist on the host: from the moment its preparation is sent.</summary>
+            public bool MayHaveFiles { get; set; }
+            public bool HostLost { get; set; }
+        }
+
+        private static async Task<OpenBsdGuest> StartWatchedAsync(MetalHost host, GuestOptions options, GuestStart start, IOperationReporter reporter,
+            CancellationToken cancellationToken)
+        {
             var caps = host.Capabilities;
             string qemuImg = caps.QemuImg ?? throw new OpenBsdBuildException("QemuNotInstalled", FailureKind.NotInstalled,
                 $"qemu-img is not installed on {host.Name}.", host.Name, "Install it on the host (Debian/Ubuntu: apt-get install qemu-utils).");
+            start.Step = $"inspecting its image {options.Image}";
             var image = await GuestImageInfo.InspectAsync(host.Shell, qemuImg, options.Image, cancellationToken).ConfigureAwait(false);
 
             // Said, recorded, or read from the image's boot loader; the host's own only when the image tells nothing.
@@ -44,10 +78,11 @@ namespace OpenBsdBuild.Guest
                     arch == Architectures.Arm64
                         ? "Install it on the host (Debian/Ubuntu: apt-get install qemu-system-arm qemu-efi-aarch64)."
                         : "Install it on the host (Debian/Ubuntu: apt-get install qemu-system-x86 ovmf).");
-            string name = options.Name ?? "obsd-" + Guid.NewGuid().ToString("N").Substring(0, 6);
+            string name = start.Name;
             string accelerator = AcceleratorChoice.For(host, arch, options.Accelerator, "guest " + name, reporter);
             HostKeyPolicy hostKeys = ChooseHostKeyPolicy(options, image);
             Firmware firmware;
+            start.Step = "looking for its UEFI firmware";
             try
             {
                 firmware = await Firmware.FindAsync(host.Shell, arch, options.FirmwareCode, options.FirmwareVars, cancellationToken).ConfigureAwait(false);
@@ -70,63 +105,76 @@ namespace OpenBsdBuild.Guest
                 KeyFile = options.KeyFile,
                 MsiX = options.MsiX,
             };
+            start.Guest = guest;
 
-            await PrepareStateDirectoryAsync(host, guest, image, firmware, qemuImg, cancellationToken).ConfigureAwait(false);
+            guest.StartedAt = DateTime.UtcNow;
+            start.Step = "preparing its files";
+            await PrepareStateDirectoryAsync(host, guest, image, firmware, qemuImg, start, cancellationToken).ConfigureAwait(false);
+            var spec = new GuestLaunchSpec
+            {
+                Name = name,
+                Architecture = arch,
+                Accelerator = accelerator,
+                MemoryMB = options.MemoryMB,
+                CpuCount = options.CpuCount,
+                QemuBinary = qemu,
+                FirmwareCode = firmware.Code,
+                FirmwareVars = guest.StateDirectory + "/vars.fd",
+                DiskPath = guest.OverlayPath,
+                SerialLogPath = guest.SerialLogPath,
+                QmpSocketPath = guest.QmpSocketPath,
+                PidFile = guest.StateDirectory + "/qemu.pid",
+                MsiX = options.MsiX,
+            };
+            var clock = Stopwatch.StartNew();
+            start.Step = "launching QEMU";
+            await LaunchAsync(host, guest, spec, options.SshPort, reporter, cancellationToken).ConfigureAwait(false);
+            start.Step = "booting";
+            await GuestReadiness.WaitForSshAsync(guest, options.BootTimeout, step => start.Step = step, reporter, cancellationToken).ConfigureAwait(false);
+
+            start.Step = "being connected to over SSH";
+            var target = new SshTarget("127.0.0.1", guest.SshPort, guest.User, options.KeyFile, hostKeys) { Name = name };
+            var shell = await SshShell.ConnectAsync(target, cancellationToken, host.JumpShell).ConfigureAwait(false);
+            guest.Shell = shell;
+            guest.HostKeyFingerprint = shell.HostKeyFingerprint;
+            guest.BootTime = clock.Elapsed;
+            guest.State = GuestState.Running;
+            start.Step = "being recorded on the host";
+            await WriteRecordAsync(host, guest, cancellationToken).ConfigureAwait(false);
+            host.AddGuest(guest);
+            reporter.ProgressDone(BootActivity(guest));
+            reporter.Verbose($"Guest {name} is ready after {clock.Elapsed.TotalSeconds:0.0} s");
+            return guest;
+        }
+
+        /// <summary>
+        /// Never leaves a QEMU or its files behind, even when the caller cancelled; but a host that stopped answering gets
+        /// one short try, not TCP's quarter of an hour, and a warning that says how to finish the job.
+        /// </summary>
+        private static async Task RemoveAfterFailureAsync(MetalHost host, OpenBsdGuest guest, bool hostLost, IOperationReporter reporter)
+        {
+            using var bound = new CancellationTokenSource(hostLost ? LostHostCleanupTimeout : GuestControl.HostAnswerTimeout);
             try
             {
-                var spec = new GuestLaunchSpec
-                {
-                    Name = name,
-                    Architecture = arch,
-                    Accelerator = accelerator,
-                    MemoryMB = options.MemoryMB,
-                    CpuCount = options.CpuCount,
-                    QemuBinary = qemu,
-                    FirmwareCode = firmware.Code,
-                    FirmwareVars = guest.StateDirectory + "/vars.fd",
-                    DiskPath = guest.OverlayPath,
-                    SerialLogPath = guest.SerialLogPath,
-                    QmpSocketPath = guest.QmpSocketPath,
-                    PidFile = guest.StateDirectory + "/qemu.pid",
-                    MsiX = options.MsiX,
-                };
-                var clock = Stopwatch.StartNew();
-                guest.StartedAt = DateTime.UtcNow;
-                await LaunchAsync(host, guest, spec, options.SshPort, reporter, cancellationToken).ConfigureAwait(false);
-                await GuestReadiness.WaitForSshAsync(guest, options.BootTimeout, reporter, cancellationToken).ConfigureAwait(false);
-
-                var target = new SshTarget("127.0.0.1", guest.SshPort, guest.User, options.KeyFile, hostKeys) { Name = name };
-                var shell = await SshShell.ConnectAsync(target, cancellationToken, host.JumpShell).ConfigureAwait(false);
-                guest.Shell = shell;
-                guest.HostKeyFingerprint = shell.HostKeyFingerprint;
-                guest.BootTime = clock.Elapsed;
-                guest.State = GuestState.Running;
-                await WriteRecordAsync(host, guest, cancellationToken).ConfigureAwait(false);
-                host.AddGuest(guest);
-                reporter.ProgressDone(BootActivity(guest));
-                reporter.Verbose($"Guest {name} is ready after {clock.Elapsed.TotalSeconds:0.0} s");
-                return guest;
+                await GuestControl.DestroyAsync(host, guest, TimeSpan.Zero, bound.Token).ConfigureAwait(false);
             }
-            catch (Exception failure)
+            catch (Exception ex) when (ex is OperationCanceledException || ex is OpenBsdBuildException { ErrorId: "ConnectionLost" })
             {
-                reporter.ProgressDone(BootActivity(guest));
-                guest.Shell?.Dispose();
-                guest.Shell = null;
-                // Never leave a QEMU or its files behind, even when the caller cancelled; but a host that stopped
-                // answering gets one bounded try, not TCP's quarter of an hour.
-                bool hostLost = failure is OpenBsdBuildException { ErrorId: "HostLost" };
-                using var bound = new CancellationTokenSource(hostLost ? LostHostCleanupTimeout : GuestControl.HostAnswerTimeout);
-                try
-                {
-                    await GuestControl.DestroyAsync(host, guest, TimeSpan.Zero, bound.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException || ex is OpenBsdBuildException { ErrorId: "ConnectionLost" })
-                {
-                    reporter.Warning($"Guest {name} could not be removed from {host.Name}, which does not answer: its QEMU may still run there. " +
-                                     $"Once the host answers again: Get-OpenBsdGuest -Name {name} | Stop-OpenBsdGuest (removing an EC2 host ends it too).");
-                }
-                throw;
+                reporter.Warning($"Guest {guest.Name} could not be removed from {host.Name}, which does not answer: its QEMU may still run there. " +
+                                 $"Once the host answers again: Get-OpenBsdGuest -Name {guest.Name} | Stop-OpenBsdGuest (removing an EC2 host ends it too).");
             }
+        }
+
+        /// <summary>A start whose host stopped answering: which step it was in, and what had been made by then.</summary>
+        private static OpenBsdBuildException HostLost(MetalHost host, GuestStart start, string why, Exception? inner)
+        {
+            start.HostLost = true;
+            string made = start.Guest?.ProcessId is int pid ? $" Its QEMU had been started (pid {pid}) and may still run there."
+                : start.MayHaveFiles ? $" Its files in {start.Guest!.StateDirectory} may be left there."
+                : " Nothing had been created on it yet.";
+            return new OpenBsdBuildException("HostLost", FailureKind.ConnectionError,
+                $"{host.Name} {why} while guest {start.Name} was {start.Step}; the link to it may be down.{made}", start.Name,
+                "Check that the host is reachable, then start the guest again; an EC2 host that is terminated ends its guests with it.", inner);
         }
 
         /// <summary>The one try at removing a guest from a host that already stopped answering.</summary>
@@ -146,26 +194,29 @@ namespace OpenBsdBuild.Guest
         }
 
         private static async Task PrepareStateDirectoryAsync(MetalHost host, OpenBsdGuest guest, GuestImageInfo image, Firmware firmware,
-            string qemuImg, CancellationToken cancellationToken)
+            string qemuImg, GuestStart start, CancellationToken cancellationToken)
         {
             string dir = ShellQuote.Quote(guest.StateDirectory);
             string script =
                 $"if [ -e {dir}/qemu.pid ] && kill -0 \"$(cat {dir}/qemu.pid)\" 2>/dev/null; then echo in-use; exit 9; fi; " +
                 $"rm -rf {dir} && mkdir -p {dir} && chmod 700 {dir} && " +
                 $"{ShellQuote.Quote(qemuImg)} create -q -f qcow2 -b {ShellQuote.Quote(image.Path)} -F {image.Format} {ShellQuote.Quote(guest.OverlayPath)} && " +
-                $"cp {ShellQuote.Quote(firmware.VarsTemplate)} {dir}/vars.fd";
+                $"cp {ShellQuote.Quote(firmware.VarsTemplate)} {dir}/vars.fd && " +
+                // Recorded with its first file: a start cut short leaves nothing that Get-OpenBsdGuest | Stop-OpenBsdGuest cannot find.
+                RecordCommand(guest);
+            start.MayHaveFiles = true;
             ShellResult result = await host.Shell.RunAsync(script, cancellationToken).ConfigureAwait(false);
             if (result.ExitCode == 9)
+            {
+                start.MayHaveFiles = false; // another guest's: not ours to remove
                 throw new OpenBsdBuildException("GuestNameInUse", FailureKind.ResourceExists,
                     $"A guest named '{guest.Name}' is already running on {host.Name}.", guest.Name,
                     "Pick another -Name, or stop that guest first (Get-OpenBsdGuest -Name ... | Stop-OpenBsdGuest).");
+            }
             if (!result.Succeeded)
-            {
-                await host.Shell.RunAsync($"rm -rf {dir}", CancellationToken.None).ConfigureAwait(false);
                 throw new OpenBsdBuildException("GuestPrepareFailed", FailureKind.WriteError,
                     $"Could not prepare the guest's files in {guest.StateDirectory} on {host.Name}: {result.Message}", guest.StateDirectory,
                     "Check free space and permissions in the host's state directory (Connect-MetalHost -StateDirectory).");
-            }
         }
 
         internal static async Task LaunchAsync(MetalHost host, OpenBsdGuest guest, GuestLaunchSpec spec, int requestedPort, IOperationReporter reporter,
@@ -209,7 +260,11 @@ namespace OpenBsdBuild.Guest
             lock (PortPicker) return PortPicker.Next(20000, 60000);
         }
 
-        internal static Task WriteRecordAsync(MetalHost host, OpenBsdGuest guest, CancellationToken cancellationToken)
+        internal static Task WriteRecordAsync(MetalHost host, OpenBsdGuest guest, CancellationToken cancellationToken) =>
+            host.Shell.RunAsync(RecordCommand(guest), cancellationToken);
+
+        /// <summary>Writes guest.json, which any later session lists (Get-OpenBsdGuest) and stops by.</summary>
+        private static string RecordCommand(OpenBsdGuest guest)
         {
             var record = new GuestRecord
             {
@@ -227,7 +282,7 @@ namespace OpenBsdBuild.Guest
                 StartedAt = guest.StartedAt,
             };
             string path = ShellQuote.Quote(guest.StateDirectory + "/guest.json");
-            return host.Shell.RunAsync($"printf '%s\\n' {ShellQuote.Quote(record.ToJson())} > {path}", cancellationToken);
+            return $"printf '%s\\n' {ShellQuote.Quote(record.ToJson())} > {path}";
         }
     }
 }

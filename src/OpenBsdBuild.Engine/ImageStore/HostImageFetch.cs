@@ -45,22 +45,33 @@ namespace OpenBsdBuild.ImageStore
             string activity = $"Fetching {image.S3Location.Name} onto {host.Name}";
             try
             {
-                if (await VerifyAsync(host, path, sha256, activity, reporter, cancellationToken).ConfigureAwait(false))
-                {
-                    reporter.Verbose($"{host.Name} already holds {image.Location} as {path}; its SHA-256 checks out.");
-                }
-                else
-                {
-                    var url = ImageLibrary.Presign(image, host.ExpiresAt, UnboundedHostValidity, aws, reporter);
-                    await DownloadAsync(host, image, url, path, sha256, activity, reporter, cancellationToken).ConfigureAwait(false);
-                }
-                await WriteSidecarAsync(host, image.Metadata, path, cancellationToken).ConfigureAwait(false);
-                return path;
+                // Every host command of the fetch goes through the watched token: a dead link is HostLost in ~20 s, not a hang.
+                return await LinkWatch.RunAsync(host.Shell, ct => FetchWatchedAsync(host, image, aws, path, sha256, activity, reporter, ct),
+                    (why, inner) => new OpenBsdBuildException("HostLost", FailureKind.ConnectionError,
+                        $"{host.Name} {why} while it fetched {image.Location}; the link to it may be down. A partial download (*.partial-*) may be left in {dir}.",
+                        image.Location, "Check that the host is reachable, then start the guest again; an EC2 host that is terminated ends its files with it.", inner),
+                    cancellationToken).ConfigureAwait(false);
             }
             finally
             {
                 reporter.ProgressDone(activity);
             }
+        }
+
+        private static async Task<string> FetchWatchedAsync(MetalHost host, OpenBsdImage image, AwsConnectionOptions aws, string path, string sha256, string activity,
+            IOperationReporter reporter, CancellationToken cancellationToken)
+        {
+            if (await VerifyAsync(host, path, sha256, activity, reporter, cancellationToken).ConfigureAwait(false))
+            {
+                reporter.Verbose($"{host.Name} already holds {image.Location} as {path}; its SHA-256 checks out.");
+            }
+            else
+            {
+                var url = ImageLibrary.Presign(image, host.ExpiresAt, UnboundedHostValidity, aws, reporter);
+                await DownloadAsync(host, image, url, path, sha256, activity, reporter, cancellationToken).ConfigureAwait(false);
+            }
+            await WriteSidecarAsync(host, image.Metadata, path, cancellationToken).ConfigureAwait(false);
+            return path;
         }
 
         private static async Task<bool> VerifyAsync(MetalHost host, string path, string sha256, string activity, IOperationReporter reporter,

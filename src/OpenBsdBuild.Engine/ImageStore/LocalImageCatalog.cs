@@ -37,7 +37,7 @@ namespace OpenBsdBuild.ImageStore
                     $"Cannot read the image folder '{full}': {ex.Message}", full, "Check the folder's permissions.", ex);
             }
 
-            var files = entries.Select(f => new CatalogFile(f.Name, f.FullName, f.Length, f.LastWriteTimeUtc));
+            var files = entries.Select(f => new CatalogFile(f.Name, f.FullName, LocalFile.LengthOf(f), f.LastWriteTimeUtc));
             return ImageCatalog.AssembleAsync(files, ReadSidecarAsync, versionPattern, architecturePattern, cancellationToken);
         }
 
@@ -52,7 +52,7 @@ namespace OpenBsdBuild.ImageStore
             if (!image.Exists) throw ImageCatalog.FileMissing(image.FullName, sidecar.FullName);
             if (!sidecar.Exists) throw ImageCatalog.MetadataMissing(image.FullName, sidecar.FullName);
 
-            var file = new CatalogFile(image.Name, image.FullName, image.Length, image.LastWriteTimeUtc);
+            var file = new CatalogFile(image.Name, image.FullName, LocalFile.LengthOf(image), image.LastWriteTimeUtc);
             string json = await ReadSidecarAsync(new CatalogFile(sidecar.Name, sidecar.FullName, sidecar.Length, sidecar.LastWriteTimeUtc),
                 cancellationToken).ConfigureAwait(false);
             var (stored, problem) = ImageCatalog.Validate(file, sidecar.FullName, ImageMetadata.Parse(json, sidecar.FullName));

@@ -18,7 +18,7 @@ namespace OpenBsdBuild.ImageStore
 
         public string Path { get; }
 
-        public long Length => new FileInfo(Path).Length;
+        public long Length => LocalFile.LengthOf(new FileInfo(Path));
 
         public static async Task<RawDiskImage> ConvertAsync(string imagePath, string format, CancellationToken cancellationToken)
         {

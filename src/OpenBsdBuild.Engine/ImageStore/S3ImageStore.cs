@@ -80,22 +80,22 @@ namespace OpenBsdBuild.ImageStore
             if (!file.Exists)
                 throw new OpenBsdBuildException("ImageFileNotFound", FailureKind.ObjectNotFound,
                     $"The image file '{file.FullName}' does not exist.", file.FullName, "Check the path, or build the image first.");
-            if (file.Length == 0)
+            if (LocalFile.LengthOf(file) == 0)
                 throw new OpenBsdBuildException("ImageFileEmpty", FailureKind.InvalidData,
                     $"The image file '{file.FullName}' is empty.", file.FullName, "Build the image again; an earlier step failed.");
             if (string.IsNullOrWhiteSpace(metadata.Version) || string.IsNullOrWhiteSpace(metadata.Architecture))
                 throw OpenBsdBuildException.BadParameter("Metadata", metadata.Name, "the metadata has no version or architecture.",
                     "Fill in the OpenBSD version and architecture; catalogs are filtered by them.");
-            if (metadata.Size != 0 && metadata.Size != file.Length)
+            if (metadata.Size != 0 && metadata.Size != LocalFile.LengthOf(file))
                 throw new OpenBsdBuildException("ImageMetadataMismatch", FailureKind.InvalidData,
-                    $"The metadata says the image is {metadata.Size:N0} bytes but '{file.FullName}' is {file.Length:N0}.", file.FullName,
+                    $"The metadata says the image is {metadata.Size:N0} bytes but '{file.FullName}' is {LocalFile.LengthOf(file):N0}.", file.FullName,
                     "Publish the file the metadata was made for, or regenerate the metadata.");
 
             var target = prefix.Append(file.Name);
             var sidecar = target.WithSuffix(ImageMetadata.SidecarSuffix);
             var stored = ImageMetadata.Parse(metadata.ToJson(), "the metadata to publish");
             if (string.IsNullOrEmpty(stored.Name)) stored.Name = file.Name;
-            stored.Size = file.Length;
+            stored.Size = LocalFile.LengthOf(file);
 
             if (!overwrite) await EnsureAbsentAsync(target, sidecar, cancellationToken).ConfigureAwait(false);
 
@@ -107,8 +107,8 @@ namespace OpenBsdBuild.ImageStore
                 stored.Sha256 = await UploadImageAsync(file, target, metadata.Sha256, overwrite, activity, reporter, cancellationToken).ConfigureAwait(false);
                 var lastModified = await CheckImageAndWriteSidecarAsync(file, target, sidecar, stored, activity, reporter, cancellationToken).ConfigureAwait(false);
                 double seconds = Math.Max(clock.Elapsed.TotalSeconds, 0.001);
-                reporter.Verbose($"Published {target} ({file.Length / 1e6:F1} MB in {seconds:F1} s, {file.Length / 1e6 / seconds:F1} MB/s) with {sidecar.Name}.");
-                return new StoredImage(target.ToString(), sidecar.ToString(), stored, file.Length, lastModified, target);
+                reporter.Verbose($"Published {target} ({LocalFile.LengthOf(file) / 1e6:F1} MB in {seconds:F1} s, {LocalFile.LengthOf(file) / 1e6 / seconds:F1} MB/s) with {sidecar.Name}.");
+                return new StoredImage(target.ToString(), sidecar.ToString(), stored, LocalFile.LengthOf(file), lastModified, target);
             }
             finally
             {
@@ -171,7 +171,7 @@ namespace OpenBsdBuild.ImageStore
                     PartETags = parts,
                     // S3 itself checks the assembled size, and refuses to replace an object that
                     // appeared since EnsureAbsentAsync looked (stores that don't know these ignore them).
-                    MpuObjectSize = file.Length,
+                    MpuObjectSize = LocalFile.LengthOf(file),
                     IfNoneMatch = overwrite ? null : "*",
                 }, cancellationToken)).ConfigureAwait(false);
                 return sha256;
@@ -192,9 +192,9 @@ namespace OpenBsdBuild.ImageStore
             {
                 var head = await Call("checking the uploaded image", target,
                     () => _s3.GetObjectMetadataAsync(target.Bucket, target.Key, cancellationToken)).ConfigureAwait(false);
-                if (head.ContentLength != file.Length)
+                if (head.ContentLength != LocalFile.LengthOf(file))
                     throw new OpenBsdBuildException("S3ObjectSizeMismatch", FailureKind.InvalidData,
-                        $"S3 holds {head.ContentLength:N0} bytes at {target}, but {file.Length:N0} were uploaded.", target,
+                        $"S3 holds {head.ContentLength:N0} bytes at {target}, but {LocalFile.LengthOf(file):N0} were uploaded.", target,
                         "Publish again; if the store is S3-compatible, check that it supports multipart uploads.");
 
                 reporter.Progress(activity, $"Writing {sidecar.Name}", 100);
@@ -234,7 +234,7 @@ namespace OpenBsdBuild.ImageStore
         private async Task<(List<PartETag> Parts, string Sha256)> UploadPartsAsync(FileInfo file, S3Location target, string uploadId,
             string activity, IOperationReporter reporter, CancellationToken cancellationToken)
         {
-            long length = file.Length;
+            long length = LocalFile.LengthOf(file);
             long partSize = Math.Max(_partSize, (length + MaximumParts - 1) / MaximumParts);
             partSize = (partSize + MiB - 1) / MiB * MiB;
             int partCount = (int)((length + partSize - 1) / partSize);

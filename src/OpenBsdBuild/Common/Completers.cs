@@ -64,14 +64,20 @@ namespace OpenBsdBuild.Common
         protected override IEnumerable<string> Candidates(IDictionary bound) => NativeInstanceTypes.Defaults("arm64");
     }
 
-    /// <summary>-Name of Get-OpenBsdGuest: guests on the hosts attached in this session that live on this machine (no network at the prompt).</summary>
+    /// <summary>
+    /// -Name of Get-OpenBsdGuest: the guests this session started, on any attached host, and the guests recorded on
+    /// attached hosts that live on this machine (no network at the prompt).
+    /// </summary>
     public sealed class GuestNameCompleter : CandidateCompleter
     {
         protected override IEnumerable<string> Candidates(IDictionary bound)
         {
+            var hosts = HostRegistry.All.Where(h => h.State != HostState.Removed && h.State != HostState.Disconnected).ToList();
+            // Known without asking anyone, so offered however busy the machine is.
+            var names = hosts.SelectMany(h => h.Guests).Select(g => g.Name).ToList();
+            // Another session's guests are read from disk within a prompt's patience; on a loaded machine that may not be enough.
             using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            var names = new List<string>();
-            foreach (var host in HostRegistry.All.Where(h => h.Provider == HostProvider.Local && h.State != HostState.Removed))
+            foreach (var host in hosts.Where(h => h.Provider == HostProvider.Local))
             {
                 try
                 {
@@ -79,7 +85,7 @@ namespace OpenBsdBuild.Common
                 }
                 catch (Exception)
                 {
-                    // One host whose state cannot be read must not hide the others' guests.
+                    // One host whose state cannot be read in time must not hide the others' guests.
                 }
             }
             return names;

@@ -52,6 +52,24 @@ namespace OpenBsdBuild.Tests.Cloud
         }
 
         [Fact]
+        public async Task An_image_linked_into_the_folder_counts_as_the_file_it_points_at()
+        {
+            using var elsewhere = new ScratchFolder();
+            elsewhere.WriteRandomFile("disk.qcow2", 4096, seed: 1);
+            File.CreateSymbolicLink(Path.Combine(_folder.Path, "openbsd-7.8-arm64.qcow2"), Path.Combine(elsewhere.Path, "disk.qcow2"));
+            var metadata = TestImages.Metadata("7.8", "arm64", new DateTime(2025, 9, 1, 0, 0, 0, DateTimeKind.Utc));
+            metadata.Size = 4096;
+            _folder.WriteText("openbsd-7.8-arm64.qcow2.json", metadata.ToJson());
+
+            var all = await LocalImageCatalog.ListAsync(_folder.Path);
+            var one = await LocalImageCatalog.GetAsync(Path.Combine(_folder.Path, "openbsd-7.8-arm64.qcow2"));
+
+            Assert.Empty(all.Problems);
+            Assert.Equal(4096, Assert.Single(all.Images).StoredSize);
+            Assert.Equal(4096, one.StoredSize);
+        }
+
+        [Fact]
         public async Task Gets_one_image_and_says_what_is_missing()
         {
             Image("openbsd-7.9-arm64.qcow2", "7.9", "arm64", 3);

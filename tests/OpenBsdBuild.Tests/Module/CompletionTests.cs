@@ -55,6 +55,28 @@ namespace OpenBsdBuild.Tests.Module
             Assert.Empty(Complete("Get-OpenBsdGuest -Name no-such-guest"));
         }
 
+        /// <summary>
+        /// The completer reads other sessions' guests from the host's disk within a prompt's patience, which a loaded
+        /// machine can exhaust (load ~75 did). The guests this session started must complete anyway. A read that never
+        /// ends stands in for the slow one: a guest directory whose qemu.pid is a FIFO, which the listing's cat waits on.
+        /// </summary>
+        [Fact]
+        public void Guest_names_this_session_started_complete_even_when_the_host_listing_does_not_finish()
+        {
+            string stalled = Path.Combine(_shared.StateDirectory, "guests", "stalled");
+            Directory.CreateDirectory(stalled);
+            try
+            {
+                File.WriteAllText(Path.Combine(stalled, "guest.json"), "{\"name\":\"stalled\"}\n");
+                Tools.Sh($"mkfifo '{Path.Combine(stalled, "qemu.pid")}'");
+                Assert.Contains(_shared.Guest.Name, Complete("Get-OpenBsdGuest -Name sh"));
+            }
+            finally
+            {
+                Directory.Delete(stalled, true);
+            }
+        }
+
         [Fact]
         public void Image_versions_complete_from_the_folder_being_listed()
         {

@@ -46,6 +46,9 @@ namespace OpenBsdBuild.Cloud.Ec2
             if (endpoint == null)
             {
                 config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+                // An endpoint configured outside the call (AWS_ENDPOINT_URL_EC2, a profile's endpoint_url) is still
+                // signed for this region, not for the one the SDK would guess from its host name.
+                config.AuthenticationRegion = region;
             }
             else
             {

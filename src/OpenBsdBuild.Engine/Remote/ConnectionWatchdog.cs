@@ -1,16 +1,15 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Remote;
 using OpenBsdBuild.Reporting;
 
-namespace OpenBsdBuild.Builds
+namespace OpenBsdBuild.Remote
 {
     /// <summary>
-    /// A quiet build sends nothing, and a TCP connection whose path died stays "open" for many
-    /// minutes. So while a build runs, a trivial command is sent every few seconds; when one gets
-    /// no answer in time the connection is declared lost and the build's wait is cancelled,
-    /// instead of hanging.
+    /// A quiet command sends nothing, and a TCP connection whose path died stays "open" for many
+    /// minutes. So while work runs over a connection, a trivial command is sent every few seconds; when
+    /// one gets no answer in time the connection is declared lost and the work's token is cancelled,
+    /// instead of hanging. <see cref="LinkWatch"/> is how the engine uses it.
     /// </summary>
     internal sealed class ConnectionWatchdog : IDisposable
     {
@@ -27,15 +26,9 @@ namespace OpenBsdBuild.Builds
                 {
                     try { await Task.Delay(interval, _stop.Token).ConfigureAwait(false); }
                     catch (OperationCanceledException) { return; }
-                    using var answer = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                    answer.CancelAfter(answerTimeout);
-                    // Raced against a timer, not awaited: while an upload has filled the dead connection's send
-                    // buffer, even giving up on the probe (closing its channel) blocks inside the SSH library.
-                    Task probe = Task.Run(() => shell.RunAsync("true", answer.Token));
-                    Task answered = await Task.WhenAny(probe, Task.Delay(answerTimeout + AnswerSlack, _stop.Token)).ConfigureAwait(false);
+                    bool answered = await AnswersAsync(shell, answerTimeout, _stop.Token).ConfigureAwait(false);
                     if (_stop.IsCancellationRequested) return;
-                    if (answered == probe && probe.Status == TaskStatus.RanToCompletion) continue;
-                    _ = probe.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed whenever it ends
+                    if (answered) continue;
                     Lost = true;
                     _lost.TrySetResult(true);
                     onLost.Cancel();
@@ -46,6 +39,23 @@ namespace OpenBsdBuild.Builds
 
         /// <summary>Time for a cancelled probe to come back before the watchdog stops waiting for it.</summary>
         private static readonly TimeSpan AnswerSlack = TimeSpan.FromSeconds(1);
+
+        /// <summary>
+        /// Whether the machine runs a trivial command within <paramref name="answerTimeout"/>. False when it does not
+        /// answer in time, or its connection failed; also false once <paramref name="stop"/> is cancelled.
+        /// </summary>
+        internal static async Task<bool> AnswersAsync(IHostShell shell, TimeSpan answerTimeout, CancellationToken stop)
+        {
+            using var answer = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            answer.CancelAfter(answerTimeout);
+            // Raced against a timer, not awaited: while an upload has filled the dead connection's send
+            // buffer, even giving up on the probe (closing its channel) blocks inside the SSH library.
+            Task probe = Task.Run(() => shell.RunAsync("true", answer.Token));
+            Task first = await Task.WhenAny(probe, Task.Delay(answerTimeout + AnswerSlack, stop)).ConfigureAwait(false);
+            if (first == probe && probe.Status == TaskStatus.RanToCompletion) return true;
+            _ = probe.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed whenever it ends
+            return false;
+        }
 
         public bool Lost { get; private set; }
 
