@@ -21,6 +21,8 @@ namespace OpenBsdBuild.Model
         /// <summary>The kernel's SHA-256 when the image was made with New-OpenBsdImage -Kernel; null otherwise.</summary>
         public string? KernelSha256 { get; internal set; }
         public string? ModuleVersion { get; internal set; }
+        /// <summary>The login the image's first-boot agent installs the instance's key for; New-OpenBsdInstance logs in as it by default.</summary>
+        public string? BuildUser { get; internal set; }
         public string? SnapshotId { get; internal set; }
         /// <summary>The raw disk image in S3 the snapshot was imported from (s3://bucket/key), if recorded.</summary>
         public string? StagedObject { get; internal set; }

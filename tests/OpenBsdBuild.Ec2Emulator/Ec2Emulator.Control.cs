@@ -127,6 +127,28 @@ public sealed partial class Ec2Emulator
         set => Write(() => _state.AddressProvider = value);
     }
 
+    /// <summary>
+    /// What the instance's metadata service answers (IMDS, docs/compatibility.md): its id; the local hostname
+    /// EC2 gives an IPv4 instance, ip-A-B-C-D.ec2.internal in us-east-1 and ip-A-B-C-D.REGION.compute.internal
+    /// elsewhere; the public key of its key pair as imported; its user data; its metadata options.
+    /// </summary>
+    public Imds.ImdsInstance MetadataOf(string instanceId) => Read(() =>
+    {
+        var i = FindInstance(instanceId);
+        string ip = (i.PrivateIp ?? "0.0.0.0").Replace('.', '-');
+        var key = i.KeyName is null ? null : _state.KeyPairs.Values.FirstOrDefault(k => k.Name == i.KeyName && k.Region == i.Region);
+        return new Imds.ImdsInstance
+        {
+            InstanceId = i.Id,
+            LocalHostname = i.Region == "us-east-1" ? $"ip-{ip}.ec2.internal" : $"ip-{ip}.{i.Region}.compute.internal",
+            PublicKey = key is null ? null : (key.Name, key.PublicKey.Trim()),
+            UserData = i.UserDataBase64 is null ? null : Convert.FromBase64String(i.UserDataBase64),
+            HttpTokens = i.HttpTokens,
+            HttpPutResponseHopLimit = i.HopLimit,
+            HttpEndpointEnabled = i.HttpEndpoint != "disabled",
+        };
+    });
+
     // ---- faults --------------------------------------------------------------------------------
 
     /// <summary>

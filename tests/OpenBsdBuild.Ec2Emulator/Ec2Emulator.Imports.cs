@@ -42,4 +42,15 @@ public sealed partial class Ec2Emulator
     /// <summary>AMIs registered through RegisterImage that exist now, by image id.</summary>
     public IReadOnlyDictionary<string, EmulatedImage> RegisteredImages =>
         Read(() => _state.Imports.Images.Values.ToDictionary(i => i.Id, i => i.ToSnapshot()));
+
+    /// <summary>
+    /// The raw disk an instance boots: its root volume was made from a snapshot, and an imported snapshot holds
+    /// what ImportSnapshot read from S3. Null for instances of catalog images (they have no disk here).
+    /// </summary>
+    public string? RootDiskOf(string instanceId) => Read(() =>
+    {
+        var instance = FindInstance(instanceId);
+        var root = _state.Volumes.Values.FirstOrDefault(v => v.InstanceId == instance.Id && v.Device == instance.RootDeviceName);
+        return root?.SnapshotId is { } snapshotId && _state.Imports.Snapshots.TryGetValue(snapshotId, out var snapshot) ? snapshot.DiskPath : null;
+    });
 }

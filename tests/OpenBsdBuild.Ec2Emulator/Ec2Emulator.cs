@@ -76,6 +76,7 @@ public sealed partial class Ec2Emulator : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _app = null;
+        lock (_state.Gate) _state.Imports.DeleteData();
     }
 
     private async Task HandleAsync(HttpContext http)

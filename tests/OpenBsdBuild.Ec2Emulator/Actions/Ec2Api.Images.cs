@@ -93,7 +93,7 @@ internal sealed partial class Ec2Api
         var snapshot = FindSnapshot(c, id);
         if (_state.Imports.Images.Values.FirstOrDefault(i => i.RootSnapshotId == id) is { } user)
             throw new Ec2Error("InvalidSnapshot.InUse", $"The snapshot {id} is currently in use by {user.Id}");
-        _state.Imports.Snapshots.Remove(snapshot.Id);
+        _state.Imports.Delete(snapshot);
         return ReturnTrue(c);
     }
 

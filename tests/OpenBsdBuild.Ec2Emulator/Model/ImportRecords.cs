@@ -67,11 +67,16 @@ internal sealed class SnapshotRecord
     public required string Description { get; init; }
     public required DateTimeOffset StartTime { get; init; }
     public string? ImportTaskId { get; init; }
+
+    /// <summary>The disk's bytes as the import read them (a file of the emulator's own), or null.</summary>
+    public string? DiskPath { get; init; }
+
     public Dictionary<string, string> Tags { get; } = new(StringComparer.Ordinal);
 
     public EmulatedSnapshot ToSnapshot() => new()
     {
         SnapshotId = Id,
+        DiskPath = DiskPath,
         Region = Region,
         VolumeSizeGiB = VolumeSizeGiB,
         Description = Description,

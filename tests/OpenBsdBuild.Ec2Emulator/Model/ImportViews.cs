@@ -31,5 +31,9 @@ public sealed record EmulatedSnapshot
     public required string Description { get; init; }
     public required DateTimeOffset StartTime { get; init; }
     public string? ImportTaskId { get; init; }
+
+    /// <summary>A raw disk file holding what the import read: a copy, so the staged object may go (as on EC2).</summary>
+    public string? DiskPath { get; init; }
+
     public required IReadOnlyDictionary<string, string> Tags { get; init; }
 }

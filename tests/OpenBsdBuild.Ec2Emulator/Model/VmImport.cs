@@ -15,6 +15,7 @@ internal sealed class VmImport
 
     private readonly Ec2State _state;
     private readonly Queue<string> _scriptedFailures = new();
+    private string? _dataDirectory;
 
     public VmImport(Ec2State state, Ec2EmulatorOptions options)
     {
@@ -43,14 +44,47 @@ internal sealed class VmImport
     /// <summary>The object's size, or null when the store does not have it.</summary>
     public long? ObjectSize(string bucket, string key)
     {
-        var store = ObjectStore ?? throw new InvalidOperationException(
-            "ImportSnapshot needs Ec2EmulatorOptions.ObjectStore (the S3 endpoint the test uploads to) to read the disk image.");
-        var url = new Uri(store, Uri.EscapeDataString(bucket) + "/" + string.Join('/', key.Split('/').Select(Uri.EscapeDataString)));
-        using var request = new HttpRequestMessage(HttpMethod.Head, url);
+        using var request = new HttpRequestMessage(HttpMethod.Head, ObjectUri(bucket, key));
         using var response = Http.Send(request);
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden) return null;
         response.EnsureSuccessStatusCode();
         return response.Content.Headers.ContentLength ?? 0;
+    }
+
+    /// <summary>
+    /// An EBS snapshot is a copy of what the import read, independent of the S3 object from then on: the
+    /// object's bytes go to a raw file of the emulator's own, which an instance launched from an AMI of it boots.
+    /// </summary>
+    private string CopyObject(string bucket, string key, string snapshotId)
+    {
+        _dataDirectory ??= Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "obb-ec2-snapshots-" + Guid.NewGuid().ToString("N"))).FullName;
+        string path = Path.Combine(_dataDirectory, snapshotId + ".raw");
+        using var response = Http.Send(new HttpRequestMessage(HttpMethod.Get, ObjectUri(bucket, key)), HttpCompletionOption.ResponseHeadersRead);
+        response.EnsureSuccessStatusCode();
+        using var body = response.Content.ReadAsStream();
+        using var file = File.Create(path);
+        body.CopyTo(file);
+        return path;
+    }
+
+    private Uri ObjectUri(string bucket, string key)
+    {
+        var store = ObjectStore ?? throw new InvalidOperationException(
+            "ImportSnapshot needs Ec2EmulatorOptions.ObjectStore (the S3 endpoint the test uploads to) to read the disk image.");
+        return new Uri(store, Uri.EscapeDataString(bucket) + "/" + string.Join('/', key.Split('/').Select(Uri.EscapeDataString)));
+    }
+
+    /// <summary>DeleteSnapshot: the snapshot and its data go.</summary>
+    public void Delete(SnapshotRecord snapshot)
+    {
+        Snapshots.Remove(snapshot.Id);
+        if (snapshot.DiskPath is { } path) File.Delete(path);
+    }
+
+    /// <summary>The emulator stops: every snapshot's data goes with it.</summary>
+    public void DeleteData()
+    {
+        if (_dataDirectory is { } dir && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
     public void Advance(DateTimeOffset now)
@@ -98,9 +132,11 @@ internal sealed class VmImport
 
     private void Complete(ImportTaskRecord task, DateTimeOffset now)
     {
+        string id = _state.NewId("snap");
         var snapshot = new SnapshotRecord
         {
-            Id = _state.NewId("snap"),
+            Id = id,
+            DiskPath = CopyObject(task.Bucket, task.Key, id),
             Region = task.Region,
             VolumeSizeGiB = (int)Math.Max(1, (task.DiskImageSize + (1L << 30) - 1) >> 30),
             Description = $"Created by AWS-VMImport service for {task.Id}",

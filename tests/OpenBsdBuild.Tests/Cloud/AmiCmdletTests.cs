@@ -12,6 +12,7 @@ using OpenBsdBuild.Images;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
+using OpenBsdBuild.Tests.Reliability;
 using Xunit;
 
 namespace OpenBsdBuild.Tests.Cloud
@@ -90,6 +91,8 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.DoesNotContain(_emulator.ImportTasks.Values, t => t.Status == "active");
         }
 
+        private const string StagedDiskDeleted = "– (the staged disk is deleted as it fails)";
+
         private static void AssertError(PsResult r, string id, ErrorCategory category)
         {
             Assert.NotNull(r.FirstError);
@@ -117,6 +120,8 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Equal(TestImages.Sha256Of(image), ami.ImageSha256);
             Assert.Equal(KernelSha256, ami.KernelSha256);
             Assert.False(string.IsNullOrEmpty(ami.ModuleVersion));
+            // Who the image's agent installs the instance's key for: New-OpenBsdInstance's default login.
+            Assert.Equal(TestImages.Metadata("7.8", "arm64").BuildUser, ami.BuildUser);
             Assert.Equal($"{Staging}{ami.Name}.raw", ami.StagedObject);
             Assert.Contains(r.Progress, p => p.StatusDescription.Contains("downloading/converting"));
             Assert.Contains(r.Progress, p => p.Activity.StartsWith("Uploading"));
@@ -125,6 +130,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Equal(ami.SnapshotId, registered.RootSnapshotId);
             Assert.Equal("gp3", registered.RootVolumeType);
             Assert.Equal(TestImages.Sha256Of(image), registered.Tags[AmiTags.ImageSha256]);
+            Assert.Equal(ami.BuildUser, registered.Tags[Ec2Tags.BuildUser]);
             Assert.Equal(TestImages.Sha256Of(image), _emulator.EbsSnapshots[ami.SnapshotId!].Tags[AmiTags.ImageSha256]);
             var task = Assert.Single(_emulator.ImportTasks.Values);
             Assert.Equal("RAW", task.Format);
@@ -175,6 +181,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Contains("vmie.amazonaws.com", r.FirstError.ErrorDetails!.RecommendedAction);
             await AssertNothingLeft(before);
             Assert.Empty(_emulator.ImportTasks);
+            ReliabilityDoc.Row("Register-OpenBsdAmi in an account without the vmimport role", "OpenBsdBuild.VmImportRoleMissing, with how to create the role", null, StagedDiskDeleted);
         }
 
         [Fact]
@@ -189,6 +196,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Contains("ClientError: Disk validation failed", r.FirstError!.Exception.Message);
             Assert.StartsWith("import-snap-", (string)r.FirstError.TargetObject);
             await AssertNothingLeft(before);
+            ReliabilityDoc.Row("The snapshot import ends with a ClientError", "OpenBsdBuild.SnapshotImportFailed with EC2's reason", null, StagedDiskDeleted);
         }
 
         [Fact]
@@ -203,12 +211,15 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.False(running.IsCompleted, running.IsCompleted ? running.Result.Describe() : "");
             var staged = _emulator.ImportTasks.Values.Single();
             using (var s3 = _s3rver.CreateClient()) await s3.DeleteObjectAsync(staged.S3Bucket, staged.S3Key);
+            var sinceDeleted = System.Diagnostics.Stopwatch.StartNew();
 
             var r = await running;
+            var took = sinceDeleted.Elapsed;
             AssertError(r, "StagedObjectDeleted", ErrorCategory.ObjectNotFound);
             Assert.Equal($"s3://{staged.S3Bucket}/{staged.S3Key}", r.FirstError!.TargetObject);
             Assert.Equal("deleted", _emulator.ImportTasks[staged.ImportTaskId].Status);
             await AssertNothingLeft(before);
+            ReliabilityDoc.Row("The staged disk is deleted while EC2 imports it", "OpenBsdBuild.StagedObjectDeleted naming the object", took);
         }
 
         [Fact]
@@ -221,12 +232,15 @@ namespace OpenBsdBuild.Tests.Cloud
             var running = _ps.RunAsync(Register(image));
             await WaitUntil(() => _emulator.ImportTasks.Values.Any(t => t.Status == "active") || running.IsCompleted);
             Assert.False(running.IsCompleted, running.IsCompleted ? running.Result.Describe() : "");
+            var sinceStopped = System.Diagnostics.Stopwatch.StartNew();
             _ps.Stop();
             var r = await running;
+            var took = sinceStopped.Elapsed;
             Assert.True(r.Stopped, r.Describe());
             Assert.Equal("deleted", _emulator.ImportTasks.Values.Single().Status);
             Assert.Equal(1, _emulator.CountOf("CancelImportTask"));
             await AssertNothingLeft(before);
+            ReliabilityDoc.Row("Ctrl+C: Register-OpenBsdAmi while EC2 imports the disk", "the pipeline stops; the import task is cancelled and the staged disk deleted", took);
         }
 
         [Fact]

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using Amazon.EC2;
@@ -280,5 +281,49 @@ public sealed class Ec2ImportEmulatorTests : IAsyncLifetime
         Assert.Equal("/dev/xvda", instance.RootDeviceName);
         var volume = _emulator.Volumes[Assert.Single(_emulator.Instances[instance.InstanceId].VolumeIds)];
         Assert.Equal(snapshotId, volume.SnapshotId);
+    }
+
+    [Fact]
+    public async Task The_snapshot_holds_the_imported_bytes_after_the_object_is_gone_and_an_instance_of_its_AMI_boots_them()
+    {
+        using var ec2 = Ec2();
+        var snapshotId = await ImportedSnapshotAsync(ec2);
+        string disk = _emulator.EbsSnapshots[snapshotId].DiskPath!;
+        using (var s3 = _s3rver.CreateClient()) await s3.DeleteObjectAsync(S3rverFixture.Bucket, _key);
+        Assert.Equal(new string('x', 3000), File.ReadAllText(disk));
+
+        var imageId = (await ec2.RegisterImageAsync(Register(snapshotId))).ImageId;
+        string keyDir = Directory.CreateTempSubdirectory("obb-import-key-").FullName;
+        Tools.Sh($"ssh-keygen -q -t ed25519 -N '' -C agent@test -f '{keyDir}/key'");
+        string publicKey = File.ReadAllText(Path.Combine(keyDir, "key.pub")).Trim();
+        Directory.Delete(keyDir, true);
+        await ec2.ImportKeyPairAsync(new ImportKeyPairRequest
+        {
+            KeyName = "agent-test", PublicKeyMaterial = Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(publicKey)),
+        });
+        var run = await ec2.RunInstancesAsync(new RunInstancesRequest
+        {
+            ImageId = imageId, InstanceType = "t4g.micro", MinCount = 1, MaxCount = 1, KeyName = "agent-test",
+            UserData = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("#!/bin/sh\necho hello\n")),
+            MetadataOptions = new InstanceMetadataOptionsRequest { HttpTokens = HttpTokensState.Required, HttpPutResponseHopLimit = 1 },
+        });
+        var instance = Assert.Single(run.Reservation.Instances);
+        Assert.Equal(disk, _emulator.RootDiskOf(instance.InstanceId));
+
+        // What the instance's metadata service answers comes from the launch.
+        var metadata = _emulator.MetadataOf(instance.InstanceId);
+        Assert.Equal(instance.InstanceId, metadata.InstanceId);
+        Assert.Equal($"ip-{instance.PrivateIpAddress.Replace('.', '-')}.ec2.internal", metadata.LocalHostname);
+        Assert.Equal("agent-test", metadata.PublicKey?.Name);
+        Assert.StartsWith(string.Join(" ", publicKey.Split(' ').Take(2)), metadata.PublicKey?.OpenSshKey);
+        Assert.Equal("#!/bin/sh\necho hello\n", System.Text.Encoding.UTF8.GetString(metadata.UserData!));
+        Assert.Equal("required", metadata.HttpTokens);
+        Assert.Equal(1, metadata.HttpPutResponseHopLimit);
+
+        // Its data goes with the snapshot.
+        await ec2.DeregisterImageAsync(new DeregisterImageRequest { ImageId = imageId });
+        await ec2.TerminateInstancesAsync(new TerminateInstancesRequest { InstanceIds = [instance.InstanceId] });
+        await ec2.DeleteSnapshotAsync(new DeleteSnapshotRequest { SnapshotId = snapshotId });
+        Assert.False(File.Exists(disk));
     }
 }

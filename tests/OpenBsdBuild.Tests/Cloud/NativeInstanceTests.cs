@@ -92,6 +92,24 @@ namespace OpenBsdBuild.Tests.Cloud
         }
 
         [Fact]
+        public void Spot_with_no_capacity_for_the_first_type_falls_back_zone_by_zone_then_to_the_next_type_and_says_so()
+        {
+            _lab.Emulator.InsufficientCapacity("c6g.xlarge");
+            using var ps = new PsSession();
+            var r = ps.Run($"$i = {New("-InstanceType c6g.xlarge, m6g.xlarge -Spot")}; $i; $i | Remove-MetalHost");
+            Assert.False(r.HadErrors, r.Describe());
+            var instance = r.Single<OpenBsdInstance>();
+            Assert.Equal("m6g.xlarge", instance.InstanceType);
+            Assert.True(instance.Host.Spot);
+            var launched = _lab.Emulator.Instances.Values.Single();
+            Assert.True(launched.IsSpot);
+            Assert.Equal("m6g.xlarge", launched.InstanceType);
+            string warning = Assert.Single(r.Warnings).Message;
+            Assert.Contains("c6g.xlarge in us-east-1a (spot): InsufficientInstanceCapacity", warning);
+            _lab.AssertNothingLeft(r);
+        }
+
+        [Fact]
         public void The_user_data_asks_the_agent_for_the_self_destruct_in_whole_minutes_rounded_up()
         {
             // The agent's own sed expression (Images/Scripts/openbsdbuild-agent.ksh) must find the minutes in it.
@@ -225,7 +243,8 @@ namespace OpenBsdBuild.Tests.Cloud
             _lab.AssertNothingLeft(removed);
         }
 
-        private static PsResult CancelWhen(PsSession ps, string script, Func<bool> reached, string stage)
+        /// <summary>Runs <paramref name="script"/>, presses Ctrl+C once <paramref name="reached"/> holds, and returns the stopped run.</summary>
+        internal static PsResult CancelWhen(PsSession ps, string script, Func<bool> reached, string stage)
         {
             var running = ps.RunAsync(script);
             // TCG boots are slow on a busy machine: the bound only catches a hang.

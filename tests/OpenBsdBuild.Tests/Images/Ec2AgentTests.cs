@@ -23,7 +23,7 @@ namespace OpenBsdBuild.Tests.Images
 {
     /// <summary>
     /// The EC2 first-boot agent for real: New-OpenBsdImage -Target Ec2 -Kernel on the fixture's installer
-    /// (tests/fixtures/guest-image), then the image booted twice in QEMU with the IMDSv2 emulator as the
+    /// (tests/fixtures/guest-image; <see cref="Ec2TestImage"/>), then the image booted twice in QEMU with the IMDSv2 emulator as the
     /// guest's 169.254.169.254:80 (user networking on 169.254.0.0/16, a guestfwd relay to the emulator).
     /// The agent runs from rc.local as on OpenBSD; the test reads the console as New-MetalHost reads an
     /// instance's, logs in with the key only the metadata service knew, pinned to the fingerprints printed
@@ -33,37 +33,14 @@ namespace OpenBsdBuild.Tests.Images
     {
         private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(10);
         private readonly string _dir = Directory.CreateTempSubdirectory("obb-ec2agent-").FullName;
-        private readonly PsSession _ps = new PsSession();
-        private readonly SignifyTestKeys _keys = new SignifyTestKeys(name: "openbsd-78-base");
         private readonly ITestOutputHelper _output;
 
         public Ec2AgentTests(ITestOutputHelper output) => _output = output;
 
         public void Dispose()
         {
-            _ps.Run("if ($host_) { $host_ | Remove-MetalHost -Confirm:$false }");
-            _ps.Dispose();
             foreach (var pid in Tools.QemuProcesses(_dir)) Tools.Sh($"kill -9 {pid} || true");
             Directory.Delete(_dir, recursive: true);
-        }
-
-        private string Output => Path.Combine(_dir, "out", "openbsd-7.8-arm64-ec2.qcow2");
-
-        /// <summary>The fixture's installer as install78.img, with a SHA256.sig signed by the test release key.</summary>
-        private (string Media, string PublicKey) Media()
-        {
-            string dir = Path.Combine(_dir, "media");
-            Directory.CreateDirectory(dir);
-            string media = Path.Combine(dir, "install78.img");
-            File.CreateSymbolicLink(media, TestGuestImage.Get().InstallMedia);
-            var list = new StringBuilder();
-            foreach (string set in new[] { "bsd", "bsd.mp", "bsd.rd", "base78.tgz", "comp78.tgz", "man78.tgz", "game78.tgz", "xbase78.tgz", "xshare78.tgz", "xfont78.tgz", "xserv78.tgz" })
-                list.Append($"SHA256 ({set}) = {SignifyTestKeys.Sha256Hex(Encoding.UTF8.GetBytes(set))}\n");
-            list.Append($"SHA256 (install78.img) = {OpenBsdBuild.Builds.Checksums.Sha256File(media)}\n");
-            File.WriteAllBytes(Path.Combine(dir, "SHA256.sig"), _keys.SignEmbedded(list.ToString()));
-            string key = Path.Combine(_dir, "openbsd-78-base.pub");
-            File.WriteAllText(key, _keys.PublicKey.ToFileText());
-            return (media, key);
         }
 
         private string NewKey(string name)
@@ -76,14 +53,11 @@ namespace OpenBsdBuild.Tests.Images
         [Fact]
         public void An_ec2_image_configures_itself_over_imdsv2_and_runs_its_user_data_once()
         {
-            var (media, signifyKey) = Media();
-            string imageKey = NewKey("builder");
-            string kernel = FakeKernel.Write(Path.Combine(_dir, "obj", "bsd"), FakeKernel.Arm64, size: 64 * 1024);
-            string kernelSha = OpenBsdBuild.Builds.Checksums.Sha256File(kernel);
-
-            var made = _ps.Run($"$host_ = Connect-MetalHost -Local -StateDirectory '{Path.Combine(_dir, "state")}'; " +
-                               $"$host_ | New-OpenBsdImage 7.8 -InstallMedia '{media}' -SignifyPublicKey '{signifyKey}' -Kernel '{kernel}' -Target Ec2 " +
-                               $"-BuildUserKey '{imageKey}.pub' -BuildUser builder -Output '{Output}' -Memory 512MB -CpuCount 1 -Verbose");
+            // New-OpenBsdImage -Target Ec2 -Kernel on the fixture's installer, made once per test process (Ec2TestImage).
+            var built = Ec2TestImage.Get();
+            var made = built.Made;
+            string imageKey = built.ImageKey;
+            string kernelSha = built.KernelSha256;
             Assert.False(made.HadErrors, made.Describe());
             var image = made.Single<OpenBsdImage>();
             Assert.Equal(kernelSha, image.KernelSha256);
@@ -91,6 +65,9 @@ namespace OpenBsdBuild.Tests.Images
             // Each instance makes its own host keys: the image pins none.
             Assert.Empty(image.HostKeyFingerprints);
             Assert.Contains(made.Verbose, v => v.Message.Contains($"SHA-256 {kernelSha}"));
+            // The shared image stays pristine: this test's instance writes to an overlay.
+            string disk = Path.Combine(_dir, "instance.qcow2");
+            Tools.Sh($"qemu-img create -q -f qcow2 -b '{built.Path}' -F qcow2 '{disk}'");
 
             string instanceKey = NewKey("instance");
             string userData = "#!/bin/sh\n" +
@@ -105,15 +82,18 @@ namespace OpenBsdBuild.Tests.Images
                 PublicKey = ("obb-ephemeral", File.ReadAllText(instanceKey + ".pub").Trim()),
                 UserData = Encoding.UTF8.GetBytes(userData),
             };
-            using var vm = new AgentGuest(_dir, Output, instance, _output);
+            using var vm = new AgentGuest(_dir, disk, instance, _output);
 
             // First boot.
-            string first = vm.Boot("boot1");
+            string first = vm.Boot("boot1", until: "openbsdbuild-agent: the user data exited with status");
             var fingerprints = ConsoleFingerprints.Parse(first);
             Assert.True(fingerprints.Count == 1, first);
             Assert.Contains($"openbsdbuild-agent: first boot of instance {instance.InstanceId}", first);
             Assert.Contains($"openbsdbuild-agent: hostname {instance.LocalHostname}", first);
             Assert.Contains("openbsdbuild-agent: self-destruct armed: power-off in 45 minutes", first);
+            // Armed before the fingerprints, which is when New-OpenBsdInstance calls the instance ready; the script runs after them.
+            Assert.True(first.IndexOf("self-destruct armed", StringComparison.Ordinal) < first.IndexOf(ConsoleFingerprints.Begin, StringComparison.Ordinal), first);
+            Assert.True(first.LastIndexOf(ConsoleFingerprints.End, StringComparison.Ordinal) < first.IndexOf("running the user data", StringComparison.Ordinal), first);
             Assert.Single(Regex.Matches(first, "user-data ran as root"));
             Assert.Contains($"kernel {kernelSha} original ", first);
             Assert.Contains("# /usr/libexec/reorder_kernel &", first);
@@ -175,8 +155,8 @@ namespace OpenBsdBuild.Tests.Images
 
             public ImdsEmulator Imds { get; }
 
-            /// <summary>Boots the disk and returns the console once the agent has printed its fingerprints (and run any user data).</summary>
-            public string Boot(string name)
+            /// <summary>Boots the disk and returns the console once the agent has printed its fingerprints (and <paramref name="until"/> is on it).</summary>
+            public string Boot(string name, string? until = null)
             {
                 string vars = Path.Combine(_dir, name + "-vars.fd");
                 File.Copy("/usr/share/AAVMF/AAVMF_VARS.fd", vars, overwrite: true);
@@ -206,7 +186,8 @@ namespace OpenBsdBuild.Tests.Images
                 {
                     string console = File.Exists(serial) ? File.ReadAllText(serial) : "";
                     bool printed = console.Contains(ConsoleFingerprints.End);
-                    bool userDataDone = !console.Contains("running the user data") || console.Contains("the user data exited with status");
+                    // The user data script runs after the fingerprints: wait for its end when this boot runs one.
+                    bool userDataDone = until == null || console.Contains(until);
                     if (printed && userDataDone && Regex.IsMatch(console, @"login: "))
                     {
                         // A number for docs/choosing-a-host.md, not an assertion: QEMU start to the agent's last line (TCG).

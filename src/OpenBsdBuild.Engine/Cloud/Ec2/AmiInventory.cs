@@ -120,6 +120,7 @@ namespace OpenBsdBuild.Cloud.Ec2
             ImageSha256 = AmiTags.Get(image.Tags, AmiTags.ImageSha256) ?? "",
             KernelSha256 = AmiTags.Get(image.Tags, AmiTags.KernelSha256),
             ModuleVersion = AmiTags.Get(image.Tags, AmiTags.ModuleVersion),
+            BuildUser = AmiTags.Get(image.Tags, Ec2Tags.BuildUser),
             StagedObject = AmiTags.Get(image.Tags, AmiTags.StagedObject),
             SnapshotId = image.BlockDeviceMappings?.FirstOrDefault(m => m.DeviceName == image.RootDeviceName)?.Ebs?.SnapshotId,
             BootMode = image.BootMode?.Value,

@@ -52,7 +52,7 @@ namespace OpenBsdBuild.Cloud.Ec2
             await EnsureNameFreeAsync(ec2.Ec2, name, cancellationToken).ConfigureAwait(false);
 
             var staged = request.Staging.Append(name + ".raw");
-            var tags = AmiTags.For(name, image.Version, image.Sha256, metadata.KernelSha256, ModuleVersion, staged);
+            var tags = AmiTags.For(name, image.Version, image.Sha256, metadata.KernelSha256, ModuleVersion, staged, metadata.BuildUser);
             var made = new Made(ec2.Ec2, s3.Store, reporter);
             try
             {

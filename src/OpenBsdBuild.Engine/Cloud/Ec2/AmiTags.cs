@@ -16,7 +16,9 @@ namespace OpenBsdBuild.Cloud.Ec2
         /// <summary>s3://bucket/key of the raw disk the snapshot was imported from (deleted with the AMI).</summary>
         public const string StagedObject = "openbsdbuild:staged-object";
 
-        public static List<Tag> For(string name, string version, string imageSha256, string? kernelSha256, string moduleVersion, S3Location staged)
+        /// <param name="buildUser">The image's build user, for whom its agent installs the instance's key (<see cref="Ec2Tags.BuildUser"/>: New-OpenBsdInstance's default login).</param>
+        public static List<Tag> For(string name, string version, string imageSha256, string? kernelSha256, string moduleVersion, S3Location staged,
+            string? buildUser)
         {
             var tags = new List<Tag>
             {
@@ -27,6 +29,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                 new Tag(StagedObject, staged.ToString()),
             };
             if (!string.IsNullOrEmpty(kernelSha256)) tags.Add(new Tag(KernelSha256, kernelSha256));
+            if (!string.IsNullOrEmpty(buildUser)) tags.Add(new Tag(Ec2Tags.BuildUser, buildUser));
             return tags;
         }
 

@@ -9,8 +9,9 @@
 # It speaks IMDSv2 only (a token from PUT /latest/api/token, sent with every GET), so it works on
 # instances launched with HttpTokens=required. Once per instance (its instance-id, kept in $STATE):
 # set the hostname, generate new SSH host keys, install the instance's public key for the build user,
-# then arm the self-destruct the user data asks for and run the user data if it is a script. On every
-# boot: print the host key fingerprints on the console between the markers New-MetalHost reads.
+# arm the self-destruct the user data asks for; then, on every boot, print the host key fingerprints on
+# the console between the markers New-MetalHost reads; last, once per instance, run the user data if it
+# is a script.
 #
 # Runnable by hand as root (BUILD_USER=builder ksh openbsdbuild-agent.ksh): it does nothing again for an
 # instance it has already configured.
@@ -135,7 +136,10 @@ arm_self_destruct() {
 	fi
 }
 
-run_user_data() {
+# Reads the user data once per instance and arms the self-destruct it asks for, before the host keys are
+# printed: an instance New-OpenBsdInstance calls ready (it waits for the fingerprints) has its lifetime
+# bounded. A script is kept in $SCRIPT for run_user_data, which runs after the fingerprints are out.
+read_user_data() {
 	data=$STATE/user-data
 	imds_get user-data > "$data.new"
 	rc=$?
@@ -153,12 +157,14 @@ run_user_data() {
 	arm_self_destruct "$data"
 	IFS= read -r first < "$data"
 	case $first in
-	'#!'*) ;;
-	*)	say "the user data is not a script; not run"
-		return 0 ;;
+	'#!'*)	SCRIPT=$data ;;
+	*)	say "the user data is not a script; not run" ;;
 	esac
+}
+
+run_user_data() {
 	say "running the user data"
-	"$data" > "$STATE/user-data.log" 2>&1
+	"$1" > "$STATE/user-data.log" 2>&1
 	status=$?
 	cat "$STATE/user-data.log"
 	say "the user data exited with status $status (log: $STATE/user-data.log)"
@@ -181,10 +187,12 @@ main() {
 		install_instance_key || say "could not install the instance key"
 		echo "$ID" > "$STATE/instance-id"
 	fi
-	print_fingerprints
+	SCRIPT=
 	if [ "$(cat "$STATE/user-data.done" 2>/dev/null)" != "$ID" ]; then
-		run_user_data || say "could not read the user data"
+		read_user_data || say "could not read the user data"
 	fi
+	print_fingerprints
+	[ -z "$SCRIPT" ] || run_user_data "$SCRIPT"
 }
 
 main "$@"
