@@ -27,7 +27,7 @@ namespace OpenBsdBuild.Tests.Reliability
         /// Only a hang guard for a guest whose connection was closed: the host gets up to 90 s to say whether its QEMU
         /// still runs (GuestControl.HostAnswerTimeout; a loaded host needs it), then the teardown has its own bound.
         /// </summary>
-        private static readonly TimeSpan AnswerAndTeardown = TimeSpan.FromSeconds(90) + OpenBsdBuild.Flow.OneShotBuild.TeardownBound;
+        private static readonly TimeSpan AnswerAndTeardown = TimeSpan.FromSeconds(90) + TeardownBound;
 
         [Fact]
         public void On_a_new_EC2_host_the_build_returns_its_result_and_everything_is_removed()

@@ -218,7 +218,7 @@ namespace OpenBsdBuild.Tests.Reliability
                 Assert.False(result.Succeeded);
                 // Remove-MetalHost cannot stop the guest over the dead link: a non-terminating HostLost for it, and the host is still ended.
                 Assert.All(r.Errors.Where(e => e != lost), e => Assert.StartsWith("OpenBsdBuild.HostLost,", e.FullyQualifiedErrorId));
-                Assert.Equal("Removed", result.Host.State);
+                Assert.Equal(HostState.Removed, result.Host.State);
                 Lab.Ssh.LinkUp();
                 Lab.AssertNothingLeft(r);
                 ReliabilityDoc.Row(row, $"OpenBsdBuild.GuestLost naming the {phase} (non-terminating) within ~20 s and the result; Remove-MetalHost still ends the host (HostLost for the guest it cannot stop)", took);
