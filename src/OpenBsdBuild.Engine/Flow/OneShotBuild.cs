@@ -48,7 +48,7 @@ namespace OpenBsdBuild.Flow
         public const string Activity = "Invoke-OpenBsdBuild";
 
         /// <summary>How long the clean-up may take when nothing answers (a dead link must not hang Ctrl+C).</summary>
-        private static readonly TimeSpan TeardownBound = TimeSpan.FromSeconds(60);
+        internal static readonly TimeSpan TeardownBound = TimeSpan.FromSeconds(60);
 
         /// <summary>On a host launched here, terminating it ends the guest anyway: a guest that does not stop quickly is left to that.</summary>
         private static readonly TimeSpan GuestStopBoundOnLaunchedHost = TimeSpan.FromSeconds(10);

@@ -19,7 +19,7 @@ namespace OpenBsdBuild.Flow
     public static class PipelineTeardown
     {
         /// <summary>How long the whole clean-up may take when nothing answers (it runs while PowerShell disposes the pipeline).</summary>
-        public static TimeSpan Bound { get; set; } = TimeSpan.FromSeconds(60);
+        private static readonly TimeSpan Bound = OneShotBuild.TeardownBound;
 
         /// <summary>Terminating an EC2 host ends its guests too: a guest that does not stop quickly is left to that.</summary>
         private static readonly TimeSpan GuestStopBoundOnEc2 = TimeSpan.FromSeconds(10);

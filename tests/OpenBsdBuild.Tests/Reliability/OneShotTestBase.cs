@@ -25,8 +25,8 @@ namespace OpenBsdBuild.Tests.Reliability
     /// <summary>What the one-shot tests share: a fresh EC2 lab per test, sources, the test guest's parameters, Ctrl+C at a chosen moment.</summary>
     public abstract class OneShotTestBase : IAsyncLifetime
     {
-        /// <summary>OneShotBuild's and PipelineTeardown's bound on a clean-up when nothing answers (declared first: statics initialize in order).</summary>
-        protected static readonly TimeSpan TeardownBound = TimeSpan.FromSeconds(60);
+        /// <summary>The engine's bound on a clean-up when nothing answers (declared first: statics initialize in order).</summary>
+        protected static readonly TimeSpan TeardownBound = OpenBsdBuild.Flow.OneShotBuild.TeardownBound;
 
         /// <summary>
         /// Only a hang guard, not a speed check (the measured times go to docs/reliability.md): the clean-up after Ctrl+C is
