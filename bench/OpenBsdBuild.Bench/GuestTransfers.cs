@@ -18,8 +18,7 @@ static class GuestTransfers
     const string Remote = "/usr/obj/bench";
 
     /// <summary>
-    /// Downloads, then uploads (either may be left out); lean leaves out the raw SFTP column and, for the random
-    /// files, the other-compression column (kept for the source tree, where it shows what deflate is worth).
+    /// Downloads, then uploads (either may be left out); lean leaves out the raw SFTP and other-compression columns.
     /// </summary>
     public static async Task RunAsync(int rounds, int[] sizes, bool small, bool down = true, bool up = true, bool lean = false)
     {
@@ -53,7 +52,7 @@ static class GuestTransfers
         {
             string tree = Path.Combine(trees, "src");
             double mb = Bench.SourceTree(tree, 10_000);
-            table.Add(await UploadAsync(rig, rounds, tree, $"10,000 source files ({mb:0} MB)", lean: false)); // what deflate is worth on text
+            table.Add(await UploadAsync(rig, rounds, tree, $"10,000 source files ({mb:0} MB)", lean));
         }
         Directory.Delete(trees, true);
         Console.WriteLine();
@@ -132,11 +131,12 @@ static class GuestTransfers
             {
                 async () =>
                 {
+                    // The working directory exists before the upload, as Invoke-GuestBuild's setup makes it: not timed.
+                    using (var setup = await rig.ConnectGuestAsync()) await Run(setup, "mkdir -p /usr/obj/up-ours");
                     Rss.Reset();
                     var sw = Stopwatch.StartNew();
                     using (var shell = await rig.ConnectGuestAsync())
                     {
-                        await Run(shell, "mkdir -p /usr/obj/up-ours");
                         var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
                         await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-ours", NullReporter.Instance, default);
                     }
@@ -154,10 +154,10 @@ static class GuestTransfers
             if (!lean)
                 methods.Add(async () =>
                 {
+                    using (var setup = await rig.ConnectGuestAsync()) await Run(setup, "mkdir -p /usr/obj/up-other");
                     var sw = Stopwatch.StartNew();
                     using (var shell = await rig.ConnectGuestAsync())
                     {
-                        await Run(shell, "mkdir -p /usr/obj/up-other");
                         var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
                         await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-other", NullReporter.Instance, default, otherLevel);
                     }
@@ -262,39 +262,59 @@ static class GuestTransfers
             for (int k = 0; k < steps.Length; k++)
             {
                 var (name, command) = steps[(k + i) % steps.Length];
-                var r = await shell.RunAsync($"a=$(date +%s%N); {command}; b=$(date +%s%N); rm -rf {d}/o; echo $(( (b - a) / 1000000 ))", default);
+                // busybox date has no %N: the guest's /proc/uptime (10 ms) brackets the step.
+                var r = await shell.RunAsync($"read a _ < /proc/uptime; {command}; read b _ < /proc/uptime; rm -rf {d}/o; echo $a $b", default);
                 if (!r.Succeeded) throw new Exception($"{command}: {r.Message}");
-                times[name].Add(double.Parse(r.Stdout.Trim().Split('\n')[^1]) / 1000);
+                var ab = r.Stdout.Trim().Split('\n')[^1].Split(' ');
+                times[name].Add(double.Parse(ab[1], System.Globalization.CultureInfo.InvariantCulture) - double.Parse(ab[0], System.Globalization.CultureInfo.InvariantCulture));
             }
         Console.WriteLine($"| in the guest, {megabytes} MB random | median s | MB/s | rounds (s) |");
         Console.WriteLine("|---|---|---|---|");
         foreach (var t in times) Console.WriteLine($"| {t.Key} | {Bench.Median(t.Value):0.00} | {megabytes / Bench.Median(t.Value):0.0} | {string.Join(" ", t.Value.Select(v => v.ToString("0.00")))} |");
     }
 
-    /// <summary>Every cipher and MAC SSH.NET offers, one at a time, against the guest (through the jump) and the host.</summary>
-    public static async Task CiphersAsync(int megabytes)
+    /// <summary>
+    /// Every cipher and MAC the module offers (SshAlgorithms: only what OpenSSH still enables), one at a time, against
+    /// the guest (through the jump) and the host's sshd; every combination once per round, order rotated, medians.
+    /// </summary>
+    public static async Task CiphersAsync(int megabytes, int rounds)
     {
         using var rig = new GuestRig();
         using (var setup = await rig.ConnectGuestAsync()) await Run(setup, $"mkdir -p {Remote} && head -c {megabytes << 20} /dev/urandom > {Remote}/c.bin");
         Tools.Sh($"head -c {(megabytes * 8) << 20} /dev/urandom > {rig.Host.Directory}/c.bin");
         var probe = new ConnectionInfo("x", "x", new NoneAuthenticationMethod("x"));
         var combos = new List<(string cipher, string? mac)>();
-        foreach (var c in probe.Encryptions)
+        foreach (string c in SshAlgorithms.Ciphers.Where(probe.Encryptions.ContainsKey))
         {
-            if (c.Value.IsAead) combos.Add((c.Key, null));
-            else foreach (string m in probe.HmacAlgorithms.Keys) combos.Add((c.Key, m));
+            if (probe.Encryptions[c].IsAead) combos.Add((c, null));
+            else foreach (string m in SshAlgorithms.Macs.Where(probe.HmacAlgorithms.ContainsKey)) combos.Add((c, m));
         }
-        Console.WriteLine("| cipher | MAC | guest via jump (MB/s) | host sshd (MB/s) |");
+        var guest = combos.ToDictionary(c => c, _ => new List<double>());
+        var host = combos.ToDictionary(c => c, _ => new List<double>());
+        var refused = new Dictionary<(string, string?), string>();
+        for (int i = 0; i < rounds; i++)
+        {
+            for (int k = 0; k < combos.Count; k++)
+            {
+                var (cipher, mac) = combos[(k + i) % combos.Count];
+                if (!refused.ContainsKey((cipher, mac)))
+                {
+                    double? g = await OneCipherAsync(rig, cipher, mac, true, megabytes, $"{Remote}/c.bin");
+                    if (g == null) refused[(cipher, mac)] = "not offered by the guest";
+                    else guest[(cipher, mac)].Add(g.Value);
+                }
+                double? h = await OneCipherAsync(rig, cipher, mac, false, megabytes * 8, $"{rig.Host.Directory}/c.bin");
+                if (h != null) host[(cipher, mac)].Add(h.Value);
+            }
+            Console.WriteLine($"round {i + 1} done");
+        }
+        string Cell(List<double> v) => v.Count == 0 ? "not offered" : $"{Bench.Median(v):0.0} [{string.Join(" ", v.Select(x => x.ToString("0.0")))}]";
+        Console.WriteLine($"| cipher | MAC | guest via jump, {megabytes} MB (median MB/s) | host sshd, {megabytes * 8} MB (median MB/s) |");
         Console.WriteLine("|---|---|---|---|");
-        foreach (var (cipher, mac) in combos)
-        {
-            string guest = await OneCipherAsync(rig, cipher, mac, true, megabytes, $"{Remote}/c.bin");
-            string host = await OneCipherAsync(rig, cipher, mac, false, megabytes * 8, $"{rig.Host.Directory}/c.bin");
-            Console.WriteLine($"| {cipher} | {mac ?? "(AEAD)"} | {guest} | {host} |");
-        }
+        foreach (var c in combos) Console.WriteLine($"| {c.cipher} | {c.mac ?? "(AEAD)"} | {Cell(guest[c])} | {Cell(host[c])} |");
     }
 
-    static async Task<string> OneCipherAsync(GuestRig rig, string cipher, string? mac, bool guest, int megabytes, string path)
+    static async Task<double?> OneCipherAsync(GuestRig rig, string cipher, string? mac, bool guest, int megabytes, string path)
     {
         Tunnel? tunnel = guest ? await rig.Guest.Host.Shell.OpenTunnelAsync("127.0.0.1", rig.Guest.SshPort, default) : null;
         try
@@ -305,10 +325,14 @@ static class GuestTransfers
             if (mac != null) foreach (string k in info.HmacAlgorithms.Keys.ToList()) if (k != mac) info.HmacAlgorithms.Remove(k);
             using var sftp = new SftpClient(info) { BufferSize = 64 * 1024 };
             try { sftp.Connect(); }
-            catch (Exception ex) { return "not offered (" + ex.GetType().Name + ")"; }
+            catch (Exception ex)
+            {
+                Console.WriteLine($"{cipher} {mac} {(guest ? "guest" : "host")}: {ex.Message}"); // normally: no algorithm in common
+                return null;
+            }
             var sw = Stopwatch.StartNew();
             await sftp.DownloadFileAsync(path, Stream.Null, default);
-            return (megabytes / sw.Elapsed.TotalSeconds).ToString("0.0");
+            return megabytes / sw.Elapsed.TotalSeconds;
         }
         finally
         {

@@ -34,7 +34,7 @@ if (which == "native") await NativeReadiness.RunAsync(rounds);
 if (which == "ami") await AmiRegistration.RunAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 64, TimeSpan.FromSeconds(args.Length > 3 ? int.Parse(args[3]) : 10));
 if (which == "upprobe") await GuestTransfers.UploadProbeAsync(rounds, int.Parse(args[2]), args.Length > 3 && args[3] == "text");
 if (which == "guestcost") await GuestTransfers.GuestCostAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 50);
-if (which == "ciphers") await GuestTransfers.CiphersAsync(args.Length > 1 ? int.Parse(args[1]) : 32);
+if (which == "ciphers") await GuestTransfers.CiphersAsync(args.Length > 1 ? int.Parse(args[1]) : 32, args.Length > 2 ? int.Parse(args[2]) : 1);
 
 // Raw SSH.NET stdin throughput through the jump, by write size.
 static async Task StdinAsync()
@@ -126,17 +126,30 @@ static async Task DownloadAsync(int rounds, int megabytes)
     for (int i = 0; i < rounds; i++)
     {
         Directory.CreateDirectory(dest);
-        var sw = Stopwatch.StartNew();
-        using (var f = new FileStream(Path.Combine(dest, "raw.bin"), FileMode.Create)) await rig.GuestShell.DownloadAsync(file, f, null, default);
-        ours.Add(megabytes / sw.Elapsed.TotalSeconds);
-
-        sw.Restart();
-        await ArtifactCollector.CollectAsync(rig.GuestShell, "bench", d, new[] { file }, Path.Combine(dest, "collected"), NullReporter.Instance, default);
-        full.Add(megabytes / sw.Elapsed.TotalSeconds);
-
-        sw.Restart();
-        Tools.Sh($"scp -q {rig.Ssh} -P 2222 root@127.0.0.1:{file} {dest}/scp.bin");
-        scp.Add(megabytes / sw.Elapsed.TotalSeconds);
+        var methods = new List<Func<Task>>
+        {
+            async () =>
+            {
+                var sw = Stopwatch.StartNew();
+                using (var f = new FileStream(Path.Combine(dest, "raw.bin"), FileMode.Create)) await rig.GuestShell.DownloadAsync(file, f, null, default);
+                ours.Add(megabytes / sw.Elapsed.TotalSeconds);
+            },
+            async () =>
+            {
+                var sw = Stopwatch.StartNew();
+                await ArtifactCollector.CollectAsync(rig.GuestShell, "bench", d, new[] { file }, Path.Combine(dest, "collected"), NullReporter.Instance, default);
+                full.Add(megabytes / sw.Elapsed.TotalSeconds);
+            },
+            () =>
+            {
+                var sw = Stopwatch.StartNew();
+                Tools.Sh($"scp -q {rig.Ssh} -P 2222 root@127.0.0.1:{file} {dest}/scp.bin");
+                scp.Add(megabytes / sw.Elapsed.TotalSeconds);
+                return Task.CompletedTask;
+            },
+        };
+        // Each round starts with another method, so a load that changes during the round favours none.
+        for (int k = 0; k < methods.Count; k++) await methods[(k + i) % methods.Count]();
         Console.WriteLine($"round {i + 1}: SFTP download {ours[^1]:0} MB/s, verified artifact fetch {full[^1]:0} MB/s, scp -J {scp[^1]:0} MB/s");
         Directory.Delete(dest, true);
     }
@@ -156,12 +169,25 @@ static async Task UploadAsync(int rounds)
     for (int i = 0; i < rounds; i++)
     {
         var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, MinFreeSpace = 0, WorkingDirectory = $"/tmp/obb-up-{i}", Destination = Path.Combine(rig.Host.Directory, "out") };
-        var sw = Stopwatch.StartNew();
-        await BuildRunner.RunAsync(rig.Guest, spec, NullReporter.Instance, default);
-        ours.Add(mb / sw.Elapsed.TotalSeconds);
-        sw.Restart();
-        Tools.Sh($"tar cf - -C {tree} . | ssh {rig.Ssh} -p 2222 root@127.0.0.1 'mkdir -p /tmp/obb-tar-{i} && tar xf - -C /tmp/obb-tar-{i}'");
-        baseline.Add(mb / sw.Elapsed.TotalSeconds);
+        int round = i;
+        var methods = new List<Func<Task>>
+        {
+            async () =>
+            {
+                var sw = Stopwatch.StartNew();
+                await BuildRunner.RunAsync(rig.Guest, spec, NullReporter.Instance, default);
+                ours.Add(mb / sw.Elapsed.TotalSeconds);
+            },
+            () =>
+            {
+                var sw = Stopwatch.StartNew();
+                Tools.Sh($"tar cf - -C {tree} . | ssh {rig.Ssh} -p 2222 root@127.0.0.1 'mkdir -p /tmp/obb-tar-{round} && tar xf - -C /tmp/obb-tar-{round}'");
+                baseline.Add(mb / sw.Elapsed.TotalSeconds);
+                return Task.CompletedTask;
+            },
+        };
+        // Rotated each round, as for downloads.
+        for (int k = 0; k < methods.Count; k++) await methods[(k + i) % methods.Count]();
         Console.WriteLine($"round {i + 1}: Invoke-GuestBuild -Path {ours[^1]:0} MB/s, tar | ssh -J tar {baseline[^1]:0} MB/s");
         Tools.Sh($"rm -rf /tmp/obb-up-{i} /tmp/obb-tar-{i}");
     }
