@@ -27,7 +27,7 @@ namespace OpenBsdBuild.Model
 
         public string Name { get; }
         public HostProvider Provider { get; }
-        public string State { get; internal set; } = "Ready";
+        public HostState State { get; internal set; } = HostState.Ready;
 
         /// <summary>SSH endpoint of the host (empty for the local machine).</summary>
         public string? HostName { get; internal set; }

@@ -18,7 +18,7 @@ namespace OpenBsdBuild.Model
         public string Name { get; }
         public MetalHost Host { get; }
         public string HostName => Host.Name;
-        public string State { get; internal set; } = "Starting";
+        public GuestState State { get; internal set; } = GuestState.Starting;
 
         public string Image { get; internal set; } = "";
         public string Architecture { get; internal set; } = "arm64";

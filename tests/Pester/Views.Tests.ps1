@@ -10,7 +10,10 @@ BeforeAll {
     # New-MockObject -Properties only lays note properties over it.
     function New-ModelObject([type] $Type, [hashtable] $Properties) {
         $object = New-MockObject -Type $Type
-        foreach ($p in $Properties.GetEnumerator()) { $Type.GetProperty($p.Key).SetValue($object, $p.Value) }
+        foreach ($p in $Properties.GetEnumerator()) {
+            $property = $Type.GetProperty($p.Key)
+            $property.SetValue($object, [System.Management.Automation.LanguagePrimitives]::ConvertTo($p.Value, $property.PropertyType))
+        }
         $object
     }
     function New-TestHost([timespan] $Age, [decimal] $PricePerHour) {

@@ -14,7 +14,17 @@ namespace OpenBsdBuild.Builds
     /// <summary>SHA-256 on this side, and reading the two output formats guests print.</summary>
     public static class Checksums
     {
-        public static string Hex(byte[] hash) => string.Concat(hash.Select(b => b.ToString("x2")));
+        /// <summary>Lower-case hex, as sha256sum, sha256(1) and S3's MD5 ETags write it.</summary>
+        public static string Hex(byte[] bytes)
+        {
+            var chars = new char[bytes.Length * 2];
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                chars[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
+                chars[2 * i + 1] = "0123456789abcdef"[bytes[i] & 15];
+            }
+            return new string(chars);
+        }
 
         public static string Sha256File(string path)
         {

@@ -57,7 +57,7 @@ namespace OpenBsdBuild.Flow
             MetalHost host = li.Describe(caps, "");
             var instance = new OpenBsdInstance(host, li.Name)
             {
-                State = "Ready",
+                State = GuestState.Running,
                 ImageId = li.Plan.ImageId,
                 Image = li.Plan.ImageId,
                 Architecture = architecture,

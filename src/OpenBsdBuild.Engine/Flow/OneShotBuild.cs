@@ -48,7 +48,7 @@ namespace OpenBsdBuild.Flow
         public const string Activity = "Invoke-OpenBsdBuild";
 
         /// <summary>How long the clean-up may take when nothing answers (a dead link must not hang Ctrl+C).</summary>
-        public static TimeSpan TeardownBound { get; set; } = TimeSpan.FromSeconds(60);
+        private static readonly TimeSpan TeardownBound = TimeSpan.FromSeconds(60);
 
         /// <summary>On a host launched here, terminating it ends the guest anyway: a guest that does not stop quickly is left to that.</summary>
         private static readonly TimeSpan GuestStopBoundOnLaunchedHost = TimeSpan.FromSeconds(10);
@@ -171,7 +171,7 @@ namespace OpenBsdBuild.Flow
                 reporter.Progress(Activity, $"Terminating {host.InstanceId}");
                 outcome.Teardown = await Ec2Teardown.RemoveAsync(host.Ec2.Connection, host.InstanceId, false, host.PricePerHour, reporter, bound).ConfigureAwait(false);
                 host.InstanceState = outcome.Teardown.State;
-                host.State = "Removed";
+                host.State = HostState.Removed;
                 host.Ec2.EphemeralKey?.Dispose();
                 reporter.Verbose($"Removed {outcome.Teardown}.");
             }

@@ -74,7 +74,7 @@ namespace OpenBsdBuild.Flow
             {
                 var report = await Ec2Teardown.RemoveAsync(host.Ec2.Connection, host.InstanceId, false, host.PricePerHour, reporter, ct).ConfigureAwait(false);
                 host.InstanceState = report.State;
-                host.State = "Removed";
+                host.State = HostState.Removed;
                 host.Ec2.EphemeralKey?.Dispose();
                 reporter.Verbose($"Removed {report}.");
             }

@@ -27,7 +27,7 @@ namespace OpenBsdBuild.Guest
             guest.Shell = null;
             reporter.Verbose($"Stopping guest {guest.Name} on {guest.Host.Name} (grace period {gracePeriod.TotalSeconds:0} s)");
             var outcome = await DestroyAsync(guest.Host, guest, gracePeriod, cancellationToken).ConfigureAwait(false);
-            guest.State = "Stopped";
+            guest.State = GuestState.Stopped;
             guest.Host.RemoveGuest(guest);
             return outcome;
         }
@@ -126,7 +126,7 @@ namespace OpenBsdBuild.Guest
                 if (live.ContainsKey(record.Name)) continue;
                 list.Add(new OpenBsdGuest(host, record.Name, directory)
                 {
-                    State = running ? "Running (detached)" : "Stopped",
+                    State = running ? GuestState.Detached : GuestState.Stopped,
                     Image = record.Image,
                     Architecture = record.Architecture,
                     Accelerator = record.Accelerator,

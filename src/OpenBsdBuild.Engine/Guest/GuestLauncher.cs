@@ -138,7 +138,7 @@ namespace OpenBsdBuild.Guest
             guest.Shell = shell;
             guest.HostKeyFingerprint = shell.HostKeyFingerprint;
             guest.BootTime = clock.Elapsed;
-            guest.State = "Running";
+            guest.State = GuestState.Running;
             start.Step = "being recorded on the host";
             await WriteRecordAsync(host, guest, cancellationToken).ConfigureAwait(false);
             host.AddGuest(guest);

@@ -16,6 +16,7 @@ using OpenBsdBuild.Errors;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Reporting;
 using S3Location = OpenBsdBuild.Model.S3Location;
+using OpenBsdBuild.Builds;
 
 namespace OpenBsdBuild.ImageStore
 {
@@ -302,7 +303,7 @@ namespace OpenBsdBuild.ImageStore
                 .FirstOrDefault(e => !(e is OperationCanceledException));
             var failure = partFailure ?? readFailure ?? running.FirstOrDefault(t => t.IsFaulted)?.Exception!.InnerException;
             if (failure != null) ExceptionDispatchInfo.Capture(failure).Throw();
-            return (parts.ToList(), ToHex(sha256.GetHashAndReset()));
+            return (parts.ToList(), Checksums.Hex(sha256.GetHashAndReset()));
         }
 
         private async Task<PartETag> UploadPartAsync(S3Location target, string uploadId, int number, byte[] buffer, int count,
@@ -329,9 +330,9 @@ namespace OpenBsdBuild.ImageStore
                              response.ServerSideEncryptionMethod != ServerSideEncryptionMethod.AWSKMSDSSE &&
                              string.IsNullOrEmpty(response.SSECustomerAlgorithm);
             string etag = (response.ETag ?? "").Trim('"');
-            if (etagIsMd5 && !string.Equals(etag, ToHex(md5), StringComparison.OrdinalIgnoreCase))
+            if (etagIsMd5 && !string.Equals(etag, Checksums.Hex(md5), StringComparison.OrdinalIgnoreCase))
                 throw new OpenBsdBuildException("S3PartCorrupted", FailureKind.InvalidData,
-                    $"The store kept part {number} of {target} with ETag {etag}, but the part sent has MD5 {ToHex(md5)}: it did not store the bytes it was sent.",
+                    $"The store kept part {number} of {target} with ETag {etag}, but the part sent has MD5 {Checksums.Hex(md5)}: it did not store the bytes it was sent.",
                     target,
                     "For an S3-compatible store, create the client with S3ClientFactory and the store's endpoint URL: it turns off aws-chunked uploads, which such stores save verbatim.");
             return new PartETag(number, response.ETag);
@@ -606,17 +607,6 @@ namespace OpenBsdBuild.ImageStore
             {
                 throw translated;
             }
-        }
-
-        private static string ToHex(byte[] bytes)
-        {
-            var chars = new char[bytes.Length * 2];
-            for (int i = 0; i < bytes.Length; i++)
-            {
-                chars[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
-                chars[2 * i + 1] = "0123456789abcdef"[bytes[i] & 15];
-            }
-            return new string(chars);
         }
     }
 }

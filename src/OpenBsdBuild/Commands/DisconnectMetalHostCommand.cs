@@ -48,7 +48,7 @@ namespace OpenBsdBuild.Commands
                     input, "Pipe the output of Connect-MetalHost, New-MetalHost, Start-OpenBsdGuest or Invoke-GuestBuild."));
                 return;
             }
-            if (host.State == "Removed" || host.State == "Disconnected") // several results of one host in the same pipeline
+            if (host.State == HostState.Removed || host.State == HostState.Disconnected) // several results of one host in the same pipeline
             {
                 if (PassThru) WriteObject(InputObject);
                 return;
@@ -68,7 +68,7 @@ namespace OpenBsdBuild.Commands
                 }
             }
             host.Shell.Dispose();
-            host.State = "Disconnected";
+            host.State = HostState.Disconnected;
             HostRegistry.Remove(host);
             if (host.Provider == HostProvider.Ec2 && host.InstanceId != null)
                 WriteWarning($"{host.InstanceId} keeps running, and billing, until its self-destruct" +

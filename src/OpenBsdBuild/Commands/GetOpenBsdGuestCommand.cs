@@ -25,7 +25,7 @@ namespace OpenBsdBuild.Commands
 
         protected override void ProcessRecord()
         {
-            var hosts = (MetalHost ?? (IEnumerable<MetalHost>)HostRegistry.All).Where(h => h.State != "Removed" && h.State != "Disconnected").ToList();
+            var hosts = (MetalHost ?? (IEnumerable<MetalHost>)HostRegistry.All).Where(h => h.State != HostState.Removed && h.State != HostState.Disconnected).ToList();
             // Without -MetalHost this machine is always looked at too, attached or not: guests another session or process
             // started here are still running, and a user asking "what runs?" expects to see them.
             MetalHost? thisMachine = MetalHost == null && !hosts.Any(h => h.Provider == HostProvider.Local) && !IsWindows ? ConnectThisMachine() : null;

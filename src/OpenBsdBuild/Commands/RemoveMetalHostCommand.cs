@@ -100,7 +100,7 @@ namespace OpenBsdBuild.Commands
                     input, "Pipe the output of New-MetalHost, Get-MetalHost, Connect-MetalHost, Start-OpenBsdGuest or Invoke-GuestBuild, or instance ids; the rest of the input is still removed."), input);
                 return;
             }
-            if (host.State == "Removed") // several results of one host in the same pipeline
+            if (host.State == HostState.Removed) // several results of one host in the same pipeline
             {
                 if (PassThru) WriteObject(item);
                 return;
@@ -122,7 +122,7 @@ namespace OpenBsdBuild.Commands
             {
                 if (!RemoveInstance(host.InstanceId, host, host.PricePerHour, item, confirmed: true)) return;
             }
-            host.State = "Removed";
+            host.State = HostState.Removed;
             HostRegistry.Remove(host);
             WriteVerbose($"Released host {host.Name} after {Units.Duration(host.Age)}.");
             if (PassThru) WriteObject(item);

@@ -104,7 +104,7 @@ namespace OpenBsdBuild.Commands
 
         protected override void ProcessRecord()
         {
-            if (MetalHost.State == "Removed")
+            if (MetalHost.State == HostState.Removed)
             {
                 WriteEngineError(new OpenBsdBuildException("HostRemoved", FailureKind.InvalidOperation,
                     $"Host {MetalHost.Name} was removed; it cannot start guests.", MetalHost, "Attach or create a host again."));

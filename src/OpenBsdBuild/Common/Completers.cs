@@ -72,7 +72,7 @@ namespace OpenBsdBuild.Common
     {
         protected override IEnumerable<string> Candidates(IDictionary bound)
         {
-            var hosts = HostRegistry.All.Where(h => h.State != "Removed" && h.State != "Disconnected").ToList();
+            var hosts = HostRegistry.All.Where(h => h.State != HostState.Removed && h.State != HostState.Disconnected).ToList();
             // Known without asking anyone, so offered however busy the machine is.
             var names = hosts.SelectMany(h => h.Guests).Select(g => g.Name).ToList();
             // Another session's guests are read from disk within a prompt's patience; on a loaded machine that may not be enough.

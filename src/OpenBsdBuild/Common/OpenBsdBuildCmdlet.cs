@@ -50,7 +50,7 @@ namespace OpenBsdBuild.Common
                 return;
             }
             var problems = Task.Run(() => Flow.PipelineTeardown.EndAsync(hosts, guests, NullReporter.Instance)).GetAwaiter().GetResult();
-            foreach (var h in hosts.Where(h => h.State == "Removed")) HostRegistry.Remove(h);
+            foreach (var h in hosts.Where(h => h.State == Model.HostState.Removed)) HostRegistry.Remove(h);
             HostWarning($"{MyInvocation.MyCommand.Name}: {why}; removed what it had made: {names}.");
             foreach (string problem in problems) HostWarning(problem);
         }

@@ -59,8 +59,8 @@ namespace OpenBsdBuild.Common
                 bool end = pipelineFailed || (Held.TryGetValue(made, out var e) && e.Owner == this && e.Dropped && !e.PassedOn);
                 Held.Remove(made);
                 if (!end) continue;
-                if (made is MetalHost h && h.State != "Removed") hosts.Add(h);
-                if (made is OpenBsdGuest g && g.State != "Stopped" && g.Host.State != "Removed") guests.Add(g);
+                if (made is MetalHost h && h.State != HostState.Removed) hosts.Add(h);
+                if (made is OpenBsdGuest g && g.State != GuestState.Stopped && g.Host.State != HostState.Removed) guests.Add(g);
             }
             _made.Clear();
             return (hosts, guests.Where(g => !hosts.Contains(g.Host)).ToList());

@@ -79,7 +79,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.Equal(0.408m, host.PricePerHour);
             Assert.NotNull(host.ExpiresAt);
             Assert.InRange((host.ExpiresAt!.Value - host.LaunchTime).TotalMinutes, 119, 121);
-            Assert.Equal("Removed", host.State);
+            Assert.Equal(HostState.Removed, host.State);
             Assert.Equal(host.InstanceId, report.InstanceId);
             Assert.NotNull(report.SecurityGroupDeleted);
             Assert.NotNull(report.KeyPairDeleted);
@@ -660,7 +660,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.False(r.HadErrors, r.Describe());
             var guest = r.Single<OpenBsdGuest>();
             Assert.Equal(HostProvider.Ec2, guest.Host.Provider);
-            Assert.Equal("Removed", guest.Host.State);
+            Assert.Equal(HostState.Removed, guest.Host.State);
             Assert.Empty(Tools.QemuProcesses(state));
             AssertNothingLeft();
         }

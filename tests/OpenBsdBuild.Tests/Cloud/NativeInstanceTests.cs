@@ -65,7 +65,7 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.True(instance.Host.Native);
 
             // Listed as this module's, marked native, while it ran.
-            var listed = r.All<MetalHost>().Single(h => h.InstanceId == instance.InstanceId && h.State == "Listed");
+            var listed = r.All<MetalHost>().Single(h => h.InstanceId == instance.InstanceId && h.State == HostState.Listed);
             Assert.True(listed.Native);
 
             var result = r.Single<GuestBuildResult>();

@@ -85,7 +85,7 @@ namespace OpenBsdBuild.Tests.EndToEnd
             // Teardown left nothing: no QEMU, no overlay or vars.
             Assert.Empty(Tools.QemuProcesses(state));
             Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(state, "guests")));
-            Assert.Equal("Removed", result.Host.State);
+            Assert.Equal(HostState.Removed, result.Host.State);
         }
 
         [Fact]

@@ -26,7 +26,7 @@ namespace OpenBsdBuild.Tests.Fixtures
                 KeyFile = Namespace.KeyFile,
                 HostKeyFingerprint = session.HostKeyFingerprint,
                 SshPort = 22,
-                State = "Running",
+                State = GuestState.Running,
             };
         }
 

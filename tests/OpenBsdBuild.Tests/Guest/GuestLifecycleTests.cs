@@ -181,14 +181,14 @@ namespace OpenBsdBuild.Tests.Guest
             Assert.False(list.HadErrors, list.Describe());
             var found = list.Single<OpenBsdGuest>();
             Assert.Same(_shared.Guest, found);
-            Assert.Equal("Running", found.State);
+            Assert.Equal(GuestState.Running, found.State);
             Assert.Empty(_ps.Run("$h | Get-OpenBsdGuest -Name 'nomatch*'").Output);
 
             // Another session attached to the same host sees the guest as detached (no SSH session of its own).
             using var other = new PsSession();
             var detached = other.Run($"Connect-MetalHost -Local -StateDirectory '{_shared.StateDirectory}' | Get-OpenBsdGuest").Single<OpenBsdGuest>();
             Assert.Equal("shared", detached.Name);
-            Assert.Equal("Running (detached)", detached.State);
+            Assert.Equal(GuestState.Detached, detached.State);
             Assert.Equal(_shared.Guest.SshPort, detached.SshPort);
             Assert.Equal(_shared.Guest.ProcessId, detached.ProcessId);
         }
@@ -221,7 +221,7 @@ namespace OpenBsdBuild.Tests.Guest
             var stopped = _ps.Run("$local | Get-OpenBsdGuest | Stop-OpenBsdGuest -GracePeriod 00:00:20 -PassThru -Verbose");
             Assert.False(stopped.HadErrors, stopped.Describe());
             Assert.Equal(2, stopped.All<OpenBsdGuest>().Count());
-            Assert.All(guests, g => Assert.Equal("Stopped", g.State));
+            Assert.All(guests, g => Assert.Equal(GuestState.Stopped, g.State));
             Assert.Contains(stopped.Verbose, v => v.Message == "Guest one: PoweredOff");
             Assert.Contains(stopped.Verbose, v => v.Message == "Guest two: PoweredOff");
             Assert.Empty(Tools.QemuProcesses(_state));

@@ -25,7 +25,7 @@ namespace OpenBsdBuild.Tests.Hosts
             Assert.Equal(kvmUsable ? "kvm" : "tcg", host.Accelerator);
             if (!kvmUsable) Assert.NotNull(host.Capabilities.KvmProblem);
             Assert.Contains(r.Verbose, v => v.Message.Contains("accelerator"));
-            Assert.Equal("Removed", host.State);
+            Assert.Equal(HostState.Removed, host.State);
         }
 
         [Fact]

@@ -29,7 +29,7 @@ namespace OpenBsdBuild.Tests.Hosts
             Assert.Equal(HostProvider.Ssh, host.Provider);
             Assert.Equal(_ssh.HostKeyFingerprint, host.HostKeyFingerprint);
             Assert.NotNull(host.Capabilities.QemuImg);
-            Assert.Equal("Removed", host.State);
+            Assert.Equal(HostState.Removed, host.State);
         }
 
         [Fact]

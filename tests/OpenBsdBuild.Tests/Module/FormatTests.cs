@@ -73,7 +73,7 @@ namespace OpenBsdBuild.Tests.Module
             // The table view, rendered: one row for the guest, with its state.
             var table = _ps.Run("$guest | Out-Default");
             Assert.False(table.HadErrors, table.Describe());
-            Assert.Contains(_host.Text.Split('\n'), l => l.StartsWith(_shared.Guest.Name, StringComparison.Ordinal) && l.Contains(_shared.Guest.State));
+            Assert.Contains(_host.Text.Split('\n'), l => l.StartsWith(_shared.Guest.Name, StringComparison.Ordinal) && l.Contains(_shared.Guest.State.ToString()));
         }
 
         public void Dispose()

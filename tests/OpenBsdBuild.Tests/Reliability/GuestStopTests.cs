@@ -67,7 +67,7 @@ namespace OpenBsdBuild.Tests.Reliability
             var r = stopping.Result;
             Assert.False(r.HadErrors, r.Describe());
             Assert.True(together, "the guests' stop scripts never ran at the same time");
-            Assert.Equal(names.Length, r.All<OpenBsdGuest>().Count(g => g.State == "Stopped"));
+            Assert.Equal(names.Length, r.All<OpenBsdGuest>().Count(g => g.State == GuestState.Stopped));
             Ec2Lab.AssertNoGuests(_state);
         }
     }

@@ -171,7 +171,7 @@ namespace OpenBsdBuild.Tests.Reliability
                 Assert.StartsWith("OpenBsdBuild.HostLost,", e.FullyQualifiedErrorId);
                 Assert.Equal(ErrorCategory.ConnectionError, e.CategoryInfo.Category);
                 Assert.Same(_target.Guest, e.TargetObject);
-                Assert.Equal("Removed", _target.Host.State);
+                Assert.Equal(HostState.Removed, _target.Host.State);
                 ReliabilityDoc.Row("The link to the host is dead when Remove-MetalHost stops its guests", "OpenBsdBuild.HostLost (non-terminating) per guest; the host is still released (an EC2 host terminated)", clock.Elapsed);
             }
             finally

@@ -37,7 +37,7 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.True(result.Succeeded);
             Assert.Equal("ONE SHOT\n", File.ReadAllText(Path.Combine(Artifacts, "upper.txt")));
             Assert.Equal(HostProvider.Ec2, result.Host.Provider);
-            Assert.Equal("Removed", result.Host.State);
+            Assert.Equal(HostState.Removed, result.Host.State);
             Assert.Contains(r.Information, i => i.MessageData.ToString()!.StartsWith("Removed " + result.Host.InstanceId));
             Assert.StartsWith("-h +120", Lab.Booter.ShutdownArgs); // the self-destruct was armed all along
             Assert.Equal(0, Lab.Emulator.PendingFailures);
@@ -56,7 +56,7 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.False(r.HadErrors, r.Describe());
             var result = r.Single<GuestBuildResult>();
             Assert.Equal("ONE SHOT\n", File.ReadAllText(result.Artifacts.Single().FullName));
-            Assert.Equal("Ready", r.Single<MetalHost>().State); // the user's host is theirs to end
+            Assert.Equal(HostState.Ready, r.Single<MetalHost>().State); // the user's host is theirs to end
             Assert.Empty(r.Single<MetalHost>().Guests);
             Ec2Lab.AssertNoGuests(state);
         }
@@ -71,7 +71,7 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.StartsWith("OpenBsdBuild.BuildFailed,", e!.FullyQualifiedErrorId);
             var result = Assert.IsType<GuestBuildResult>(e.TargetObject);
             Assert.Equal(3, result.ExitCode);
-            Assert.Equal("Removed", result.Host.State);
+            Assert.Equal(HostState.Removed, result.Host.State);
             Lab.AssertNothingLeft(r);
             ReliabilityDoc.Row("The build fails", "OpenBsdBuild.BuildFailed with the last lines", CleanupTime(r));
         }

@@ -45,7 +45,7 @@ namespace OpenBsdBuild.Tests.Reliability
             var result = r.Single<GuestBuildResult>();
             Assert.Equal(2, result.ExitCode);
             Assert.Same(result, r.FirstError!.TargetObject);
-            Assert.Equal("Removed", result.Host.State);
+            Assert.Equal(HostState.Removed, result.Host.State);
             Lab.AssertNothingLeft(r);
             ReliabilityDoc.Row("One-liner: the build fails", "OpenBsdBuild.BuildFailed (non-terminating) and the result; Remove-MetalHost ends the host", null, WithThePipeline);
         }
@@ -60,7 +60,7 @@ namespace OpenBsdBuild.Tests.Reliability
             var result = r.Single<GuestBuildResult>();
             Assert.False(result.Succeeded);
             Assert.Null(result.ExitCode);
-            Assert.Equal("Removed", result.Host.State);
+            Assert.Equal(HostState.Removed, result.Host.State);
             Lab.AssertNothingLeft(r);
             ReliabilityDoc.Row("One-liner: the preflight refuses", "OpenBsdBuild.PreflightFreeSpace (non-terminating) and a result that never ran; Remove-MetalHost ends the host", null, WithThePipeline);
         }
@@ -181,7 +181,7 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.Null(r.Exception);
             AssertError(r, "GuestNotConnected");
             var result = r.Single<GuestBuildResult>();
-            Assert.Equal("Removed", result.Host.State);
+            Assert.Equal(HostState.Removed, result.Host.State);
             Ec2Lab.AssertNoGuests(state);
             ReliabilityDoc.Row("A guest that is not connected", "OpenBsdBuild.GuestNotConnected (non-terminating) and a result that never ran; Remove-MetalHost releases the host", null, WithThePipeline);
         }

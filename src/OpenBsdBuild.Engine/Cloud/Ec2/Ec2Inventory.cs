@@ -145,7 +145,7 @@ namespace OpenBsdBuild.Cloud.Ec2
             decimal? price = MetalPrices.For(type);
             return new MetalHost(HostProvider.Ec2, i.InstanceId, new UnconnectedShell(i.InstanceId), caps, "")
             {
-                State = "Listed",
+                State = HostState.Listed,
                 InstanceState = i.State?.Name?.Value,
                 HostName = i.PublicIpAddress ?? i.PrivateIpAddress,
                 InstanceId = i.InstanceId,

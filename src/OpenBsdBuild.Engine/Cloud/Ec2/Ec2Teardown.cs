@@ -21,7 +21,7 @@ namespace OpenBsdBuild.Cloud.Ec2
     public static class Ec2Teardown
     {
         /// <summary>How long a clean-up waits for a shutting-down instance before leaving the group to Get-MetalHost -Orphaned.</summary>
-        public static TimeSpan CleanupBound { get; set; } = TimeSpan.FromMinutes(30);
+        internal static readonly TimeSpan CleanupBound = TimeSpan.FromMinutes(30);
 
         private static readonly List<Task> Pending = new List<Task>();
 

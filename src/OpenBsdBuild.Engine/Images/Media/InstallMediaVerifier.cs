@@ -5,6 +5,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Builds;
 
 namespace OpenBsdBuild.Images.Media
 {
@@ -77,7 +78,7 @@ namespace OpenBsdBuild.Images.Media
                 while ((read = await stream.ReadAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false)) > 0)
                     sha.TransformBlock(buffer, 0, read, null, 0);
                 sha.TransformFinalBlock(buffer, 0, 0);
-                return SignifyFile.Hex(sha.Hash!);
+                return Checksums.Hex(sha.Hash!);
             }
         }
     }

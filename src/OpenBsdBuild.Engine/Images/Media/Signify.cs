@@ -4,6 +4,7 @@ using System.Text;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Builds;
 
 namespace OpenBsdBuild.Images.Media
 {
@@ -48,8 +49,6 @@ namespace OpenBsdBuild.Images.Media
             Array.Copy(file, base64End + 1, rest, 0, rest.Length);
             return (comment, payload, rest);
         }
-
-        public static string Hex(byte[] bytes) => string.Concat(bytes.Select(b => b.ToString("x2")));
     }
 
     /// <summary>A signify Ed25519 public key, e.g. /etc/signify/openbsd-76-base.pub.</summary>
@@ -68,7 +67,7 @@ namespace OpenBsdBuild.Images.Media
         /// <summary>Random 8 bytes chosen at key generation; signatures carry the number of their key.</summary>
         public byte[] KeyNumber { get; }
         public byte[] Key { get; }
-        public string KeyNumberHex => SignifyFile.Hex(KeyNumber);
+        public string KeyNumberHex => Checksums.Hex(KeyNumber);
 
         public static SignifyPublicKey Parse(string text, string source) => Parse(Encoding.UTF8.GetBytes(text), source);
 
@@ -115,7 +114,7 @@ namespace OpenBsdBuild.Images.Media
         public byte[] Signature { get; }
         /// <summary>The signed content after the signature lines; empty for a detached signature.</summary>
         public byte[] EmbeddedMessage { get; }
-        public string KeyNumberHex => SignifyFile.Hex(KeyNumber);
+        public string KeyNumberHex => Checksums.Hex(KeyNumber);
 
         public static SignifySignature Parse(byte[] file, string source)
         {
