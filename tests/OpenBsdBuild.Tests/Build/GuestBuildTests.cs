@@ -161,10 +161,10 @@ namespace OpenBsdBuild.Tests.Build
             var running = _ps.RunAsync($"$guest | Invoke-GuestBuild -Destination '{_dest}' -Command 'echo started; sleep 120; echo never' -WorkingDirectory /usr/obj/ctrlc");
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (!Ls("/usr/obj").Contains("ctrlc.pid") && DateTime.UtcNow < deadline) System.Threading.Thread.Sleep(200);
-            var clock = System.Diagnostics.Stopwatch.StartNew();
             _ps.Stop();
+            // Only a hang guard: the kill in the guest has 15 s of its own (BuildRunner), which a loaded machine may use.
+            Assert.True(running.Wait(TimeSpan.FromSeconds(60)), "Ctrl+C never returned");
             var r = running.Result;
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"stop took {clock.Elapsed}");
             Assert.True(r.Stopped, r.Describe());
             Assert.Empty(r.All<GuestBuildResult>());
             Assert.DoesNotContain("sleep 120", GuestSh("ps"));

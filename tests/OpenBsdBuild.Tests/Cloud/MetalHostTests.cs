@@ -523,7 +523,10 @@ namespace OpenBsdBuild.Tests.Cloud
             var waited = second.Single<TeardownReport>();
             Assert.Equal("terminated", waited.State);
             Assert.NotNull(waited.SecurityGroupDeleted);
-            Assert.InRange(watch.Elapsed.TotalSeconds, 3.5, 7); // seen within ~1 s of the change
+            // It waited: the instance cannot be terminated before the emulator's shutting-down delay has passed. How soon
+            // after the change it was seen is a matter of speed (benchmarks), not something a loaded machine can promise.
+            Assert.True(watch.Elapsed >= _emulator.ShuttingDownDelay, $"returned after {watch.Elapsed}, before the instance could be terminated");
+            Assert.Equal(EmulatedInstanceState.Terminated, _emulator.Instances[waited.InstanceId].State);
 
             // The first host's group was finished in the background once its instance let go.
             var deadline = DateTime.UtcNow.AddSeconds(10);

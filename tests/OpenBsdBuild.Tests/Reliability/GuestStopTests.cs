@@ -70,5 +70,24 @@ namespace OpenBsdBuild.Tests.Reliability
             Assert.Equal(names.Length, r.All<OpenBsdGuest>().Count(g => g.State == GuestState.Stopped));
             Ec2Lab.AssertNoGuests(_state);
         }
+
+        /// <summary>
+        /// A guest's overlay is thrown away when it stops, so by default nothing waits for its ACPI power-off: Stop-OpenBsdGuest and
+        /// Remove-MetalHost kill at once, even a guest whose acpid would power it off; a grace period asks for the power-off.
+        /// </summary>
+        [Fact]
+        public void Guests_whose_disk_is_discarded_are_killed_at_once_unless_a_grace_period_is_asked_for()
+        {
+            using var ps = new PsSession();
+            var started = ps.Run($"$h = Connect-MetalHost -Local -StateDirectory '{_state}'; " +
+                                 string.Concat(new[] { "k1", "k2", "k3" }.Select(n => $"$h | Start-OpenBsdGuest -Name {n} -Image '{_image.Path}' -KeyFile '{_image.KeyFile}' -Memory 256MB -CpuCount 1 | Out-Null; ")));
+            Assert.False(started.HadErrors, started.Describe());
+            var r = ps.Run("$h.Guests | Where-Object Name -eq k1 | Stop-OpenBsdGuest -Verbose; $h.Guests | Where-Object Name -eq k2 | Stop-OpenBsdGuest -GracePeriod 00:01:00 -Verbose; $h | Remove-MetalHost -Verbose");
+            Assert.False(r.HadErrors, r.Describe());
+            Assert.Contains(r.Verbose, v => v.Message == "Guest k1: Killed");
+            Assert.Contains(r.Verbose, v => v.Message == "Guest k2: PoweredOff");
+            Assert.Contains(r.Verbose, v => v.Message == "Guest k3: Killed");
+            Ec2Lab.AssertNoGuests(_state);
+        }
     }
 }

@@ -23,6 +23,12 @@ namespace OpenBsdBuild.Tests.Reliability
     {
         public OneShotBuildTests(ReliabilityNamespace ns) : base(ns) { }
 
+        /// <summary>
+        /// Only a hang guard for a guest whose connection was closed: the host gets up to 90 s to say whether its QEMU
+        /// still runs (GuestControl.HostAnswerTimeout; a loaded host needs it), then the teardown has its own bound.
+        /// </summary>
+        private static readonly TimeSpan AnswerAndTeardown = TimeSpan.FromSeconds(90) + OpenBsdBuild.Flow.OneShotBuild.TeardownBound;
+
         [Fact]
         public void On_a_new_EC2_host_the_build_returns_its_result_and_everything_is_removed()
         {
@@ -106,7 +112,7 @@ namespace OpenBsdBuild.Tests.Reliability
         {
             using var ps = new PsSession();
             var (r, took) = FaultWhen(ps, OneShot("echo started; sleep 120"), () => BuildRuns("g1"), "the running build",
-                () => { foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}"); }, TimeSpan.FromSeconds(30));
+                () => { foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}"); }, AnswerAndTeardown);
             var e = r.FirstError;
             Assert.True(e != null, r.Describe());
             Assert.StartsWith("OpenBsdBuild.GuestDied,", e!.FullyQualifiedErrorId);
@@ -155,7 +161,7 @@ namespace OpenBsdBuild.Tests.Reliability
                 // EC2 reclaims the machine: the instance is terminated and everything on it dies.
                 Lab.Emulator.TerminateUnderneath(Lab.InstanceId);
                 foreach (int pid in Tools.QemuProcesses(Lab.GuestState)) Tools.Sh($"kill -9 {pid}");
-            }, TimeSpan.FromSeconds(30));
+            }, AnswerAndTeardown);
             var e = r.FirstError;
             Assert.True(e != null, r.Describe());
             Assert.StartsWith("OpenBsdBuild.HostInterrupted,", e!.FullyQualifiedErrorId);
@@ -230,6 +236,20 @@ namespace OpenBsdBuild.Tests.Reliability
             {
                 Lab.Ssh.LinkUp();
             }
+        }
+
+        [Fact]
+        public void A_preflight_refusal_is_one_clear_error_and_everything_is_removed()
+        {
+            using var ps = new PsSession();
+            string guest = Guest.Replace("-MinFreeSpace 64MB", "-MinFreeSpace 1PB");
+            var r = ps.Run($"Invoke-OpenBsdBuild {Lab.Launch} {guest} -GuestName g1 -WorkingDirectory /usr/obj/g1 -Path '{Sources()}' -Command true -Verbose");
+            var e = r.FirstError;
+            Assert.True(e != null, r.Describe());
+            Assert.StartsWith("OpenBsdBuild.PreflightFreeSpace,", e!.FullyQualifiedErrorId);
+            Assert.Empty(r.All<GuestBuildResult>());
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("The preflight refuses", "OpenBsdBuild.PreflightFreeSpace before the sources are sent", CleanupTime(r));
         }
     }
 }

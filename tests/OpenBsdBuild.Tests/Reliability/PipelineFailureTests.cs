@@ -185,5 +185,71 @@ namespace OpenBsdBuild.Tests.Reliability
             Ec2Lab.AssertNoGuests(state);
             ReliabilityDoc.Row("A guest that is not connected", "OpenBsdBuild.GuestNotConnected (non-terminating) and a result that never ran; Remove-MetalHost releases the host", null, WithThePipeline);
         }
+
+        /// <summary>
+        /// The one-liner whose host link dies in a build phase: the build's GuestLost is non-terminating and its result still
+        /// reaches Remove-MetalHost, which ends the host (its guests cannot be stopped over the dead link; EC2 ends them with it).
+        /// </summary>
+        private void LinkDiesInTheOneLiner(string build, Func<bool> reached, string phase, string row, bool beforeTheBuild = false)
+        {
+            using var ps = new PsSession();
+            var clock = new System.Diagnostics.Stopwatch();
+            try
+            {
+                PsResult r;
+                TimeSpan took;
+                if (!beforeTheBuild)
+                {
+                    (r, took) = FaultWhen(ps, $"{NewHost()} | {StartGuest()} | {build} | Remove-MetalHost -PassThru", reached, phase, () => Lab.Ssh.LinkDown(), TimeSpan.FromSeconds(180));
+                }
+                else
+                {
+                    // Cut by a pass-through stage between the guest's start and the build: the build starts on a dead link.
+                    ps.Set("cut", (Action)(() => { clock.Start(); Lab.Ssh.LinkDown(); }));
+                    r = ps.Run($"{NewHost()} | {StartGuest()} | ForEach-Object {{ $cut.Invoke(); $_ }} | {build} | Remove-MetalHost -PassThru");
+                    took = clock.Elapsed;
+                }
+                Assert.Null(r.Exception);
+                var lost = r.Errors.FirstOrDefault(e => e.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestLost,", StringComparison.Ordinal));
+                Assert.True(lost != null, r.Describe());
+                Assert.Contains($"was lost during the {phase}", lost!.Exception.Message);
+                var result = r.Single<GuestBuildResult>();
+                Assert.Same(result, lost.TargetObject);
+                Assert.False(result.Succeeded);
+                // Remove-MetalHost cannot stop the guest over the dead link: a non-terminating HostLost for it, and the host is still ended.
+                Assert.All(r.Errors.Where(e => e != lost), e => Assert.StartsWith("OpenBsdBuild.HostLost,", e.FullyQualifiedErrorId));
+                Assert.Equal("Removed", result.Host.State);
+                Lab.Ssh.LinkUp();
+                Lab.AssertNothingLeft(r);
+                ReliabilityDoc.Row(row, $"OpenBsdBuild.GuestLost naming the {phase} (non-terminating) within ~20 s and the result; Remove-MetalHost still ends the host (HostLost for the guest it cannot stop)", took);
+            }
+            finally
+            {
+                Lab.Ssh.LinkUp();
+            }
+        }
+
+        [Fact]
+        public void One_liner_whose_host_link_is_dead_when_the_build_starts_is_GuestLost_in_the_preflight_and_the_host_is_ended()
+        {
+            LinkDiesInTheOneLiner(Build("true"), () => true, "preflight", "One-liner: the link to the host is dead when the build starts (preflight)", beforeTheBuild: true);
+        }
+
+        [Fact]
+        public void One_liner_whose_host_link_drops_while_the_build_runs_is_GuestLost_and_the_host_is_ended()
+        {
+            LinkDiesInTheOneLiner(Build("echo started; sleep 300"), () => BuildRuns("g1"), "build", "One-liner: the link to the host drops while the build runs");
+        }
+
+        [Fact]
+        public void One_liner_whose_host_link_drops_during_the_artifact_download_is_GuestLost_and_the_host_is_ended()
+        {
+            long Partial() => Directory.Exists(Artifacts)
+                ? Directory.GetFiles(Artifacts, "*.partial", SearchOption.AllDirectories).Sum(f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0L; } })
+                : 0;
+            LinkDiesInTheOneLiner(Build("head -c 24000000 /dev/urandom > big.bin", "-Artifact big.bin"), () => Partial() > (1 << 20), "download of the artifacts",
+                "One-liner: the link to the host drops during the artifact download");
+            Assert.False(File.Exists(Path.Combine(Artifacts, "big.bin")));
+        }
     }
 }
