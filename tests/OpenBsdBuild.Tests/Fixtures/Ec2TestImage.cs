@@ -44,10 +44,13 @@ namespace OpenBsdBuild.Tests.Fixtures
 
         private static Built Build()
         {
-            string dir = System.IO.Directory.CreateTempSubdirectory("obb-ec2image-").FullName;
+            // The test host may be ended before a ProcessExit handler finishes deleting: each process's folder
+            // is named by its id, and a later run removes those of processes that are gone.
+            SweepLeftovers();
+            string dir = System.IO.Directory.CreateTempSubdirectory($"{Prefix}{Environment.ProcessId}-").FullName;
             AppDomain.CurrentDomain.ProcessExit += (_, _) =>
             {
-                try { System.IO.Directory.Delete(dir, true); } catch (IOException) { }
+                try { System.IO.Directory.Delete(dir, true); } catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
             };
             var keys = new SignifyTestKeys(name: "openbsd-78-base");
             var (media, signifyKey) = Media(dir, keys);
@@ -69,6 +72,18 @@ namespace OpenBsdBuild.Tests.Fixtures
                 KernelSha256 = OpenBsdBuild.Builds.Checksums.Sha256File(kernel),
                 Made = made,
             };
+        }
+
+        private const string Prefix = "obb-ec2image-";
+
+        private static void SweepLeftovers()
+        {
+            foreach (string folder in System.IO.Directory.GetDirectories(System.IO.Path.GetTempPath(), Prefix + "*"))
+            {
+                string[] parts = System.IO.Path.GetFileName(folder).Substring(Prefix.Length).Split('-');
+                if (!int.TryParse(parts[0], out int pid) || System.IO.Directory.Exists($"/proc/{pid}")) continue;
+                try { System.IO.Directory.Delete(folder, true); } catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+            }
         }
 
         /// <summary>The fixture's installer as install78.img, with a SHA256.sig signed by the test release key.</summary>
