@@ -381,14 +381,16 @@ namespace OpenBsdBuild.Remote
 
         private static async Task FeedAsync(SshCommand cmd, Stream input, CancellationToken cancellationToken)
         {
-            using var stdin = cmd.CreateInputStream();
             try
             {
+                // SSH.NET refuses an input stream (InvalidOperationException) once the command has ended, which a quick
+                // command that never reads its stdin (a build with no secrets) can do before this line runs.
+                using var stdin = cmd.CreateInputStream();
                 await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
             }
-            catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException)
+            catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException || ex is InvalidOperationException)
             {
-                // The command stopped reading (it failed, or the channel closed); its exit tells why.
+                // The command stopped reading (it failed, ended without its input, or the channel closed); its exit tells why.
             }
         }
 
