@@ -89,7 +89,7 @@ Describe 'A build seen from pwsh' -Skip:$IsWindows {
     It 'keeps the guest running with Stop-OpenBsdGuest -WhatIf and stops it with -Confirm:$false' {
         $ConfirmPreference = 'Low'
         Get-OpenBsdGuest $name | Stop-OpenBsdGuest -WhatIf
-        (Get-OpenBsdGuest $name).State | Should -BeLike 'Running*'
+        (Get-OpenBsdGuest $name).State | Should -Be 'Detached'
         Get-OpenBsdGuest $name | Stop-OpenBsdGuest -Force -Confirm:$false
         $ConfirmPreference = 'High'
         Get-OpenBsdGuest $name | Should -BeNullOrEmpty
