@@ -42,25 +42,42 @@ function Get-TestGuestImage {
     $hash = [Convert]::ToHexString($sha.GetHashAndReset()).ToLowerInvariant().Substring(0, 16)
     $cacheRoot = if ($env:OPENBSDBUILD_TEST_CACHE) { $env:OPENBSDBUILD_TEST_CACHE } else { Join-Path $HOME '.cache/openbsdbuild-tests' }
     $dir = Join-Path $cacheRoot "guest-$hash"
-    if (-not (Test-Path (Join-Path $dir '.complete'))) {
-        $work = "$dir.tmp-$PID"
-        New-Item -ItemType Directory -Force $work | Out-Null
-        bash (Join-Path $recipe 'build-guest-image.sh') $work *> (Join-Path $work 'build.log')
-        if ($LASTEXITCODE) { throw "Building the test guest failed: $(Get-Content -Tail 40 (Join-Path $work 'build.log') -Raw)" }
-        Set-Content (Join-Path $work '.complete') ([DateTime]::UtcNow.ToString('o'))
-        if (Test-Path $dir) { Remove-Item -Recurse -Force $dir }
-        Move-Item $work $dir
+    # .ci/test runs this suite beside the xunit suite, which caches the same image: whoever comes first builds it
+    # while the other waits on the lock (.NET takes flock for FileShare None), so neither replaces a folder in use.
+    New-Item -ItemType Directory -Force $cacheRoot | Out-Null
+    $waited = [Diagnostics.Stopwatch]::StartNew()
+    while ($true) {
+        try { $lock = [IO.File]::Open("$dir.lock", 'OpenOrCreate', 'ReadWrite', 'None'); break }
+        catch {
+            # A method call wraps the IOException that says another process holds the lock.
+            if ($_.Exception.InnerException -isnot [IO.IOException] -or $waited.Elapsed.TotalMinutes -gt 25) { throw }
+            Start-Sleep -Seconds 2
+        }
     }
-    $image = Join-Path $dir 'guest.qcow2'
-    $fingerprint = (Get-Content (Join-Path $dir 'host_key.fingerprint') -Raw).Trim()
-    if (-not (Test-Path "$image.json")) {
-        [ordered]@{
-            name = 'openbsdbuild-test-guest'; os = 'TestGuest'; version = $hash.Substring(0, 8); architecture = 'arm64'
-            buildUser = 'build'; hostKeyFingerprints = @($fingerprint)
-            created = (Get-Item $image).LastWriteTimeUtc.ToString('o'); size = (Get-Item $image).Length
-            sha256 = (Get-FileHash $image -Algorithm SHA256).Hash.ToLowerInvariant()
-        } | ConvertTo-Json | Set-Content "$image.json"
+    try {
+        if (-not (Test-Path (Join-Path $dir '.complete'))) {
+            $work = "$dir.tmp-$PID"
+            New-Item -ItemType Directory -Force $work | Out-Null
+            bash (Join-Path $recipe 'build-guest-image.sh') $work *> (Join-Path $work 'build.log')
+            if ($LASTEXITCODE) { throw "Building the test guest failed: $(Get-Content -Tail 40 (Join-Path $work 'build.log') -Raw)" }
+            Set-Content (Join-Path $work '.complete') ([DateTime]::UtcNow.ToString('o'))
+            if (Test-Path $dir) { Remove-Item -Recurse -Force $dir }
+            Move-Item $work $dir
+        }
+        $image = Join-Path $dir 'guest.qcow2'
+        $fingerprint = (Get-Content (Join-Path $dir 'host_key.fingerprint') -Raw).Trim()
+        if (-not (Test-Path "$image.json")) {
+            # Whole or not at all (a rename): a guest the other suite starts may be reading it.
+            [ordered]@{
+                name = 'openbsdbuild-test-guest'; os = 'TestGuest'; version = $hash.Substring(0, 8); architecture = 'arm64'
+                buildUser = 'build'; hostKeyFingerprints = @($fingerprint)
+                created = (Get-Item $image).LastWriteTimeUtc.ToString('o'); size = (Get-Item $image).Length
+                sha256 = (Get-FileHash $image -Algorithm SHA256).Hash.ToLowerInvariant()
+            } | ConvertTo-Json | Set-Content "$image.json.tmp-$PID"
+            Move-Item -Force "$image.json.tmp-$PID" "$image.json"
+        }
     }
+    finally { $lock.Dispose() }
     [pscustomobject]@{
         Directory = $dir; Path = $image; KeyFile = Join-Path $dir 'id_ed25519'; HostKeyFingerprint = $fingerprint
     }

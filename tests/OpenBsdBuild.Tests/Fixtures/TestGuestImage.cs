@@ -38,15 +38,20 @@ namespace OpenBsdBuild.Tests.Fixtures
             string cacheRoot = Environment.GetEnvironmentVariable("OPENBSDBUILD_TEST_CACHE")
                                ?? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "openbsdbuild-tests");
             string dir = System.IO.Path.Combine(cacheRoot, "guest-" + hash);
-            if (!File.Exists(System.IO.Path.Combine(dir, ".complete")))
+            // .ci/test runs this suite beside the Pester suite, which caches the same image: whoever comes first
+            // builds it while the other waits on the lock, so neither replaces a folder the other is using.
+            System.IO.Directory.CreateDirectory(cacheRoot);
+            using (CacheLock(dir + ".lock"))
             {
-                string work = dir + ".tmp-" + Environment.ProcessId;
-                System.IO.Directory.CreateDirectory(work);
-                // Reuse downloaded packages from any earlier recipe.
-                Tools.Sh($"bash {recipe}/build-guest-image.sh {work} > {work}/build.log 2>&1 || {{ tail -n 40 {work}/build.log; exit 1; }}", timeoutMs: 1_200_000);
-                File.WriteAllText(System.IO.Path.Combine(work, ".complete"), DateTime.UtcNow.ToString("o"));
-                if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, true);
-                System.IO.Directory.Move(work, dir);
+                if (!File.Exists(System.IO.Path.Combine(dir, ".complete")))
+                {
+                    string work = dir + ".tmp-" + Environment.ProcessId;
+                    System.IO.Directory.CreateDirectory(work);
+                    Tools.Sh($"bash {recipe}/build-guest-image.sh {work} > {work}/build.log 2>&1 || {{ tail -n 40 {work}/build.log; exit 1; }}", timeoutMs: 1_200_000);
+                    File.WriteAllText(System.IO.Path.Combine(work, ".complete"), DateTime.UtcNow.ToString("o"));
+                    if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, true);
+                    System.IO.Directory.Move(work, dir);
+                }
             }
 
             var built = new Built
@@ -69,12 +74,32 @@ namespace OpenBsdBuild.Tests.Fixtures
                 Size = new FileInfo(built.Path).Length,
                 Sha256 = OpenBsdBuild.Builds.Checksums.Sha256File(built.Path),
             };
-            File.WriteAllText(built.Path + ImageMetadata.SidecarSuffix, meta.ToJson());
+            WriteIfChanged(built.Path + ImageMetadata.SidecarSuffix, meta.ToJson());
             string bare = System.IO.Path.Combine(dir, "no-metadata");
             System.IO.Directory.CreateDirectory(bare);
             built.PathWithoutMetadata = System.IO.Path.Combine(bare, "guest.qcow2");
             if (!File.Exists(built.PathWithoutMetadata)) File.CreateSymbolicLink(built.PathWithoutMetadata, built.Path);
             return built;
+        }
+
+        /// <summary>An exclusive lock on a file, held by another process until it disposes it (.NET takes flock for FileShare.None).</summary>
+        private static FileStream CacheLock(string path)
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+                catch (IOException) when (waited.Elapsed < TimeSpan.FromMinutes(25)) { System.Threading.Thread.Sleep(2000); }
+            }
+        }
+
+        /// <summary>A guest started by the other suite reads the sidecar: replace it whole (rename), and only when it differs.</summary>
+        private static void WriteIfChanged(string path, string text)
+        {
+            if (File.Exists(path) && File.ReadAllText(path) == text) return;
+            string temp = path + ".tmp-" + Environment.ProcessId;
+            File.WriteAllText(temp, text);
+            File.Move(temp, path, overwrite: true);
         }
 
         private static string RecipeHash(string recipe)
