@@ -19,7 +19,7 @@ namespace OpenBsdBuild.Tests.Reliability
     /// Each step must end as HostLost naming it within the link watch's ~20 s, not wait out TCP's retries;
     /// once the host answers again, the command the warning names removes what the start could not.
     /// </summary>
-    [Collection(ReliabilityCollection.Name)]
+    [Collection(GuestReliabilityCollection.Name)]
     public sealed class GuestStartLinkLossTests : IDisposable
     {
         /// <summary>Only a hang guard (TCP would take ~15 min); the measured time goes to docs/reliability.md.</summary>

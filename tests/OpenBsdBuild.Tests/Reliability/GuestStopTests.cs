@@ -16,7 +16,7 @@ namespace OpenBsdBuild.Tests.Reliability
     /// Real QEMU guests (the test guest, whose acpid powers it off on the button; killed here so the
     /// guests ignore it as an OS without ACPI support would).
     /// </summary>
-    [Collection(ReliabilityCollection.Name)]
+    [Collection(GuestReliabilityCollection.Name)]
     public sealed class GuestStopTests : IDisposable
     {
         private readonly string _state = Directory.CreateTempSubdirectory("obb-guest-stop-").FullName;

@@ -9,17 +9,35 @@ using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Reliability
 {
-    /// <summary>One network namespace for the reliability tests, which run one after another (each boots QEMU guests).</summary>
+    /// <summary>
+    /// One network namespace per reliability collection: the tests of a collection run one after another, because a
+    /// test that takes the link down takes it down for every test in that namespace. The collections run side by side.
+    /// </summary>
     public sealed class ReliabilityNamespace : IDisposable
     {
         public NetnsSshHost Ssh { get; } = new NetnsSshHost();
         public void Dispose() => Ssh.Dispose();
     }
 
+    /// <summary>The one-shot flow (Invoke-OpenBsdBuild): failures, Ctrl+C, a killed client.</summary>
     [CollectionDefinition(Name)]
     public sealed class ReliabilityCollection : ICollectionFixture<ReliabilityNamespace>
     {
         public const string Name = "Reliability";
+    }
+
+    /// <summary>The documented pipelines and their failures.</summary>
+    [CollectionDefinition(Name)]
+    public sealed class PipelineReliabilityCollection : ICollectionFixture<ReliabilityNamespace>
+    {
+        public const string Name = "Reliability of pipelines";
+    }
+
+    /// <summary>Starting and stopping guests when the host misbehaves (each test brings its own namespace).</summary>
+    [CollectionDefinition(Name)]
+    public sealed class GuestReliabilityCollection
+    {
+        public const string Name = "Reliability of guest start and stop";
     }
 
     /// <summary>What the one-shot tests share: a fresh EC2 lab per test, sources, the test guest's parameters, Ctrl+C at a chosen moment.</summary>

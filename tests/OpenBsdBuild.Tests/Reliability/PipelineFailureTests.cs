@@ -16,7 +16,7 @@ namespace OpenBsdBuild.Tests.Reliability
     /// against the EC2 emulator, a netns sshd as the instance and real QEMU guests. Each test proves
     /// its row of docs/reliability.md: the error the user gets, and that nothing is left.
     /// </summary>
-    [Collection(ReliabilityCollection.Name)]
+    [Collection(PipelineReliabilityCollection.Name)]
     public sealed class PipelineFailureTests : OneShotTestBase
     {
         public PipelineFailureTests(ReliabilityNamespace ns) : base(ns) { }
