@@ -53,26 +53,38 @@ namespace OpenBsdBuild.Cloud.Ec2
             ImageMetadataJson = plan.GoldenImage?.Metadata.ToJson(),
         });
 
-        /// <summary>The metal road after SSH answers: follow the bootstrap (QEMU, golden image), probe, and describe the host.</summary>
+        /// <summary>
+        /// The metal road after SSH answers: follow the bootstrap (QEMU, golden image), probe, and describe the host.
+        /// Every host command runs with the link watched: a link that dies silently is HostLost in ~20 s, and the
+        /// launch's clean-up removes the instance.
+        /// </summary>
         private static async Task<MetalHost> FinishMetalHostAsync(LaunchedInstance li, IOperationReporter reporter, CancellationToken ct)
         {
             var request = li.Plan.Request;
             string id = li.InstanceId;
-            await FollowBootstrapAsync(li.Shell, id, request.BootstrapTimeout, reporter, ct).ConfigureAwait(false);
+            const string Removed = "New-MetalHost removes the instance, its security group and key pair.";
+            // li.Shell is read at each call: a second login replaces it.
+            Task<T> Watched<T>(string step, Func<CancellationToken, Task<T>> work) =>
+                LinkWatch.RunAsync(li.Shell, work, (why, inner) => new OpenBsdBuildException("HostLost", FailureKind.ConnectionError,
+                    $"{id} ({li.Target.Host}) {why} while New-MetalHost {step}; the link to it may be down. {Removed}", id,
+                    "Check that the network path to the instance holds (-AllowedCidr, firewalls, VPN), then launch again.", inner), ct);
 
-            var caps = await HostProbe.ProbeAsync(li.Shell, ct).ConfigureAwait(false);
+            await Watched("followed its bootstrap", c => FollowBootstrapAsync(li.Shell, id, request.BootstrapTimeout, reporter, c)).ConfigureAwait(false);
+
+            var caps = await HostProbe.ProbeWatchedAsync(li.Shell, id, Removed, ct).ConfigureAwait(false);
             if (caps.Kvm == KvmState.NotInThisSession)
             {
                 // The user data gave the login user /dev/kvm's group after this login began; only a new login has it.
                 reporter.Verbose($"{id}: {caps.KvmProblem}; logging in again.");
                 await li.ReconnectAsync(reporter, ct).ConfigureAwait(false);
-                caps = await HostProbe.ProbeAsync(li.Shell, ct).ConfigureAwait(false);
+                caps = await HostProbe.ProbeWatchedAsync(li.Shell, id, Removed, ct).ConfigureAwait(false);
             }
             if (caps.NativeAccelerator != "kvm")
                 reporter.Verbose($"{id} cannot use KVM: {caps.KvmProblem}. Starting a guest on it is refused unless -Accelerator tcg asks for emulation.");
             string? goldenImagePath = null;
             if (li.Plan.GoldenImageUrl != null || request.ImageUrl != null)
-                goldenImagePath = (await li.Shell.RunAsync("echo \"" + UserDataScript.StateDirectoryExpression + "/images/golden.qcow2\"", ct).ConfigureAwait(false)).Stdout.Trim();
+                goldenImagePath = (await Watched("asked where its golden image is",
+                    c => li.Shell.RunAsync("echo \"" + UserDataScript.StateDirectoryExpression + "/images/golden.qcow2\"", c)).ConfigureAwait(false)).Stdout.Trim();
             string stateDir = !string.IsNullOrEmpty(request.StateDirectory) ? request.StateDirectory!.TrimEnd('/') : (caps.HomeDirectory ?? "/tmp").TrimEnd('/') + "/.openbsdbuild";
             var host = li.Describe(caps, stateDir);
             host.GoldenImagePath = goldenImagePath;
@@ -463,7 +475,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                 ct);
         }
 
-        private static async Task FollowBootstrapAsync(SshShell shell, string id, TimeSpan timeout, IOperationReporter reporter, CancellationToken ct)
+        private static async Task<bool> FollowBootstrapAsync(SshShell shell, string id, TimeSpan timeout, IOperationReporter reporter, CancellationToken ct)
         {
             string command = "cat \"" + UserDataScript.StateDirectoryExpression + "/status\" 2>/dev/null; true";
             BootstrapStatus? last = null;
@@ -490,6 +502,7 @@ namespace OpenBsdBuild.Cloud.Ec2
                     $"{id} was not ready after {timeout.TotalSeconds:0} s (last: {(last == null ? "no status yet" : last.Phase + " " + last.Percent + "%")}).", id,
                     "A large golden image takes a while; raise -BootstrapTimeout."),
                 ct).ConfigureAwait(false);
+            return true;
         }
 
         private static async Task CleanUpAsync(Ec2Connection aws, Made made, IOperationReporter reporter)
