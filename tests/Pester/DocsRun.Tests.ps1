@@ -90,22 +90,7 @@ BeforeAll {
         Get-DocsEc2Resource $M $Region | ForEach-Object Id
     }
 
-    function Get-DocsEc2Resource($M, [string] $Region) {
-        <# Instances not terminated, security groups but the default ones, and key pairs: in a fresh account, what was made. #>
-        function Select-Ec2([xml] $Answer, [string] $Path) {
-            # XPath by local name: the answers have a namespace, and .item on several reservations is the array's indexer.
-            $Answer.SelectNodes('/*/' + (($Path -split '/' | ForEach-Object { "*[local-name()='$_']" }) -join '/')) |
-                ForEach-Object { $node = $_; $o = @{}; foreach ($c in $node.ChildNodes) { $o[$c.LocalName] = $c }; $o }
-        }
-        $v = [ordered]@{ Version = '2016-11-15' }
-        Select-Ec2 (Invoke-Ec2Query $M.Ec2 ([ordered]@{ Action = 'DescribeInstances' } + $v) -Region $Region) 'reservationSet/item/instancesSet/item' |
-            Where-Object { $_.instanceState.SelectSingleNode("*[local-name()='name']").InnerText -ne 'terminated' } |
-            ForEach-Object { [pscustomobject]@{ Kind = 'Instance'; Id = $_.instanceId.InnerText } }
-        Select-Ec2 (Invoke-Ec2Query $M.Ec2 ([ordered]@{ Action = 'DescribeSecurityGroups' } + $v) -Region $Region) 'securityGroupInfo/item' |
-            Where-Object { $_.groupName.InnerText -ne 'default' } | ForEach-Object { [pscustomobject]@{ Kind = 'SecurityGroup'; Id = $_.groupId.InnerText } }
-        Select-Ec2 (Invoke-Ec2Query $M.Ec2 ([ordered]@{ Action = 'DescribeKeyPairs' } + $v) -Region $Region) 'keySet/item' |
-            ForEach-Object { [pscustomobject]@{ Kind = 'KeyPair'; Id = $_.keyName.InnerText } }
-    }
+    function Get-DocsEc2Resource($M, [string] $Region) { Get-Ec2Resource $M.Ec2 $Region }
 
     function Clear-DocsEc2($M) {
         <# Ends what an EC2 block or its arrangement left, so the next block starts from an empty account. #>

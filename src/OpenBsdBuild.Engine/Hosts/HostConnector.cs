@@ -28,7 +28,7 @@ namespace OpenBsdBuild.Hosts
             var shell = await SshShell.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
             try
             {
-                var caps = await HostProbe.ProbeAsync(shell, cancellationToken).ConfigureAwait(false);
+                var caps = await HostProbe.ProbeWatchedAsync(shell, target.Host, "Nothing was attached.", cancellationToken).ConfigureAwait(false);
                 reporter.Verbose($"{target.Host}: {caps.OperatingSystem} {caps.Architecture}, accelerator {caps.NativeAccelerator}{(caps.KvmProblem == null ? "" : " (" + caps.KvmProblem + ")")}");
                 return new MetalHost(HostProvider.Ssh, target.Host, shell, caps, StateDirectoryFor(caps, stateDirectory))
                 {

@@ -23,6 +23,18 @@ namespace OpenBsdBuild.Hosts
             return Parse(result.Stdout);
         }
 
+        /// <summary>
+        /// The probe with the link watched (<see cref="LinkWatch"/>): on a link that died silently it is HostLost in ~20 s,
+        /// not TCP's ~15 minutes. <paramref name="name"/> names the host in the error; <paramref name="aftermath"/> says what
+        /// becomes of what was made so far.
+        /// </summary>
+        public static Task<HostCapabilities> ProbeWatchedAsync(IHostShell shell, string name, string aftermath, CancellationToken cancellationToken) =>
+            LinkWatch.RunAsync(shell, ct => ProbeAsync(shell, ct),
+                (why, inner) => new OpenBsdBuildException("HostLost", FailureKind.ConnectionError,
+                    $"{name} {why} while it was inspected (architecture, QEMU, KVM); the link to it may be down. {aftermath}", name,
+                    "Check that the host is reachable from this machine, then try again.", inner),
+                cancellationToken);
+
         internal static HostCapabilities Parse(string output)
         {
             var values = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -51,6 +51,18 @@ namespace OpenBsdBuild.Tests.Remote
         }
 
         [Fact]
+        public void The_test_guest_opens_the_receive_window_OpenBSDs_sshd_opens()
+        {
+            // OpenBSD's sshd gives a session channel 2 MB (docs/compatibility.md); dropbear's own default of 24 KB
+            // would make every upload to the test guest window-bound. OpenSSH's client logs the window it is given.
+            Tools.Require("ssh");
+            var g = _shared.Guest;
+            string log = Tools.Sh($"ssh -vv -n -i '{g.KeyFile}' -p {g.SshPort} -o BatchMode=yes -o StrictHostKeyChecking=no " +
+                                  $"-o UserKnownHostsFile=/dev/null {g.User}@127.0.0.1 true 2>&1");
+            Assert.Matches(@"channel 0: open confirm rwindow 2097152 ", log);
+        }
+
+        [Fact]
         public async Task An_OpenSSH_host_negotiates_chacha20_poly1305()
         {
             using var host = new NetnsSshHost();
