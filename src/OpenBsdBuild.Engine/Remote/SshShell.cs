@@ -385,8 +385,15 @@ namespace OpenBsdBuild.Remote
             {
                 // SSH.NET refuses an input stream (InvalidOperationException) once the command has ended, which a quick
                 // command that never reads its stdin (a build with no secrets) can do before this line runs.
-                using var stdin = cmd.CreateInputStream();
-                await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
+                var stdin = cmd.CreateInputStream();
+                try
+                {
+                    await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
+                }
+                finally
+                {
+                    ChannelEof.Send(cmd, stdin);
+                }
             }
             catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException || ex is InvalidOperationException)
             {

@@ -38,14 +38,17 @@ namespace OpenBsdBuild.Tests.Fixtures
         public string AptLog => File.Exists(Path.Combine(Root, "apt.log")) ? File.ReadAllText(Path.Combine(Root, "apt.log")) : "";
 
         /// <summary>
-        /// Starts the boot-time apt runs: the package lists lock held for <paramref name="update"/>,
-        /// then the dpkg frontend lock for <paramref name="upgrade"/>. Returns once the first is held.
+        /// Starts the boot-time apt runs: the package lists lock held until a caller's `apt-get update` has been
+        /// refused once (so a loaded machine cannot start the caller after the lock is gone; at most 5 min) and for
+        /// <paramref name="update"/> more, then the dpkg frontend lock for <paramref name="upgrade"/>.
+        /// Returns once the first is held.
         /// </summary>
         public void StartBootTimeAptRuns(TimeSpan update, TimeSpan upgrade)
         {
             string ready = Path.Combine(Root, "boot-apt.ready");
             string lists = Path.Combine(Root, "var/lib/apt/lists/lock"), frontend = Path.Combine(Root, "var/lib/dpkg/lock-frontend");
-            Tools.Sh($"(flock '{lists}' sh -c 'touch \"{ready}\"; sleep {update.TotalSeconds}'; " +
+            string refusedOnce = $"i=0; until grep -q \"update: lock busy\" \"{Root}/apt.log\" 2>/dev/null || [ $i -ge 3000 ]; do sleep 0.1; i=$((i+1)); done";
+            Tools.Sh($"(flock '{lists}' sh -c 'touch \"{ready}\"; {refusedOnce}; sleep {update.TotalSeconds}'; " +
                      $"flock '{frontend}' sleep {upgrade.TotalSeconds}) >/dev/null 2>&1 </dev/null &");
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
             while (!File.Exists(ready))
