@@ -294,7 +294,7 @@ Describe 'Docs blocks: the plan' {
 
     It 'keeps the list of blocks that cannot run here from growing' {
         # A ratchet: lower it when a block starts running here; a new block that cannot run here needs a reason to raise it.
-        @($DocsPlan.Values | Where-Object NotHere).Count | Should -BeLessOrEqual 36
+        @($DocsPlan.Values | Where-Object NotHere).Count | Should -BeLessOrEqual 37
     }
 }
 
