@@ -16,7 +16,8 @@ sealed class JumpRig : IDisposable
     public OpenBsdGuest Guest { get; }
     public string SshConfig { get; }
 
-    public JumpRig()
+    /// <param name="hostHop">The jump's far end: LinuxHost gives it the cipher order Connect-MetalHost gives a real host.</param>
+    public JumpRig(SshFarEnd hostHop = SshFarEnd.BuildMachine)
     {
         string d = Host.Directory;
         File.WriteAllText(Path.Combine(d, "guest_sshd_config"), File.ReadAllText(Path.Combine(d, "sshd_config"))
@@ -26,12 +27,12 @@ sealed class JumpRig : IDisposable
         File.WriteAllText(SshConfig, $"Host *\n  User root\n  IdentityFile {Host.KeyFile}\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n");
         Thread.Sleep(500);
         var pin = HostKeyPolicy.Pinned(new[] { Host.HostKeyFingerprint });
-        Jump = SshShell.ConnectAsync(new SshTarget(Host.Address, 22, "root", Host.KeyFile, pin), default).GetAwaiter().GetResult();
+        Jump = SshShell.ConnectAsync(new SshTarget(Host.Address, 22, "root", Host.KeyFile, pin) { FarEnd = hostHop }, default).GetAwaiter().GetResult();
         GuestShell = SshShell.ConnectAsync(new SshTarget("127.0.0.1", 2222, "root", Host.KeyFile, pin), default, Jump).GetAwaiter().GetResult();
         var host = OpenBsdBuild.Hosts.HostConnector.ConnectSshAsync(new SshTarget(Host.Address, 22, "root", Host.KeyFile, pin), Host.StateDirectory, NullReporter.Instance, default).GetAwaiter().GetResult();
         Guest = new OpenBsdGuest(host, "rig", Host.StateDirectory + "/guests/rig")
         {
-            Shell = GuestShell, User = "root", KeyFile = Host.KeyFile, HostKeyFingerprint = GuestShell.HostKeyFingerprint, SshPort = 2222, State = "Running",
+            Shell = GuestShell, User = "root", KeyFile = Host.KeyFile, HostKeyFingerprint = GuestShell.HostKeyFingerprint, SshPort = 2222, State = GuestState.Running,
         };
     }
 

@@ -22,6 +22,9 @@ if (which is "upload" or "all") await UploadAsync(rounds);
 if (which is "latency" or "all") Latency();
 if (which == "pack") Pack(args[1]);
 if (which == "stdin") await StdinAsync();
+// The client's CPU per 100 MB of verified fetch alone (native jump rig, host hop ordered as for a real host): run it under perf.
+// A third number caps the guest hop at that many Mbit/s (tc on the rig's loopback), so the bytes trickle in as from a TCG guest.
+if (which == "fetchcpu") await FetchCpuAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 200, args.Length > 3 ? int.Parse(args[3]) : 0);
 // Hand-written pieces vs the libraries that could replace them, same process, alternating rounds.
 if (which == "libraries") LibraryChoices.Run(rounds);
 // The test guest under QEMU behind a real sshd jump (see bench/README.md): sizes in MB, then many small files.
@@ -51,6 +54,26 @@ static async Task StdinAsync()
     var sw2 = Stopwatch.StartNew();
     Tools.Sh($"head -c {64 << 20} /dev/urandom | ssh {rig.Ssh} -p 2222 root@127.0.0.1 'cat > /dev/null'");
     Console.WriteLine($"ssh -J stdin: {64 / sw2.Elapsed.TotalSeconds:0} MB/s");
+}
+
+static async Task FetchCpuAsync(int rounds, int megabytes, int mbit)
+{
+    using var rig = new JumpRig(OpenBsdBuild.Remote.SshFarEnd.LinuxHost);
+    string d = rig.Host.Directory;
+    if (mbit > 0) Tools.Sh($"ip netns exec {rig.Host.Namespace} tc qdisc add dev lo root tbf rate {mbit}mbit burst 256kb latency 1s");
+    string file = Path.Combine(d, "artifact.bin");
+    Tools.Sh($"head -c {megabytes << 20} /dev/urandom > {file}");
+    Console.WriteLine($"hops: jump {rig.Jump.Negotiated}, guest {rig.GuestShell.Negotiated}");
+    for (int i = 0; i < rounds; i++)
+    {
+        string dest = Path.Combine(d, "dest");
+        TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        await ArtifactCollector.CollectAsync(rig.GuestShell, "bench", d, new[] { file }, dest, NullReporter.Instance, default);
+        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        Console.WriteLine($"round {i + 1}: verified fetch {megabytes / sw.Elapsed.TotalSeconds:0.0} MB/s, client CPU {cpu * 100 / megabytes:0.00} s per 100 MB");
+        Directory.Delete(dest, true);
+    }
 }
 
 // Where upload time goes: packing alone (tar + gzip into nothing).

@@ -67,17 +67,20 @@ function Get-TestGuestImage {
 }
 
 function Start-S3rver {
-    <# A real S3-compatible server (s3rver from tests/node_modules) on loopback with its buckets (the first is .Bucket), as a process. #>
-    param([string[]] $Bucket = 'images')
+    <#
+    A real S3-compatible server (s3rver from tests/node_modules) with its buckets (the first is .Bucket), as a process; on
+    loopback, or on -Address (a metal lab's OuterAddress, where its host fetches golden images as an EC2 host reaches S3).
+    #>
+    param([string[]] $Bucket = 'images', [string] $Address = '127.0.0.1')
     $script = Join-Path $RepoRoot 'tests/node_modules/s3rver/bin/s3rver.js'
     if (-not (Test-Path $script)) { throw "s3rver is not installed ($script): npm ci --prefix tests" }
-    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Parse($Address), 0)
     $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
     $data = Join-Path ([IO.Path]::GetTempPath()) "s3rver-$([Guid]::NewGuid().ToString('n'))"
     New-Item -ItemType Directory $data | Out-Null
-    $process = Start-Process node -ArgumentList (@($script, '-d', $data, '-a', '127.0.0.1', '-p', $port) + @($Bucket | ForEach-Object { '--configure-bucket', $_ })) `
+    $process = Start-Process node -ArgumentList (@($script, '-d', $data, '-a', $Address, '-p', $port) + @($Bucket | ForEach-Object { '--configure-bucket', $_ })) `
         -PassThru -RedirectStandardOutput "$data.log" -RedirectStandardError "$data.err"
-    $endpoint = "http://127.0.0.1:$port"
+    $endpoint = "http://${Address}:$port"
     foreach ($attempt in 1..300) {
         try { $null = Invoke-WebRequest "$endpoint/" -SkipHttpErrorCheck -TimeoutSec 2; break }
         catch { if ($process.HasExited) { throw "s3rver exited: $(Get-Content "$data.err" -Raw)" }; Start-Sleep -Milliseconds 100 }
@@ -96,9 +99,13 @@ function Start-Ec2Emulator {
     <#
     The wire-level EC2 emulator (tests/OpenBsdBuild.Ec2Emulator) as a process, through its host program: the endpoint
     for -EndpointUrl, and the process, which stops when its stdin closes (Stop-Ec2Emulator). -Arguments: the host
-    program's options (--region, --object-store, ...).
+    program's options (--region, --object-store, ...). -Metal puts xunit's netns sshd host behind every instance
+    (Program.cs of the host program says how): .Metal then has its Address, OuterAddress, HostKeyFingerprint, KeyFile
+    and StateDirectory (where the user data keeps its status; guests go under its 'guests'). Faults, request counts and
+    the object store are set with Invoke-Ec2EmulatorControl.
     #>
-    param([string[]] $Arguments)
+    param([string[]] $Arguments, [switch] $Metal)
+    if ($Metal) { $Arguments = @($Arguments | Where-Object { $_ }) + '--metal' }
     $dll = Join-Path $RepoRoot 'tests/OpenBsdBuild.Ec2Emulator.Host/bin/Debug/net10.0/OpenBsdBuild.Ec2Emulator.Host.dll'
     if (-not (Test-Path $dll)) { throw "Build first: dotnet build OpenBsdBuild.sln (expected $dll)" }
     $start = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
@@ -110,7 +117,30 @@ function Start-Ec2Emulator {
     $process = [System.Diagnostics.Process]::Start($start)
     $endpoint = $process.StandardOutput.ReadLine()
     if (-not $endpoint) { throw "The EC2 emulator did not start (exit $($process.ExitCode))" }
-    [pscustomobject]@{ Process = $process; Endpoint = $endpoint.Trim() }
+    $lab = if ($Metal) {
+        $line = $process.StandardOutput.ReadLine()
+        if (-not $line) { throw "The EC2 emulator's metal host did not start (exit $($process.ExitCode))" }
+        $line | ConvertFrom-Json
+    }
+    [pscustomobject]@{ Process = $process; Endpoint = $endpoint.Trim(); Metal = $lab }
+}
+
+function Invoke-Ec2EmulatorControl {
+    <#
+    One line of the emulator's control script (Program.cs of its host program): 'fail RunInstances InternalError 10 500',
+    'capacity a1.metal * none', 'page 502 20', 'clear'. Returns once the emulator has applied it, with its answer if any.
+    #>
+    param([Parameter(Mandatory)] $Emulator, [Parameter(Mandatory)] [string] $Command)
+    $Emulator.Process.StandardInput.WriteLine($Command)
+    $Emulator.Process.StandardInput.Flush()
+    $answer = $Emulator.Process.StandardOutput.ReadLine()
+    if ($answer -notmatch '^ok( |$)') { throw "The EC2 emulator refused '$Command': $answer" }
+    $answer.Substring(2).Trim() | Where-Object { $_ }
+}
+
+function Get-Ec2RequestCount([Parameter(Mandatory)] $Emulator, [Parameter(Mandatory)] [string] $Action) {
+    <# How many requests for the action (e.g. 'CreateSecurityGroup') the emulator has answered, errors included. #>
+    [int] (Invoke-Ec2EmulatorControl $Emulator "count $Action")
 }
 
 function Stop-Ec2Emulator([Parameter(Mandatory)] $Emulator) {
@@ -125,4 +155,25 @@ function Invoke-Ec2Query {
     $body = (@($Parameters.GetEnumerator()) | ForEach-Object { "$($_.Key)=$([uri]::EscapeDataString([string]$_.Value))" }) -join '&'
     $headers = @{ Authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/$Region/ec2/aws4_request, SignedHeaders=host, Signature=0" }
     [xml] (Invoke-WebRequest -Method Post -Uri $Endpoint -Body $body -ContentType 'application/x-www-form-urlencoded; charset=utf-8' -Headers $headers).Content
+}
+
+function Get-Ec2Resource {
+    <#
+    What was made in an emulator's region, asked straight through its API: instances not terminated, security groups but
+    the default ones, and key pairs (Kind, Id). In a fresh account, everything here was made by a test.
+    #>
+    param([Parameter(Mandatory)] [string] $Endpoint, [string] $Region = 'us-east-1')
+    function Select-Ec2([xml] $Answer, [string] $Path) {
+        # XPath by local name: the answers have a namespace, and .item on several reservations is the array's indexer.
+        $Answer.SelectNodes('/*/' + (($Path -split '/' | ForEach-Object { "*[local-name()='$_']" }) -join '/')) |
+            ForEach-Object { $node = $_; $o = @{}; foreach ($c in $node.ChildNodes) { $o[$c.LocalName] = $c }; $o }
+    }
+    $v = [ordered]@{ Version = '2016-11-15' }
+    Select-Ec2 (Invoke-Ec2Query $Endpoint ([ordered]@{ Action = 'DescribeInstances' } + $v) -Region $Region) 'reservationSet/item/instancesSet/item' |
+        Where-Object { $_.instanceState.SelectSingleNode("*[local-name()='name']").InnerText -ne 'terminated' } |
+        ForEach-Object { [pscustomobject]@{ Kind = 'Instance'; Id = $_.instanceId.InnerText } }
+    Select-Ec2 (Invoke-Ec2Query $Endpoint ([ordered]@{ Action = 'DescribeSecurityGroups' } + $v) -Region $Region) 'securityGroupInfo/item' |
+        Where-Object { $_.groupName.InnerText -ne 'default' } | ForEach-Object { [pscustomobject]@{ Kind = 'SecurityGroup'; Id = $_.groupId.InnerText } }
+    Select-Ec2 (Invoke-Ec2Query $Endpoint ([ordered]@{ Action = 'DescribeKeyPairs' } + $v) -Region $Region) 'keySet/item' |
+        ForEach-Object { [pscustomobject]@{ Kind = 'KeyPair'; Id = $_.keyName.InnerText } }
 }

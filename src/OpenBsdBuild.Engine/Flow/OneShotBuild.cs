@@ -50,9 +50,6 @@ namespace OpenBsdBuild.Flow
         /// <summary>How long the clean-up may take when nothing answers (a dead link must not hang Ctrl+C).</summary>
         internal static readonly TimeSpan TeardownBound = TimeSpan.FromSeconds(60);
 
-        /// <summary>On a host launched here, terminating it ends the guest anyway: a guest that does not stop quickly is left to that.</summary>
-        private static readonly TimeSpan GuestStopBoundOnLaunchedHost = TimeSpan.FromSeconds(10);
-
         public static async Task<OneShotOutcome> RunAsync(OneShotRequest request, IOperationReporter reporter, CancellationToken ct)
         {
             var outcome = new OneShotOutcome();
@@ -141,46 +138,29 @@ namespace OpenBsdBuild.Flow
 
         private static async Task EndAsync(MetalHost host, bool launched, OpenBsdGuest? guest, OneShotOutcome outcome, IOperationReporter reporter, CancellationToken bound)
         {
-            if (guest != null)
+            var options = new HostTeardownOptions
             {
-                try
-                {
-                    reporter.Progress(Activity, $"Stopping guest {guest.Name}");
-                    using var guestBound = CancellationTokenSource.CreateLinkedTokenSource(bound);
-                    if (launched) guestBound.CancelAfter(GuestStopBoundOnLaunchedHost);
-                    await GuestControl.StopAsync(guest, TimeSpan.Zero, reporter, guestBound.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (launched && host.InstanceId != null)
-                {
-                    // Terminating the instance ends the guest too.
-                    reporter.Verbose($"Guest {guest.Name} could not be stopped ({ex.Message}); terminating its host ends it.");
-                }
-                catch (Exception ex)
-                {
-                    Record(outcome, reporter, new OpenBsdBuildException("GuestNotStopped", FailureKind.ResourceUnavailable,
-                        $"Guest {guest.Name} on {host.Name} could not be stopped: {ex.Message}", guest,
-                        "Stop it with Get-OpenBsdGuest -Name " + guest.Name + " | Stop-OpenBsdGuest once the host is reachable.", ex));
-                }
+                Guests = guest == null ? Array.Empty<OpenBsdGuest>() : new[] { guest },
+                GuestsOnly = !launched,
+                Bounded = true,
+            };
+            if (guest != null) reporter.Progress(Activity, $"Stopping guest {guest.Name}");
+            var ended = await HostTeardown.StopGuestsAsync(host, options, reporter, bound).ConfigureAwait(false);
+            foreach (var (stuck, ex) in ended.NotStopped)
+            {
+                if (ended.Terminating) reporter.Verbose($"Guest {stuck.Name} could not be stopped ({ex.Message}); terminating its host ends it.");
+                else Record(outcome, reporter, new OpenBsdBuildException("GuestNotStopped", FailureKind.ResourceUnavailable,
+                    $"Guest {stuck.Name} on {host.Name} could not be stopped: {ex.Message}", stuck,
+                    "Stop it with Get-OpenBsdGuest -Name " + stuck.Name + " | Stop-OpenBsdGuest once the host is reachable.", ex));
             }
-            if (!launched) return;
-
-            host.Shell.Dispose();
-            if (host.InstanceId == null || host.Ec2 == null) return;
-            try
-            {
-                reporter.Progress(Activity, $"Terminating {host.InstanceId}");
-                outcome.Teardown = await Ec2Teardown.RemoveAsync(host.Ec2.Connection, host.InstanceId, false, host.PricePerHour, reporter, bound).ConfigureAwait(false);
-                host.InstanceState = outcome.Teardown.State;
-                host.State = HostState.Removed;
-                host.Ec2.EphemeralKey?.Dispose();
-                reporter.Verbose($"Removed {outcome.Teardown}.");
-            }
-            catch (Exception ex)
-            {
+            if (ended.Terminating) reporter.Progress(Activity, $"Terminating {host.InstanceId}");
+            await HostTeardown.EndHostAsync(ended, options, reporter, bound).ConfigureAwait(false);
+            outcome.Teardown = ended.Teardown;
+            if (ended.Teardown != null) reporter.Verbose($"Removed {ended.Teardown}.");
+            if (ended.TerminationError is Exception failed)
                 Record(outcome, reporter, new OpenBsdBuildException("HostNotRemoved", FailureKind.ResourceUnavailable,
-                    $"Host {host.InstanceId} could not be terminated: {ex.Message}. It ends itself at {host.ExpiresAt:u} at the latest.", host.InstanceId,
-                    $"Run Remove-MetalHost -InstanceId {host.InstanceId} -Region {host.Region}, or Get-MetalHost -Orphaned | Remove-MetalHost.", ex));
-            }
+                    $"Host {host.InstanceId} could not be terminated: {failed.Message}. It ends itself at {host.ExpiresAt:u} at the latest.", host.InstanceId,
+                    $"Run Remove-MetalHost -InstanceId {host.InstanceId} -Region {host.Region}, or Get-MetalHost -Orphaned | Remove-MetalHost.", failed));
         }
 
         /// <summary>

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Guest;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
@@ -20,9 +19,6 @@ namespace OpenBsdBuild.Flow
     {
         /// <summary>How long the whole clean-up may take when nothing answers (it runs while PowerShell disposes the pipeline).</summary>
         private static readonly TimeSpan Bound = OneShotBuild.TeardownBound;
-
-        /// <summary>Terminating an EC2 host ends its guests too: a guest that does not stop quickly is left to that.</summary>
-        private static readonly TimeSpan GuestStopBoundOnEc2 = TimeSpan.FromSeconds(10);
 
         /// <summary>Ends <paramref name="hosts"/> (with their guests) and <paramref name="guests"/>; never throws.</summary>
         /// <returns>One line for each thing that could not be ended, saying how to end it by hand.</returns>
@@ -49,40 +45,19 @@ namespace OpenBsdBuild.Flow
         private static async Task<IReadOnlyList<string>> EndHostAsync(MetalHost host, IOperationReporter reporter, CancellationToken ct)
         {
             var problems = new List<string>();
-            using (var guestBound = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            var ended = await HostTeardown.EndAsync(host, new HostTeardownOptions { Bounded = true }, reporter, ct).ConfigureAwait(false);
+            var stuck = ended.GuestStopCut
+                ? new[] { $"The guests on {host.Name} did not stop in time" }
+                : ended.NotStopped.Select(s => $"Guest {s.Guest.Name} on {host.Name} could not be stopped: {s.Error.Message}");
+            foreach (string what in stuck)
             {
-                guestBound.CancelAfter(host.InstanceId != null ? GuestStopBoundOnEc2 : Bound);
-                try
-                {
-                    var stopped = await GuestControl.StopAllAsync(host.Guests, TimeSpan.Zero, reporter, guestBound.Token).ConfigureAwait(false);
-                    foreach (var s in stopped.Where(s => s.Error != null))
-                        GuestNotStopped(host, $"Guest {s.Guest.Name} on {host.Name} could not be stopped: {s.Error!.Message}");
-                }
-                catch (OperationCanceledException)
-                {
-                    GuestNotStopped(host, $"The guests on {host.Name} did not stop in time");
-                }
-            }
-            void GuestNotStopped(MetalHost on, string what)
-            {
-                if (on.InstanceId != null) reporter.Verbose(what + "; terminating its host ends it.");
+                if (ended.Terminating) reporter.Verbose(what + "; terminating its host ends it.");
                 else problems.Add(what + ". Stop it with Get-OpenBsdGuest | Stop-OpenBsdGuest once the host answers.");
             }
-            host.Shell.Dispose();
-            if (host.InstanceId == null || host.Ec2 == null) return problems;
-            try
-            {
-                var report = await Ec2Teardown.RemoveAsync(host.Ec2.Connection, host.InstanceId, false, host.PricePerHour, reporter, ct).ConfigureAwait(false);
-                host.InstanceState = report.State;
-                host.State = HostState.Removed;
-                host.Ec2.EphemeralKey?.Dispose();
-                reporter.Verbose($"Removed {report}.");
-            }
-            catch (Exception ex)
-            {
-                problems.Add($"Host {host.InstanceId} could not be terminated: {ex.Message}. It ends itself at {host.ExpiresAt:u} at the latest; " +
+            if (ended.Teardown != null) reporter.Verbose($"Removed {ended.Teardown}.");
+            if (ended.TerminationError != null)
+                problems.Add($"Host {host.InstanceId} could not be terminated: {ended.TerminationError.Message}. It ends itself at {host.ExpiresAt:u} at the latest; " +
                              $"remove it with: Remove-MetalHost -InstanceId {host.InstanceId} -Region {host.Region}");
-            }
             return problems;
         }
     }

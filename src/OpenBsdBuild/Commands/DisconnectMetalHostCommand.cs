@@ -3,6 +3,7 @@ using System.Management.Automation;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Flow;
 using OpenBsdBuild.Guest;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
@@ -33,8 +34,7 @@ namespace OpenBsdBuild.Commands
 
         protected override void BeginProcessing()
         {
-            if (GuestGracePeriod < TimeSpan.Zero || GuestGracePeriod > TimeSpan.FromHours(1))
-                ThrowBadParameter(nameof(GuestGracePeriod), GuestGracePeriod, "must be between 0 and 1 hour.", "Pass e.g. -GuestGracePeriod (New-TimeSpan -Seconds 30).");
+            ParameterBinding.ValidateGracePeriod(this, nameof(GuestGracePeriod), GuestGracePeriod);
         }
 
         protected override void ProcessRecord()
@@ -55,18 +55,9 @@ namespace OpenBsdBuild.Commands
             }
             if (!ShouldProcess(host.Name, "Stop the guests started on it and disconnect (the machine itself is kept)")) return;
 
-            foreach (var guest in host.Guests)
-            {
-                try
-                {
-                    var outcome = RunEngine((r, ct) => GuestControl.StopAsync(guest, GuestGracePeriod, r, ct));
-                    WriteVerbose($"Guest {guest.Name}: {outcome}");
-                }
-                catch (OpenBsdBuildException ex)
-                {
-                    WriteEngineError(ex, guest);
-                }
-            }
+            // Only the guests end; the host is let go of here, never terminated.
+            var options = new HostTeardownOptions { GuestGracePeriod = GuestGracePeriod, GuestsOnly = true };
+            WriteGuestStops(RunEngine((r, ct) => HostTeardown.StopGuestsAsync(host, options, r, ct)));
             host.Shell.Dispose();
             host.State = HostState.Disconnected;
             HostRegistry.Remove(host);

@@ -6,6 +6,7 @@ using OpenBsdBuild.Cloud.Aws;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Flow;
 using OpenBsdBuild.Guest;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Remote;
@@ -55,15 +56,14 @@ namespace OpenBsdBuild.Commands
 
         protected override void BeginProcessing()
         {
-            if (GuestGracePeriod < TimeSpan.Zero || GuestGracePeriod > TimeSpan.FromHours(1))
-                ThrowBadParameter(nameof(GuestGracePeriod), GuestGracePeriod, "must be between 0 and 1 hour.", "Pass e.g. -GuestGracePeriod (New-TimeSpan -Seconds 30).");
+            ParameterBinding.ValidateGracePeriod(this, nameof(GuestGracePeriod), GuestGracePeriod);
         }
 
         protected override void ProcessRecord()
         {
             if (ParameterSetName == IdSet)
             {
-                foreach (string id in InstanceId) RemoveInstance(id, null, null, id);
+                foreach (string id in InstanceId) RemoveInstance(id, id);
                 return;
             }
             // -InputObject $a,$b (not piped) arrives as one array.
@@ -90,7 +90,7 @@ namespace OpenBsdBuild.Commands
                 string? id = input as string ?? InstanceIdProperty(item);
                 if (id != null && InstanceIdShape.IsMatch(id))
                 {
-                    if (RemoveInstance(id, null, null, item) && PassThru) WriteObject(item);
+                    if (RemoveInstance(id, item) && PassThru) WriteObject(item);
                     return;
                 }
                 WriteEngineError(new OpenBsdBuildException("NotAHost", FailureKind.InvalidArgument,
@@ -108,20 +108,17 @@ namespace OpenBsdBuild.Commands
             string action = host.Provider == HostProvider.Ec2 ? "Terminate host and delete what was created for it" : "Stop its guests and disconnect (the machine itself is kept)";
             if (!ShouldProcess(host.Name, action)) return;
 
-            // Guests stop together: each stop is one script on the host, and their overlays are thrown away.
-            var stopped = RunEngine((r, ct) => GuestControl.StopAllAsync(host.Guests, GuestGracePeriod, r, ct));
-            foreach (var s in stopped)
+            var options = new HostTeardownOptions { GuestGracePeriod = GuestGracePeriod, WaitForTermination = Wait };
+            var ended = RunEngine((r, ct) => HostTeardown.StopGuestsAsync(host, options, r, ct));
+            WriteGuestStops(ended);
+            if (host.Provider == HostProvider.Ec2 && host.InstanceId != null) options.Aws = AwsOptionsFor(host);
+            RunEngine((r, ct) => HostTeardown.EndHostAsync(ended, options, r, ct));
+            if (ended.TerminationError != null)
             {
-                if (s.Error is OpenBsdBuildException ex) WriteEngineError(ex, s.Guest);
-                else if (s.Error != null) WriteEngineError(new OpenBsdBuildException("GuestNotStopped", FailureKind.ResourceUnavailable,
-                    $"Guest {s.Guest.Name} could not be stopped: {s.Error.Message}", s.Guest, "Stop it with Stop-OpenBsdGuest once its host answers.", s.Error), s.Guest);
-                else WriteVerbose($"Guest {s.Guest.Name}: {s.Outcome}");
+                WriteEngineError(AsEngineError(ended.TerminationError, host.InstanceId!), item);
+                return;
             }
-            host.Shell.Dispose();
-            if (host.Provider == HostProvider.Ec2 && host.InstanceId != null)
-            {
-                if (!RemoveInstance(host.InstanceId, host, host.PricePerHour, item, confirmed: true)) return;
-            }
+            if (ended.Teardown != null) WriteRemoved(ended.Teardown);
             host.State = HostState.Removed;
             HostRegistry.Remove(host);
             WriteVerbose($"Released host {host.Name} after {Units.Duration(host.Age)}.");
@@ -147,18 +144,13 @@ namespace OpenBsdBuild.Commands
             catch (GetValueException) { return null; }
         }
 
-        private bool RemoveInstance(string id, MetalHost? host, decimal? price, object target, bool confirmed = false)
+        private bool RemoveInstance(string id, object target)
         {
-            if (!confirmed && !ShouldProcess(id, "Terminate host and delete what was created for it")) return false;
-            AwsConnectionOptions aws = HasAwsParameters || host?.Ec2 == null ? AwsOptions() : host.Ec2.Connection;
-            if (aws.Region == null && host?.Region != null) aws.Region = host.Region;
+            if (!ShouldProcess(id, "Terminate host and delete what was created for it")) return false;
+            var aws = AwsOptions();
             try
             {
-                var report = RunEngine((r, ct) => Ec2Teardown.RemoveAsync(aws, id, Wait, price, r, ct));
-                host?.Ec2?.EphemeralKey?.Dispose();
-                if (host != null) host.InstanceState = report.State;
-                WriteInformation(new InformationRecord($"Removed {report}.", MyInvocation.MyCommand.Name));
-                if (!PassThru) WriteObject(report);
+                WriteRemoved(RunEngine((r, ct) => Ec2Teardown.RemoveAsync(aws, id, Wait, null, r, ct)));
                 return true;
             }
             catch (OpenBsdBuildException ex)
@@ -167,6 +159,24 @@ namespace OpenBsdBuild.Commands
                 return false;
             }
         }
+
+        /// <summary>Where an EC2 host is terminated: where it was launched, unless AWS parameters say otherwise.</summary>
+        private AwsConnectionOptions AwsOptionsFor(MetalHost host)
+        {
+            AwsConnectionOptions aws = HasAwsParameters || host.Ec2 == null ? AwsOptions() : host.Ec2.Connection;
+            if (aws.Region == null && host.Region != null) aws.Region = host.Region;
+            return aws;
+        }
+
+        private void WriteRemoved(TeardownReport report)
+        {
+            WriteInformation(new InformationRecord($"Removed {report}.", MyInvocation.MyCommand.Name));
+            if (!PassThru) WriteObject(report);
+        }
+
+        private static OpenBsdBuildException AsEngineError(Exception error, string instanceId) => error as OpenBsdBuildException ??
+            new OpenBsdBuildException("HostNotRemoved", FailureKind.ResourceUnavailable, $"Host {instanceId} could not be terminated: {error.Message}", instanceId,
+                $"Run Remove-MetalHost -InstanceId {instanceId} again, or Get-MetalHost -Orphaned | Remove-MetalHost.", error);
 
         /// <summary>The host behind a host, guest or build result (Disconnect-MetalHost takes the same input).</summary>
         internal static MetalHost? Resolve(object input) => input switch

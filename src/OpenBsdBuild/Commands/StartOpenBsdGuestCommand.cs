@@ -159,8 +159,7 @@ namespace OpenBsdBuild.Commands
                         "Publish it to S3 (Publish-OpenBsdImage) and pass the s3:// image, or copy it to the host and pass its path there.");
                 return (golden, golden.Location);
             }
-            if (Image.Text.Length == 0)
-                ThrowBadParameter(nameof(Image), Image.Text, "is not an image.", "Pass an image object, an s3:// URI, or the path of an image on the host.");
+            RefuseEmpty(nameof(Image), Image);
             return (null, Image.Text);
         }
     }

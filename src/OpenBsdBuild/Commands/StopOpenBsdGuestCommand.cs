@@ -35,8 +35,7 @@ namespace OpenBsdBuild.Commands
 
         protected override void BeginProcessing()
         {
-            if (GracePeriod < TimeSpan.Zero || GracePeriod > TimeSpan.FromHours(1))
-                ThrowBadParameter(nameof(GracePeriod), GracePeriod, "must be between 0 and 1 hour.", "Pass e.g. -GracePeriod (New-TimeSpan -Seconds 30).");
+            ParameterBinding.ValidateGracePeriod(this, nameof(GracePeriod), GracePeriod);
         }
 
         protected override void ProcessRecord()

@@ -96,6 +96,13 @@ namespace OpenBsdBuild.Common
             cmdlet.ValidateFingerprints(nameof(p.HostKeyFingerprint), p.HostKeyFingerprint);
         }
 
+        /// <summary>How long a guest gets to power off before it is killed (Stop-OpenBsdGuest, Disconnect- and Remove-MetalHost).</summary>
+        public static void ValidateGracePeriod(OpenBsdBuildCmdlet cmdlet, string parameter, TimeSpan gracePeriod)
+        {
+            if (gracePeriod < TimeSpan.Zero || gracePeriod > TimeSpan.FromHours(1))
+                cmdlet.ThrowBadParameter(parameter, gracePeriod, "must be between 0 and 1 hour.", $"Pass e.g. -{parameter} (New-TimeSpan -Seconds 30).");
+        }
+
         /// <summary>The guest as the engine takes it; the cmdlet adds what only it has (image path, port, firmware).</summary>
         public static GuestOptions ToGuestOptions(OpenBsdBuildCmdlet cmdlet, IGuestParameters p, string image, string? architecture) => new GuestOptions
         {

@@ -14,11 +14,17 @@ namespace OpenBsdBuild.Common
         protected OpenBsdImage ResolveImage(string parameter, ImageReference reference)
         {
             if (reference.Image != null) return reference.Image;
-            if (reference.Text.Length == 0)
-                ThrowBadParameter(parameter, reference.Text, "is empty.", "Pass an image object, an s3:// URI or the path of a local image.");
+            RefuseEmpty(parameter, reference);
             string location = ResolveImageLocation(parameter, reference.Text);
             var options = AwsOptions();
             return RunEngine((r, ct) => ImageLibrary.GetAsync(location, options, r, ct));
+        }
+
+        /// <summary>The one refusal of an empty -Image, whether the cmdlet reads a path here or on a host.</summary>
+        protected void RefuseEmpty(string parameter, ImageReference reference)
+        {
+            if (reference.Image == null && reference.Text.Length == 0)
+                ThrowBadParameter(parameter, reference.Text, "is empty.", "Pass an image object (Get-OpenBsdImage), an s3:// URI or the path of an image.");
         }
 
         /// <summary>

@@ -139,6 +139,17 @@ namespace OpenBsdBuild.Common
 
         protected void ThrowEngineError(OpenBsdBuildException ex, object? target = null) => ThrowTerminatingError(ToErrorRecord(ex, target));
 
+        /// <summary>How each guest of a host teardown ended: verbose when it stopped, a non-terminating error when it could not be.</summary>
+        protected void WriteGuestStops(Flow.HostTeardownResult ended)
+        {
+            foreach (var (guest, outcome) in ended.Stopped) WriteVerbose($"Guest {guest.Name}: {outcome}");
+            foreach (var (guest, error) in ended.NotStopped)
+            {
+                WriteEngineError(error as OpenBsdBuildException ?? new OpenBsdBuildException("GuestNotStopped", FailureKind.ResourceUnavailable,
+                    $"Guest {guest.Name} could not be stopped: {error.Message}", guest, "Stop it with Stop-OpenBsdGuest once its host answers.", error), guest);
+            }
+        }
+
         /// <summary>A bad parameter value, reported before anything is created.</summary>
         protected internal void ThrowBadParameter(string parameter, object? value, string problem, string fix) =>
             ThrowEngineError(OpenBsdBuildException.BadParameter(parameter, value, problem, fix));

@@ -4,7 +4,6 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Xunit;
 using OpenBsdBuild.Emulation;
 using OpenBsdBuild.Tests.Fixtures;
 

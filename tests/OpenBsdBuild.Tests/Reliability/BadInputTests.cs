@@ -64,6 +64,8 @@ namespace OpenBsdBuild.Tests.Reliability
         [InlineData("L", "$h | Start-OpenBsdGuest -Image /x.qcow2 -KeyFile {key} -FirmwareCode /code.fd", "FirmwareVars", "")]
         [InlineData("L", "$h | Start-OpenBsdGuest -Image /x.qcow2 -KeyFile /nonexistent/key", "KeyFile", "/nonexistent/key")]
         [InlineData("L", "$h | Start-OpenBsdGuest -Image /x.qcow2 -KeyFile {key} -Accelerator xen", "Accelerator", "xen")]
+        [InlineData("L", "$h | Start-OpenBsdGuest -Image '' -KeyFile {key}", "Image", "")]
+        [InlineData("L", "Publish-OpenBsdImage -Image '' -Destination s3://bucket/images/", "Image", "")]
         // Invoke-GuestBuild
         [InlineData("L", "$guest | Invoke-GuestBuild -Command true -WorkingDirectory relative/dir", "WorkingDirectory", "relative/dir")]
         [InlineData("L", "$guest | Invoke-GuestBuild -Command true -Path /nonexistent/src", "Path", "/nonexistent/src")]

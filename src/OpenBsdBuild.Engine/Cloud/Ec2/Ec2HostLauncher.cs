@@ -107,88 +107,20 @@ namespace OpenBsdBuild.Cloud.Ec2
             plan ??= await LaunchPlan.CreateAsync(aws, request, reporter, ct).ConfigureAwait(false);
             reporter.Verbose($"Image {plan.ImageId} (from {plan.ImageSource}); candidates: {string.Join(", ", plan.Candidates)}; SSH from {plan.AllowedCidr}.");
 
-            string runId = "obb-" + Guid.NewGuid().ToString("N").Substring(0, 12);
-            string name = string.IsNullOrEmpty(request.Name) ? "openbsdbuild-" + runId : request.Name!;
-            string owner = Environment.UserName + "@" + Environment.MachineName;
-            DateTime createdAt = DateTime.UtcNow;
-            DateTime expiresAt = createdAt + request.MaxLifetime;
-            bool ephemeral = string.IsNullOrEmpty(request.KeyName);
-            List<Tag> Tags()
-            {
-                var tags = Ec2Tags.For(runId, owner, createdAt, expiresAt, name, request.Tags, ephemeral);
-                if (request.Native) tags.Add(new Tag(Ec2Tags.Road, "native"));
-                return tags;
-            }
-
+            var naming = new LaunchNaming(request);
             var made = new Made();
             try
             {
-                // Key pair.
-                string keyName;
-                string keyFile;
-                if (ephemeral)
-                {
-                    made.Key = EphemeralKeyPair.Generate(name);
-                    keyName = name;
-                    await aws.Ec2.ImportKeyPairAsync(new ImportKeyPairRequest
-                    {
-                        KeyName = keyName,
-                        PublicKeyMaterial = made.Key.ImportMaterial,
-                        TagSpecifications = new List<TagSpecification> { new TagSpecification { ResourceType = ResourceType.KeyPair, Tags = Tags() } },
-                    }, ct).ConfigureAwait(false);
-                    made.KeyName = keyName;
-                    keyFile = made.Key.PrivateKeyFile;
-                    reporter.Verbose($"Imported ephemeral ed25519 key pair {keyName}.");
-                }
-                else
-                {
-                    keyName = request.KeyName!;
-                    keyFile = request.KeyFile!;
-                }
-
-                // Security group: SSH from the allowed range only.
-                var sg = await aws.Ec2.CreateSecurityGroupAsync(new CreateSecurityGroupRequest
-                {
-                    GroupName = name,
-                    Description = "OpenBsdBuild host " + runId + ": SSH from " + plan.AllowedCidr,
-                    VpcId = plan.VpcId,
-                    TagSpecifications = new List<TagSpecification> { new TagSpecification { ResourceType = ResourceType.SecurityGroup, Tags = Tags() } },
-                }, ct).ConfigureAwait(false);
-                made.SecurityGroupId = sg.GroupId;
-                await aws.Ec2.AuthorizeSecurityGroupIngressAsync(new AuthorizeSecurityGroupIngressRequest
-                {
-                    GroupId = sg.GroupId,
-                    IpPermissions = new List<IpPermission>
-                    {
-                        new IpPermission { IpProtocol = "tcp", FromPort = 22, ToPort = 22, Ipv4Ranges = new List<IpRange> { new IpRange { CidrIp = plan.AllowedCidr, Description = "OpenBsdBuild SSH" } } },
-                    },
-                }, ct).ConfigureAwait(false);
-                reporter.Verbose($"Security group {sg.GroupId} allows SSH from {plan.AllowedCidr}.");
-
-                // Instance, with capacity fallback.
+                var (keyName, keyFile) = await KeyPairAsync(aws, request, naming, made, reporter, ct).ConfigureAwait(false);
+                string groupId = await SshOnlySecurityGroupAsync(aws, plan, naming, made, reporter, ct).ConfigureAwait(false);
                 var launchClock = Stopwatch.StartNew();
-                Instance launched = await RunWithFallbackAsync(aws, plan, keyName, sg.GroupId, userData(plan), runId, Tags(), made, activity, reporter, ct).ConfigureAwait(false);
-                string id = launched.InstanceId;
-
-                // pending → running.
-                var clock = Stopwatch.StartNew();
-                Instance running = await InstanceWaiter.WaitAsync(aws.Ec2, id, "starting",
-                    i => i.State?.Name == InstanceStateName.Running,
-                    i => i.State?.Name == InstanceStateName.ShuttingDown || i.State?.Name == InstanceStateName.Terminated || i.State?.Name == InstanceStateName.Stopped
-                        ? "ended (" + i.State.Name.Value + ")" : null,
-                    request.RunningTimeout, request.PollInterval,
-                    i => reporter.Progress(activity, $"{id} ({launched.InstanceType} in {launched.Placement?.AvailabilityZone}): {i?.State?.Name?.Value ?? "pending"}, {clock.Elapsed.TotalSeconds:0} s"),
-                    ct).ConfigureAwait(false);
-                reporter.Verbose($"{id} running after {clock.Elapsed.TotalSeconds:0.0} s.");
+                Instance launched = await RunWithFallbackAsync(aws, plan, keyName, groupId, userData(plan), naming.RunId, naming.Tags(), made, activity, reporter, ct).ConfigureAwait(false);
+                Instance running = await WaitRunningAsync(aws, launched, request, activity, reporter, ct).ConfigureAwait(false);
+                string id = running.InstanceId;
                 string address = running.PublicIpAddress ?? running.PrivateIpAddress ??
                     throw new OpenBsdBuildException("NoAddress", FailureKind.InvalidResult, $"{id} is running but has no IP address.", id,
                         "Use a subnet that assigns public addresses (-SubnetId).");
-
-                // Host key from the console: no trust on first use.
-                HostKeyPolicy policy = request.TrustHostKey
-                    ? HostKeyPolicy.TrustAnyKey()
-                    : HostKeyPolicy.Pinned(await ReadFingerprintsAsync(aws.Ec2, id, request, activity, reporter, ct).ConfigureAwait(false));
-                reporter.Verbose($"Host key policy for {id}: {policy}.");
+                HostKeyPolicy policy = await HostKeyPolicyAsync(aws, id, request, activity, reporter, ct).ConfigureAwait(false);
 
                 // The native road's instance is the OpenBSD build machine itself; the metal road's is a Linux host.
                 var target = new SshTarget(address, 22, plan.LoginUser, keyFile, policy)
@@ -201,13 +133,13 @@ namespace OpenBsdBuild.Cloud.Ec2
                 var li = new LaunchedInstance(aws, connection, plan, made, target, activity)
                 {
                     Running = running,
-                    Name = name,
-                    RunId = runId,
+                    Name = naming.Name,
+                    RunId = naming.RunId,
                     KeyName = keyName,
-                    SecurityGroupId = sg.GroupId,
-                    OwnsKeyPair = ephemeral,
-                    CreatedAt = createdAt,
-                    ExpiresAt = expiresAt,
+                    SecurityGroupId = groupId,
+                    OwnsKeyPair = naming.Ephemeral,
+                    CreatedAt = naming.CreatedAt,
+                    ExpiresAt = naming.ExpiresAt,
                     SinceLaunch = launchClock.Elapsed,
                 };
                 T result = await finish(li, reporter, ct).ConfigureAwait(false);
@@ -221,6 +153,108 @@ namespace OpenBsdBuild.Cloud.Ec2
                 reporter.ProgressDone(activity);
                 throw;
             }
+        }
+
+        /// <summary>The run's id, name, owner and lifetime, and the tags every resource of the run carries.</summary>
+        private sealed class LaunchNaming
+        {
+            private readonly LaunchRequest _request;
+
+            public LaunchNaming(LaunchRequest request)
+            {
+                _request = request;
+                RunId = "obb-" + Guid.NewGuid().ToString("N").Substring(0, 12);
+                Name = string.IsNullOrEmpty(request.Name) ? "openbsdbuild-" + RunId : request.Name!;
+                CreatedAt = DateTime.UtcNow;
+                ExpiresAt = CreatedAt + request.MaxLifetime;
+                Ephemeral = string.IsNullOrEmpty(request.KeyName);
+            }
+
+            public string RunId { get; }
+            public string Name { get; }
+            public string Owner { get; } = Environment.UserName + "@" + Environment.MachineName;
+            public DateTime CreatedAt { get; }
+            public DateTime ExpiresAt { get; }
+            /// <summary>No -KeyName: the key pair is made here, in memory, and deleted with the host.</summary>
+            public bool Ephemeral { get; }
+
+            public List<Tag> Tags()
+            {
+                var tags = Ec2Tags.For(RunId, Owner, CreatedAt, ExpiresAt, Name, _request.Tags, Ephemeral);
+                if (_request.Native) tags.Add(new Tag(Ec2Tags.Road, "native"));
+                return tags;
+            }
+
+            public List<TagSpecification> TagsFor(ResourceType type) => new List<TagSpecification> { new TagSpecification { ResourceType = type, Tags = Tags() } };
+        }
+
+        /// <summary>The key pair to log in with: the caller's (-KeyName, -KeyFile), or an ed25519 pair made in memory and imported.</summary>
+        private static async Task<(string KeyName, string KeyFile)> KeyPairAsync(Ec2Connection aws, LaunchRequest request, LaunchNaming naming, Made made,
+            IOperationReporter reporter, CancellationToken ct)
+        {
+            if (!naming.Ephemeral) return (request.KeyName!, request.KeyFile!);
+            made.Key = EphemeralKeyPair.Generate(naming.Name);
+            await aws.Ec2.ImportKeyPairAsync(new ImportKeyPairRequest
+            {
+                KeyName = naming.Name,
+                PublicKeyMaterial = made.Key.ImportMaterial,
+                TagSpecifications = naming.TagsFor(ResourceType.KeyPair),
+            }, ct).ConfigureAwait(false);
+            made.KeyName = naming.Name;
+            reporter.Verbose($"Imported ephemeral ed25519 key pair {naming.Name}.");
+            return (naming.Name, made.Key.PrivateKeyFile);
+        }
+
+        /// <summary>A security group of the run's own that lets in SSH from the allowed range only.</summary>
+        private static async Task<string> SshOnlySecurityGroupAsync(Ec2Connection aws, LaunchPlan plan, LaunchNaming naming, Made made,
+            IOperationReporter reporter, CancellationToken ct)
+        {
+            var sg = await aws.Ec2.CreateSecurityGroupAsync(new CreateSecurityGroupRequest
+            {
+                GroupName = naming.Name,
+                Description = "OpenBsdBuild host " + naming.RunId + ": SSH from " + plan.AllowedCidr,
+                VpcId = plan.VpcId,
+                TagSpecifications = naming.TagsFor(ResourceType.SecurityGroup),
+            }, ct).ConfigureAwait(false);
+            made.SecurityGroupId = sg.GroupId;
+            await aws.Ec2.AuthorizeSecurityGroupIngressAsync(new AuthorizeSecurityGroupIngressRequest
+            {
+                GroupId = sg.GroupId,
+                IpPermissions = new List<IpPermission>
+                {
+                    new IpPermission { IpProtocol = "tcp", FromPort = 22, ToPort = 22, Ipv4Ranges = new List<IpRange> { new IpRange { CidrIp = plan.AllowedCidr, Description = "OpenBsdBuild SSH" } } },
+                },
+            }, ct).ConfigureAwait(false);
+            reporter.Verbose($"Security group {sg.GroupId} allows SSH from {plan.AllowedCidr}.");
+            return sg.GroupId;
+        }
+
+        /// <summary>pending → running; an instance that ends instead is this launch's failure.</summary>
+        private static async Task<Instance> WaitRunningAsync(Ec2Connection aws, Instance launched, LaunchRequest request, string activity,
+            IOperationReporter reporter, CancellationToken ct)
+        {
+            string id = launched.InstanceId;
+            var clock = Stopwatch.StartNew();
+            Instance running = await InstanceWaiter.WaitAsync(aws.Ec2, id, "starting",
+                i => i.State?.Name == InstanceStateName.Running,
+                i => i.State?.Name == InstanceStateName.ShuttingDown || i.State?.Name == InstanceStateName.Terminated || i.State?.Name == InstanceStateName.Stopped
+                    ? "ended (" + i.State.Name.Value + ")" : null,
+                request.RunningTimeout, request.PollInterval,
+                i => reporter.Progress(activity, $"{id} ({launched.InstanceType} in {launched.Placement?.AvailabilityZone}): {i?.State?.Name?.Value ?? "pending"}, {clock.Elapsed.TotalSeconds:0} s"),
+                ct).ConfigureAwait(false);
+            reporter.Verbose($"{id} running after {clock.Elapsed.TotalSeconds:0.0} s.");
+            return running;
+        }
+
+        /// <summary>The host key from the console: no trust on first use (unless -TrustHostKey).</summary>
+        private static async Task<HostKeyPolicy> HostKeyPolicyAsync(Ec2Connection aws, string id, LaunchRequest request, string activity,
+            IOperationReporter reporter, CancellationToken ct)
+        {
+            HostKeyPolicy policy = request.TrustHostKey
+                ? HostKeyPolicy.TrustAnyKey()
+                : HostKeyPolicy.Pinned(await ReadFingerprintsAsync(aws.Ec2, id, request, activity, reporter, ct).ConfigureAwait(false));
+            reporter.Verbose($"Host key policy for {id}: {policy}.");
+            return policy;
         }
 
         /// <summary>An instance up to its first SSH login, on its way to becoming a host or a build machine.</summary>

@@ -81,111 +81,128 @@ namespace OpenBsdBuild.Cloud.Ec2
             }
             string arch = request.Architecture;
             string ec2Arch = arch == "amd64" ? "x86_64" : "arm64";
-            var types = request.InstanceTypes.Length > 0 ? request.InstanceTypes
+            var types = (request.InstanceTypes.Length > 0 ? request.InstanceTypes
                 : request.Native ? NativeInstanceTypes.Defaults(arch)
-                : new[] { arch == "amd64" ? "c5.metal" : "a1.metal" };
+                : new[] { arch == "amd64" ? "c5.metal" : "a1.metal" }).Distinct().ToList();
 
-            // Instance types: known, bare metal, of the asked architecture.
-            var described = new Dictionary<string, InstanceTypeInfo>();
-            foreach (string t in types.Distinct())
+            foreach (string t in types) await plan.CheckInstanceTypeAsync(aws, t, arch, ec2Arch, ct).ConfigureAwait(false);
+            var offered = await ZonesOfferingAsync(aws, types, ct).ConfigureAwait(false);
+            var subnets = await SubnetsAsync(aws, request, ct).ConfigureAwait(false);
+            plan.VpcId = subnets[0].VpcId;
+            plan.Candidates = CandidatesInOrder(types, subnets, offered);
+
+            if (!request.Native) await plan.ResolveImageAsync(aws, ec2Arch, reporter, ct).ConfigureAwait(false);
+            await CheckKeyPairAsync(aws, request, ct).ConfigureAwait(false);
+            if (request.Image != null) await plan.PresignGoldenImageAsync(aws, ct).ConfigureAwait(false);
+
+            plan.AllowedCidr = request.AllowedCidr ?? await CallerCidrAsync(ct).ConfigureAwait(false);
+            return plan;
+        }
+
+        /// <summary>An instance type the road can use: known in the region; for metal, bare metal of the asked architecture.</summary>
+        private async Task CheckInstanceTypeAsync(Ec2Connection aws, string type, string arch, string ec2Arch, CancellationToken ct)
+        {
+            InstanceTypeInfo? info = null;
+            try
             {
-                InstanceTypeInfo? info = null;
-                try
-                {
-                    var r = await aws.Ec2.DescribeInstanceTypesAsync(new DescribeInstanceTypesRequest { InstanceTypes = new List<string> { t } }, ct).ConfigureAwait(false);
-                    info = r.InstanceTypes?.FirstOrDefault();
-                }
-                catch (AmazonEC2Exception ex) when (ex.ErrorCode == "InvalidInstanceType" || ex.ErrorCode == "InvalidParameterValue")
-                {
-                    info = null;
-                }
-                if (info == null)
-                    throw OpenBsdBuildException.BadParameter("InstanceType", t, "is not an EC2 instance type in " + aws.Region + ".",
-                        request.Native ? "Use a Graviton2 type such as " + string.Join(", ", NativeInstanceTypes.Defaults(arch)) + "."
-                            : "Use a bare-metal type such as " + string.Join(", ", MetalTypes[arch]) + ".");
-                if (request.Native)
-                {
-                    NativeInstanceTypes.Check(t, info, plan.ImageId, ec2Arch, request.AllowUnsupportedInstanceType);
-                    described[t] = info;
-                    continue;
-                }
-                if (info.BareMetal != true)
-                    throw OpenBsdBuildException.BadParameter("InstanceType", t, "is not a bare-metal type: KVM is only exposed on .metal instances, and OpenBSD needs it to run as a guest.",
-                        "Use a .metal type such as " + string.Join(", ", MetalTypes[arch]) + ".");
-                var archs = info.ProcessorInfo?.SupportedArchitectures ?? new List<string>();
-                if (!archs.Contains(ec2Arch))
-                    throw OpenBsdBuildException.BadParameter("InstanceType", t, $"is {string.Join("/", archs)}, not {arch}.",
-                        $"Pick a {arch} type ({string.Join(", ", MetalTypes[arch])}) or change -Architecture.");
-                described[t] = info;
+                var r = await aws.Ec2.DescribeInstanceTypesAsync(new DescribeInstanceTypesRequest { InstanceTypes = new List<string> { type } }, ct).ConfigureAwait(false);
+                info = r.InstanceTypes?.FirstOrDefault();
             }
+            catch (AmazonEC2Exception ex) when (ex.ErrorCode == "InvalidInstanceType" || ex.ErrorCode == "InvalidParameterValue")
+            {
+                info = null;
+            }
+            if (info == null)
+                throw OpenBsdBuildException.BadParameter("InstanceType", type, "is not an EC2 instance type in " + aws.Region + ".",
+                    Request.Native ? "Use a Graviton2 type such as " + string.Join(", ", NativeInstanceTypes.Defaults(arch)) + "."
+                        : "Use a bare-metal type such as " + string.Join(", ", MetalTypes[arch]) + ".");
+            if (Request.Native)
+            {
+                NativeInstanceTypes.Check(type, info, ImageId, ec2Arch, Request.AllowUnsupportedInstanceType);
+                return;
+            }
+            if (info.BareMetal != true)
+                throw OpenBsdBuildException.BadParameter("InstanceType", type, "is not a bare-metal type: KVM is only exposed on .metal instances, and OpenBSD needs it to run as a guest.",
+                    "Use a .metal type such as " + string.Join(", ", MetalTypes[arch]) + ".");
+            var archs = info.ProcessorInfo?.SupportedArchitectures ?? new List<string>();
+            if (!archs.Contains(ec2Arch))
+                throw OpenBsdBuildException.BadParameter("InstanceType", type, $"is {string.Join("/", archs)}, not {arch}.",
+                    $"Pick a {arch} type ({string.Join(", ", MetalTypes[arch])}) or change -Architecture.");
+        }
 
-            // Where each type is offered.
+        /// <summary>The zones each type is offered in; a type offered nowhere in the region is refused.</summary>
+        private static async Task<Dictionary<string, HashSet<string>>> ZonesOfferingAsync(Ec2Connection aws, List<string> types, CancellationToken ct)
+        {
             var offered = new Dictionary<string, HashSet<string>>();
             var offerings = await aws.Ec2.DescribeInstanceTypeOfferingsAsync(new DescribeInstanceTypeOfferingsRequest
             {
                 LocationType = LocationType.AvailabilityZone,
-                Filters = new List<Filter> { new Filter("instance-type", types.Distinct().ToList()) },
+                Filters = new List<Filter> { new Filter("instance-type", types) },
             }, ct).ConfigureAwait(false);
             foreach (var o in offerings.InstanceTypeOfferings ?? new List<InstanceTypeOffering>())
             {
                 if (!offered.TryGetValue(o.InstanceType, out var zones)) offered[o.InstanceType] = zones = new HashSet<string>();
                 zones.Add(o.Location);
             }
-            foreach (string t in types.Distinct())
+            foreach (string t in types)
                 if (!offered.ContainsKey(t))
                     throw OpenBsdBuildException.BadParameter("InstanceType", t, $"is not offered in {aws.Region}.",
                         "Pick another region with -Region, or another type.");
+            return offered;
+        }
 
-            // Network: a subnet given, or the default VPC's subnets (one per zone).
-            List<Subnet> subnets;
-            if (!string.IsNullOrEmpty(request.SubnetId))
+        /// <summary>Where the host may go: the subnet given, or the default VPC's subnets (one per zone, -AvailabilityZone's alone if given).</summary>
+        private static async Task<List<Subnet>> SubnetsAsync(Ec2Connection aws, LaunchRequest request, CancellationToken ct)
+        {
+            if (!string.IsNullOrEmpty(request.SubnetId)) return new List<Subnet> { await GivenSubnetAsync(aws, request, ct).ConfigureAwait(false) };
+            string? vpc = await DefaultVpcAsync(aws, ct).ConfigureAwait(false);
+            if (vpc == null)
+                throw new OpenBsdBuildException("NoDefaultVpc", FailureKind.ObjectNotFound, $"{aws.Region} has no default VPC.", aws.Region,
+                    "Pass -SubnetId with a public subnet.");
+            var r = await aws.Ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest
             {
-                Subnet? s;
-                try
-                {
-                    var r = await aws.Ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest { SubnetIds = new List<string> { request.SubnetId! } }, ct).ConfigureAwait(false);
-                    s = r.Subnets?.FirstOrDefault();
-                }
-                catch (AmazonEC2Exception ex) when (ex.ErrorCode == "InvalidSubnetID.NotFound" || ex.ErrorCode == "InvalidSubnetID.Malformed")
-                {
-                    s = null;
-                }
-                if (s == null)
-                    throw OpenBsdBuildException.BadParameter("SubnetId", request.SubnetId, $"no such subnet in {aws.Region}.", "List subnets with Get-EC2Subnet (or aws ec2 describe-subnets) and pass one of them.");
-                var defaultVpc = await DefaultVpcAsync(aws, ct).ConfigureAwait(false);
-                if (s.VpcId != defaultVpc && s.MapPublicIpOnLaunch != true)
-                    throw OpenBsdBuildException.BadParameter("SubnetId", request.SubnetId,
-                        $"is in {s.VpcId}, not the default VPC ({defaultVpc ?? "none"}), and gives no public address: SSH from -AllowedCidr could not reach the host.",
-                        "Use a public subnet (MapPublicIpOnLaunch) or a subnet of the default VPC.");
-                if (!string.IsNullOrEmpty(request.AvailabilityZone) && request.AvailabilityZone != s.AvailabilityZone)
-                    throw OpenBsdBuildException.BadParameter("AvailabilityZone", request.AvailabilityZone,
-                        $"does not match subnet {s.SubnetId}, which is in {s.AvailabilityZone}.", "Give -SubnetId or -AvailabilityZone, not both, or make them agree.");
-                subnets = new List<Subnet> { s };
-            }
-            else
-            {
-                string? vpc = await DefaultVpcAsync(aws, ct).ConfigureAwait(false);
-                if (vpc == null)
-                    throw new OpenBsdBuildException("NoDefaultVpc", FailureKind.ObjectNotFound, $"{aws.Region} has no default VPC.", aws.Region,
-                        "Pass -SubnetId with a public subnet.");
-                var r = await aws.Ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest
-                {
-                    Filters = new List<Filter> { new Filter("vpc-id", new List<string> { vpc }), new Filter("default-for-az", new List<string> { "true" }) },
-                }, ct).ConfigureAwait(false);
-                subnets = (r.Subnets ?? new List<Subnet>()).OrderBy(s => s.AvailabilityZone, StringComparer.Ordinal).ToList();
-                if (!string.IsNullOrEmpty(request.AvailabilityZone))
-                {
-                    subnets = subnets.Where(s => s.AvailabilityZone == request.AvailabilityZone).ToList();
-                    if (subnets.Count == 0)
-                        throw OpenBsdBuildException.BadParameter("AvailabilityZone", request.AvailabilityZone, $"is not a zone of {aws.Region} with a default subnet.",
-                            "Omit it (every zone is tried) or name one of the region's zones, e.g. " + aws.Region + "a.");
-                }
-            }
-            plan.VpcId = subnets[0].VpcId;
+                Filters = new List<Filter> { new Filter("vpc-id", new List<string> { vpc }), new Filter("default-for-az", new List<string> { "true" }) },
+            }, ct).ConfigureAwait(false);
+            var subnets = (r.Subnets ?? new List<Subnet>()).OrderBy(s => s.AvailabilityZone, StringComparer.Ordinal).ToList();
+            if (string.IsNullOrEmpty(request.AvailabilityZone)) return subnets;
+            subnets = subnets.Where(s => s.AvailabilityZone == request.AvailabilityZone).ToList();
+            if (subnets.Count == 0)
+                throw OpenBsdBuildException.BadParameter("AvailabilityZone", request.AvailabilityZone, $"is not a zone of {aws.Region} with a default subnet.",
+                    "Omit it (every zone is tried) or name one of the region's zones, e.g. " + aws.Region + "a.");
+            return subnets;
+        }
 
-            // Candidates in order: the first type in each zone, then the next type.
+        /// <summary>-SubnetId: it exists, SSH from -AllowedCidr can reach a host in it, and it agrees with -AvailabilityZone.</summary>
+        private static async Task<Subnet> GivenSubnetAsync(Ec2Connection aws, LaunchRequest request, CancellationToken ct)
+        {
+            Subnet? s;
+            try
+            {
+                var r = await aws.Ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest { SubnetIds = new List<string> { request.SubnetId! } }, ct).ConfigureAwait(false);
+                s = r.Subnets?.FirstOrDefault();
+            }
+            catch (AmazonEC2Exception ex) when (ex.ErrorCode == "InvalidSubnetID.NotFound" || ex.ErrorCode == "InvalidSubnetID.Malformed")
+            {
+                s = null;
+            }
+            if (s == null)
+                throw OpenBsdBuildException.BadParameter("SubnetId", request.SubnetId, $"no such subnet in {aws.Region}.", "List subnets with Get-EC2Subnet (or aws ec2 describe-subnets) and pass one of them.");
+            var defaultVpc = await DefaultVpcAsync(aws, ct).ConfigureAwait(false);
+            if (s.VpcId != defaultVpc && s.MapPublicIpOnLaunch != true)
+                throw OpenBsdBuildException.BadParameter("SubnetId", request.SubnetId,
+                    $"is in {s.VpcId}, not the default VPC ({defaultVpc ?? "none"}), and gives no public address: SSH from -AllowedCidr could not reach the host.",
+                    "Use a public subnet (MapPublicIpOnLaunch) or a subnet of the default VPC.");
+            if (!string.IsNullOrEmpty(request.AvailabilityZone) && request.AvailabilityZone != s.AvailabilityZone)
+                throw OpenBsdBuildException.BadParameter("AvailabilityZone", request.AvailabilityZone,
+                    $"does not match subnet {s.SubnetId}, which is in {s.AvailabilityZone}.", "Give -SubnetId or -AvailabilityZone, not both, or make them agree.");
+            return s;
+        }
+
+        /// <summary>Candidates in the order they are tried: the first type in each zone, then the next type.</summary>
+        private static List<LaunchCandidate> CandidatesInOrder(List<string> types, List<Subnet> subnets, Dictionary<string, HashSet<string>> offered)
+        {
             var candidates = new List<LaunchCandidate>();
-            foreach (string t in types.Distinct())
+            foreach (string t in types)
                 foreach (var s in subnets)
                     if (offered[t].Contains(s.AvailabilityZone))
                         candidates.Add(new LaunchCandidate(t, s.SubnetId, s.AvailabilityZone));
@@ -193,27 +210,22 @@ namespace OpenBsdBuild.Cloud.Ec2
                 throw OpenBsdBuildException.BadParameter("InstanceType", string.Join(",", types),
                     $"is not offered in {string.Join(", ", subnets.Select(s => s.AvailabilityZone))}.",
                     "Omit -SubnetId/-AvailabilityZone so every zone is tried, or pick another type.");
-            plan.Candidates = candidates;
+            return candidates;
+        }
 
-            if (!request.Native) await plan.ResolveImageAsync(aws, ec2Arch, reporter, ct).ConfigureAwait(false);
-
-            if (!string.IsNullOrEmpty(request.KeyName))
+        /// <summary>-KeyName names a key pair the region has.</summary>
+        private static async Task CheckKeyPairAsync(Ec2Connection aws, LaunchRequest request, CancellationToken ct)
+        {
+            if (string.IsNullOrEmpty(request.KeyName)) return;
+            try
             {
-                try
-                {
-                    await aws.Ec2.DescribeKeyPairsAsync(new DescribeKeyPairsRequest { KeyNames = new List<string> { request.KeyName! } }, ct).ConfigureAwait(false);
-                }
-                catch (AmazonEC2Exception ex) when (ex.ErrorCode == "InvalidKeyPair.NotFound")
-                {
-                    throw OpenBsdBuildException.BadParameter("KeyName", request.KeyName, $"no such key pair in {aws.Region}.",
-                        "Omit -KeyName to use an ephemeral key, or import yours with aws ec2 import-key-pair.");
-                }
+                await aws.Ec2.DescribeKeyPairsAsync(new DescribeKeyPairsRequest { KeyNames = new List<string> { request.KeyName! } }, ct).ConfigureAwait(false);
             }
-
-            if (request.Image != null) await plan.PresignGoldenImageAsync(aws, ct).ConfigureAwait(false);
-
-            plan.AllowedCidr = request.AllowedCidr ?? await CallerCidrAsync(ct).ConfigureAwait(false);
-            return plan;
+            catch (AmazonEC2Exception ex) when (ex.ErrorCode == "InvalidKeyPair.NotFound")
+            {
+                throw OpenBsdBuildException.BadParameter("KeyName", request.KeyName, $"no such key pair in {aws.Region}.",
+                    "Omit -KeyName to use an ephemeral key, or import yours with aws ec2 import-key-pair.");
+            }
         }
 
         /// <summary>The checks that need no AWS: run before credentials are resolved, so a typo never reads as NoCredentials.</summary>
