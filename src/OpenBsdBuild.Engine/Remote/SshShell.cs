@@ -379,31 +379,20 @@ namespace OpenBsdBuild.Remote
                 $"SSH to {target} failed: {ex.Message}", target.ToString(), null, ex);
         }
 
-        /// <summary>
-        /// Copies the input to the command's stdin on a thread of its own. Both sides block: the source packer's pipe waits
-        /// for the packer, SSH.NET's stdin for the far end's window. As CopyToAsync on pool threads, every 256 KB piece
-        /// waited for the pool in turn, which held an upload from the test guest to half of `tar | ssh` (docs/transfers.md).
-        /// </summary>
-        private static Task FeedAsync(SshCommand cmd, Stream input, CancellationToken cancellationToken) => Task.Factory.StartNew(() =>
+        private static async Task FeedAsync(SshCommand cmd, Stream input, CancellationToken cancellationToken)
         {
             try
             {
                 // SSH.NET refuses an input stream (InvalidOperationException) once the command has ended, which a quick
                 // command that never reads its stdin (a build with no secrets) can do before this line runs.
                 using var stdin = cmd.CreateInputStream();
-                var buffer = new byte[1 << 18]; // big writes: see SourcePackager
-                int read;
-                while ((read = input.Read(buffer, 0, buffer.Length)) > 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    stdin.Write(buffer, 0, read);
-                }
+                await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
             }
             catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException || ex is InvalidOperationException)
             {
                 // The command stopped reading (it failed, ended without its input, or the channel closed); its exit tells why.
             }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
 
         /// <summary>
         /// Waits for a command or its input, but not past a cancellation: once SSH.NET cancels a command,
