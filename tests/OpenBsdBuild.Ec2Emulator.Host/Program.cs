@@ -72,6 +72,7 @@ return emulator.UnhandledExceptions.Count == 0 ? 0 : 1;
 //   page <http status> <count>                                the next requests get a proxy's HTML error page (Ec2Emulator.ServeErrorPage)
 //   clear                                                     forgets scripted failures and error pages not yet served
 //   count <Action>                                            "ok <n>": how many requests for the action were answered
+//   object-store <s3 endpoint>                                where ImportSnapshot reads images from now on (--object-store)
 static string Control(Ec2Emulator emulator, string[] words)
 {
     switch (words.FirstOrDefault())
@@ -88,6 +89,9 @@ static string Control(Ec2Emulator emulator, string[] words)
             return "ok";
         case "count":
             return "ok " + emulator.CountOf(words[1]);
+        case "object-store":
+            emulator.ObjectStore = new Uri(words[1]);
+            return "ok";
         case "clear":
             emulator.ClearFailures();
             emulator.ServeErrorPage(0, 0);
