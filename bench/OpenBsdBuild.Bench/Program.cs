@@ -74,6 +74,21 @@ static async Task FetchCpuAsync(int rounds, int megabytes, int mbit)
         Console.WriteLine($"round {i + 1}: verified fetch {megabytes / sw.Elapsed.TotalSeconds:0.0} MB/s, client CPU {cpu * 100 / megabytes:0.00} s per 100 MB");
         Directory.Delete(dest, true);
     }
+    // The other direction: the same bytes as a source upload (plain tar, as SourceUpload chooses for random bytes).
+    string tree = Path.Combine(d, "tree");
+    Directory.CreateDirectory(tree);
+    File.Move(file, Path.Combine(tree, "blob.bin"));
+    var spec = new BuildSpec { Command = "true", SourcePath = tree, IncludeIgnored = true, Destination = tree };
+    for (int i = 0; i < rounds; i++)
+    {
+        Tools.Sh($"rm -rf /tmp/obb-upcpu && mkdir -p /tmp/obb-upcpu");
+        TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        await SourceUpload.SendAsync(rig.GuestShell, "bench", spec, "/tmp/obb-upcpu", NullReporter.Instance, default);
+        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        Console.WriteLine($"round {i + 1}: source upload {megabytes / sw.Elapsed.TotalSeconds:0.0} MB/s, client CPU {cpu * 100 / megabytes:0.00} s per 100 MB");
+    }
+    Tools.Sh("rm -rf /tmp/obb-upcpu");
 }
 
 // Where upload time goes: packing alone (tar + gzip into nothing).

@@ -3,7 +3,7 @@
 # a proxy's error page, rejects the credentials or the permissions, or when there are no credentials at all; and that
 # nothing is left in the account. One EC2 emulator for the file, with xunit's netns sshd host behind its instances
 # (Start-Ec2Emulator -Metal), so a launch that gets through really boots a host; faults are scripted through its stdin
-# (Set-Ec2EmulatorFault). No guest is booted.
+# (Invoke-Ec2EmulatorControl). No guest is booted.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestEnvironment.ps1')
@@ -33,14 +33,14 @@ AfterAll {
 }
 
 Describe 'EC2 failures seen from pwsh' -Skip:$IsWindows {
-    AfterEach { Set-Ec2EmulatorFault $emulator 'clear' }
+    AfterEach { Invoke-Ec2EmulatorControl $emulator 'clear' }
 
     It 'no capacity for any type asked: OpenBsdBuild.NoCapacity naming every zone tried, and nothing left' {
-        Set-Ec2EmulatorFault $emulator 'capacity a1.metal * none'
+        Invoke-Ec2EmulatorControl $emulator 'capacity a1.metal * none'
         try {
             $made = New-MetalHost @aws @launch -InstanceType a1.metal -ErrorAction SilentlyContinue -ErrorVariable err
         }
-        finally { Set-Ec2EmulatorFault $emulator 'capacity a1.metal * ok' }
+        finally { Invoke-Ec2EmulatorControl $emulator 'capacity a1.metal * ok' }
         $made | Should -BeNullOrEmpty
         $err | Should -HaveCount 1
         $err[0].FullyQualifiedErrorId | Should -BeLike 'OpenBsdBuild.NoCapacity,*'
@@ -52,8 +52,8 @@ Describe 'EC2 failures seen from pwsh' -Skip:$IsWindows {
     }
 
     It 'a throttling burst and no capacity for the first type: a warning names what was tried, and the host is up' {
-        Set-Ec2EmulatorFault $emulator 'capacity c6g.metal * none'
-        Set-Ec2EmulatorFault $emulator 'fail RunInstances RequestLimitExceeded 3'
+        Invoke-Ec2EmulatorControl $emulator 'capacity c6g.metal * none'
+        Invoke-Ec2EmulatorControl $emulator 'fail RunInstances RequestLimitExceeded 3'
         try {
             $h = New-MetalHost @aws @launch -InstanceType c6g.metal, a1.metal -WarningVariable warned -ErrorVariable err 3>$null
             try {
@@ -65,13 +65,13 @@ Describe 'EC2 failures seen from pwsh' -Skip:$IsWindows {
             }
             finally { $h | Remove-MetalHost -Confirm:$false }
         }
-        finally { Set-Ec2EmulatorFault $emulator 'capacity c6g.metal * ok' }
+        finally { Invoke-Ec2EmulatorControl $emulator 'capacity c6g.metal * ok' }
         Assert-NothingLeft 'Remove-MetalHost ended the host'
     }
 
     It 'EC2 answers HTTP 500 to the launch: OpenBsdBuild.AwsServiceError with the status, no "bug", and nothing left' {
         # More failures than the SDK's retries: the caller sees the 500.
-        Set-Ec2EmulatorFault $emulator 'fail RunInstances InternalError 50 500'
+        Invoke-Ec2EmulatorControl $emulator 'fail RunInstances InternalError 50 500'
         $made = New-MetalHost @aws @launch -ErrorAction SilentlyContinue -ErrorVariable err
         $made | Should -BeNullOrEmpty
         $err | Should -HaveCount 1
@@ -81,14 +81,14 @@ Describe 'EC2 failures seen from pwsh' -Skip:$IsWindows {
         $text | Should -Match 'HTTP 500 InternalError'
         $text | Should -Match 'request id'
         $text | Should -Not -Match 'bug'
-        Set-Ec2EmulatorFault $emulator 'clear'
+        Invoke-Ec2EmulatorControl $emulator 'clear'
         Assert-NothingLeft 'the group and key pair made before the launch are removed'
     }
 
     It 'a proxy''s error page instead of an AWS answer: OpenBsdBuild.AwsServiceError with the status (Get-MetalHost)' {
-        Set-Ec2EmulatorFault $emulator 'page 502 50'
+        Invoke-Ec2EmulatorControl $emulator 'page 502 50'
         $listed = Get-MetalHost @aws -ErrorAction SilentlyContinue -ErrorVariable err
-        Set-Ec2EmulatorFault $emulator 'clear'
+        Invoke-Ec2EmulatorControl $emulator 'clear'
         $listed | Should -BeNullOrEmpty
         $err | Should -HaveCount 1
         $err[0].FullyQualifiedErrorId | Should -BeLike 'OpenBsdBuild.AwsServiceError,*'
@@ -101,11 +101,11 @@ Describe 'EC2 failures seen from pwsh' -Skip:$IsWindows {
         @{ Code = 'UnauthorizedOperation'; Id = 'AwsPermissionDenied'; Category = 'PermissionDenied'; Fix = 'RunInstances' }
     ) {
         # Met by the launch's read-only checks, before anything is made: the command ends (try/catch catches it).
-        Set-Ec2EmulatorFault $emulator "fail * $Code 1000"
+        Invoke-Ec2EmulatorControl $emulator "fail * $Code 1000"
         $made = $err = $null
         try { $made = New-MetalHost @aws @launch }
         catch { $err = @($_) }
-        Set-Ec2EmulatorFault $emulator 'clear'
+        Invoke-Ec2EmulatorControl $emulator 'clear'
         $made | Should -BeNullOrEmpty
         $err | Should -HaveCount 1
         $err[0].FullyQualifiedErrorId | Should -BeLike "OpenBsdBuild.$Id,*"
@@ -117,7 +117,7 @@ Describe 'EC2 failures seen from pwsh' -Skip:$IsWindows {
     }
 
     It 'the launch itself is not permitted: OpenBsdBuild.AwsPermissionDenied, and the group and key pair made before it are removed' {
-        Set-Ec2EmulatorFault $emulator 'fail RunInstances UnauthorizedOperation 1'
+        Invoke-Ec2EmulatorControl $emulator 'fail RunInstances UnauthorizedOperation 1'
         $groups, $keys = (Get-Ec2RequestCount $emulator CreateSecurityGroup), (Get-Ec2RequestCount $emulator ImportKeyPair)
         $made = New-MetalHost @aws @launch -ErrorAction SilentlyContinue -ErrorVariable err
         Get-Ec2RequestCount $emulator CreateSecurityGroup | Should -Be ($groups + 1) -Because 'a group was made for the launch'

@@ -118,8 +118,8 @@ function Start-Ec2Emulator {
     for -EndpointUrl, and the process, which stops when its stdin closes (Stop-Ec2Emulator). -Arguments: the host
     program's options (--region, --object-store, ...). -Metal puts xunit's netns sshd host behind every instance
     (Program.cs of the host program says how): .Metal then has its Address, OuterAddress, HostKeyFingerprint, KeyFile
-    and StateDirectory (where the user data keeps its status; guests go under its 'guests'). Faults are scripted with
-    Set-Ec2EmulatorFault.
+    and StateDirectory (where the user data keeps its status; guests go under its 'guests'). Faults, request counts and
+    the object store are set with Invoke-Ec2EmulatorControl.
     #>
     param([string[]] $Arguments, [switch] $Metal)
     if ($Metal) { $Arguments = @($Arguments | Where-Object { $_ }) + '--metal' }
@@ -142,7 +142,7 @@ function Start-Ec2Emulator {
     [pscustomobject]@{ Process = $process; Endpoint = $endpoint.Trim(); Metal = $lab }
 }
 
-function Set-Ec2EmulatorFault {
+function Invoke-Ec2EmulatorControl {
     <#
     One line of the emulator's control script (Program.cs of its host program): 'fail RunInstances InternalError 10 500',
     'capacity a1.metal * none', 'page 502 20', 'clear'. Returns once the emulator has applied it, with its answer if any.
@@ -157,7 +157,7 @@ function Set-Ec2EmulatorFault {
 
 function Get-Ec2RequestCount([Parameter(Mandatory)] $Emulator, [Parameter(Mandatory)] [string] $Action) {
     <# How many requests for the action (e.g. 'CreateSecurityGroup') the emulator has answered, errors included. #>
-    [int] (Set-Ec2EmulatorFault $Emulator "count $Action")
+    [int] (Invoke-Ec2EmulatorControl $Emulator "count $Action")
 }
 
 function Stop-Ec2Emulator([Parameter(Mandatory)] $Emulator) {

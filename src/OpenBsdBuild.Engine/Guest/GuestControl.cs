@@ -52,7 +52,7 @@ namespace OpenBsdBuild.Guest
                     string what = ex is OperationCanceledException ? $"did not answer within {(gracePeriod + HostAnswerTimeout).TotalSeconds:0} s" : "dropped the connection";
                     return (g, (StopOutcome?)null, (Exception?)new OpenBsdBuild.Errors.OpenBsdBuildException("HostLost", OpenBsdBuild.Errors.FailureKind.ConnectionError,
                         $"{g.Host.Name} {what} while guest {g.Name} was being stopped; the link to it may be down.", g,
-                        "Check that the host is reachable; an EC2 host that is terminated ends its guests with it.", ex));
+                        $"Once the host answers, stop the guest with: Get-OpenBsdGuest -Name {g.Name} | Stop-OpenBsdGuest (on the host attached again); an EC2 host that is terminated ends its guests with it.", ex));
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested) { return (g, (StopOutcome?)null, (Exception?)ex); }
             }).ToList();

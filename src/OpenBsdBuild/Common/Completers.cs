@@ -34,10 +34,14 @@ namespace OpenBsdBuild.Common
             }
             foreach (string c in candidates.Distinct(StringComparer.OrdinalIgnoreCase))
                 if (c.StartsWith(typed, StringComparison.OrdinalIgnoreCase))
-                    yield return new CompletionResult(Quote(c), c, CompletionResultType.ParameterValue, c);
+                    yield return Suggestion(c);
         }
 
         protected abstract IEnumerable<string> Candidates(IDictionary fakeBoundParameters);
+
+        /// <summary>A value as the prompt shows it and inserts it: single-quoted when PowerShell would read it otherwise.</summary>
+        internal static CompletionResult Suggestion(string value) =>
+            new CompletionResult(Quote(value), value, CompletionResultType.ParameterValue, value);
 
         private static string Quote(string value) => value.IndexOfAny(new[] { ' ', '\'', '$', '`', ';' }) >= 0 ? "'" + value.Replace("'", "''") + "'" : value;
     }
@@ -151,6 +155,8 @@ namespace OpenBsdBuild.Common
     /// <summary>
     /// -Image: golden images, not any file. Local: folders (to walk into) and image files (.qcow2, or anything with its
     /// metadata sidecar), never the sidecars or notes beside them; relative to $PWD. s3://bucket/prefix: the images there.
+    /// On a host attached over SSH (bound to -MetalHost, or piped in from a variable or from Connect-MetalHost -HostName of a
+    /// host attached in this session): the same, read on that host, where the path will be opened.
     /// </summary>
     public sealed class ImageCompleter : IArgumentCompleter
     {
@@ -161,15 +167,16 @@ namespace OpenBsdBuild.Common
             List<string> candidates;
             try
             {
-                candidates = S3Location.IsS3Uri(typed) ? S3Images(typed, fakeBoundParameters) : LocalImages(typed);
+                candidates = S3Location.IsS3Uri(typed) ? S3Images(typed, fakeBoundParameters)
+                    : RemoteHost(commandAst, fakeBoundParameters) is MetalHost remote ? HostImages(remote, typed)
+                    : LocalImages(typed);
             }
             catch (Exception)
             {
                 yield break; // completion must never throw at the prompt
             }
             foreach (string c in candidates.OrderBy(c => c, StringComparer.Ordinal))
-                yield return new CompletionResult(c.IndexOfAny(new[] { ' ', '\'', '$', '`', ';' }) >= 0 ? "'" + c.Replace("'", "''") + "'" : c,
-                    c, CompletionResultType.ParameterValue, c);
+                yield return CandidateCompleter.Suggestion(c);
         }
 
         internal static bool IsImageFile(string path) =>
@@ -196,6 +203,52 @@ namespace OpenBsdBuild.Common
                 if (name.StartsWith(typedName, StringComparison.OrdinalIgnoreCase) && IsImageFile(file)) result.Add(typedFolder + name);
             }
             return result;
+        }
+
+        /// <summary>The host a path typed for this command is opened on, when it is not this machine; null otherwise.</summary>
+        private static MetalHost? RemoteHost(CommandAst commandAst, IDictionary bound)
+        {
+            object? host = bound["MetalHost"];
+            if (host == null && commandAst.Parent is PipelineAst pipeline)
+            {
+                int at = pipeline.PipelineElements.IndexOf(commandAst);
+                if (at > 0) host = Upstream(pipeline.PipelineElements[at - 1]);
+            }
+            if (host is PSObject wrapped) host = wrapped.BaseObject;
+            return host is MetalHost m && m.Provider != HostProvider.Local && m.State == HostState.Ready ? m : null;
+        }
+
+        private static readonly ScriptBlock VariableValue = ScriptBlock.Create("param($n) $ExecutionContext.SessionState.PSVariable.GetValue($n)");
+
+        /// <summary>What the stage before this one hands on, when that can be known without running it.</summary>
+        private static object? Upstream(CommandBaseAst stage)
+        {
+            if (stage is CommandExpressionAst { Expression: VariableExpressionAst variable })
+                return VariableValue.Invoke(variable.VariablePath.UserPath).FirstOrDefault();
+            if (stage is CommandAst command && string.Equals(command.GetCommandName(), "Connect-MetalHost", StringComparison.OrdinalIgnoreCase))
+            {
+                // Running it again would connect; a host already attached under that name is the one it would give.
+                int at = command.CommandElements.ToList().FindIndex(e => e is CommandParameterAst p && p.ParameterName.Equals("HostName", StringComparison.OrdinalIgnoreCase));
+                if (at < 0 || at + 1 >= command.CommandElements.Count || !(command.CommandElements[at + 1] is StringConstantExpressionAst name)) return null;
+                return HostRegistry.All.LastOrDefault(h => h.Provider == HostProvider.Ssh && h.State == HostState.Ready
+                    && string.Equals(h.HostName, name.Value, StringComparison.OrdinalIgnoreCase));
+            }
+            return null;
+        }
+
+        private static List<string> HostImages(MetalHost host, string typed)
+        {
+            int cut = typed.LastIndexOf('/') + 1;
+            string typedFolder = typed.Substring(0, cut), typedName = typed.Substring(cut);
+            // A prompt must not wait long on a host: a few seconds, then nothing.
+            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            var names = Hosts.HostFolder.ListAsync(host, typedFolder, quick.Token).GetAwaiter().GetResult();
+            var present = new HashSet<string>(names, StringComparer.Ordinal);
+            return names.Where(n => n.StartsWith(typedName, StringComparison.OrdinalIgnoreCase))
+                .Where(n => n.EndsWith("/", StringComparison.Ordinal) ? !n.StartsWith(".", StringComparison.Ordinal)
+                    : !n.EndsWith(Model.ImageMetadata.SidecarSuffix, StringComparison.OrdinalIgnoreCase)
+                      && (n.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase) || present.Contains(n + Model.ImageMetadata.SidecarSuffix)))
+                .Select(n => typedFolder + n).ToList();
         }
 
         private static List<string> S3Images(string typed, IDictionary bound)

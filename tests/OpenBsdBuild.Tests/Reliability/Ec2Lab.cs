@@ -72,9 +72,10 @@ namespace OpenBsdBuild.Tests.Reliability
         }
 
         /// <summary>Runs a command in a guest of this lab's host as root, through the namespace (where its forward is), with plain ssh.</summary>
-        public string GuestSh(string guestName, string keyFile, string command)
+        /// <param name="stateDirectory">The state directory of the guest's host in the namespace; default this lab's instances'.</param>
+        public string GuestSh(string guestName, string keyFile, string command, string? stateDirectory = null)
         {
-            string record = Path.Combine(GuestState, "guests", guestName, "guest.json");
+            string record = Path.Combine(stateDirectory ?? GuestState, "guests", guestName, "guest.json");
             if (!File.Exists(record)) return "";
             var port = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(record), "\"sshPort\"\\s*:\\s*(\\d+)");
             if (!port.Success) return "";

@@ -5,7 +5,6 @@ using System.Linq;
 using System.Management.Automation;
 using Xunit;
 using OpenBsdBuild.Model;
-using OpenBsdBuild.Tests.Fixtures;
 using OpenBsdBuild.Tests.Harness;
 
 namespace OpenBsdBuild.Tests.Reliability
@@ -23,22 +22,17 @@ namespace OpenBsdBuild.Tests.Reliability
     {
         public HostLinkLossTests(ReliabilityNamespace ns) : base(ns) { }
 
-        private string Bashrc => Path.Combine(Lab.Ssh.Directory, "root-bashrc");
-        private string Parked => Path.Combine(Lab.Ssh.Directory, "parked.pid");
-
         /// <summary>
         /// Runs <paramref name="script"/> with the host command matching <paramref name="pattern"/> (a sh case pattern) parked,
         /// takes the link down once it is parked, and returns the result and the time from the link going down.
         /// </summary>
         private (PsResult r, TimeSpan took) CutWhenParked(PsSession ps, string pattern, string script, string step)
         {
-            string original = File.ReadAllText(Bashrc);
-            File.Delete(Parked);
-            File.WriteAllText(Bashrc, $"case \"$BASH_EXECUTION_STRING\" in {pattern}) echo $$ > '{Parked}'; exec sleep 600;; esac\n" + original);
+            using var parked = ParkOnHost(pattern);
             try
             {
                 var running = ps.RunAsync(script);
-                WaitFor(() => File.Exists(Parked), running, step);
+                WaitFor(() => Parked, running, step);
                 var clock = Stopwatch.StartNew();
                 Lab.Ssh.LinkDown();
                 var r = running.Result; // a hang is the hang guard's (TCP would take ~15 min)
@@ -47,9 +41,6 @@ namespace OpenBsdBuild.Tests.Reliability
             finally
             {
                 Lab.Ssh.LinkUp();
-                File.WriteAllText(Bashrc, original);
-                if (File.Exists(Parked)) Tools.Sh($"kill -9 $(cat '{Parked}')", allowFailure: true);
-                File.Delete(Parked);
             }
         }
 

@@ -251,5 +251,48 @@ namespace OpenBsdBuild.Tests.Reliability
             Lab.AssertNothingLeft(r);
             ReliabilityDoc.Row("The preflight refuses", "OpenBsdBuild.PreflightFreeSpace before the sources are sent", CleanupTime(r));
         }
+    
+
+        [Fact]
+        public void ErrorAction_Stop_on_a_failing_build_without_KeepHostOnFailure_leaves_nothing()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"try {{ {OneShot("exit 4")} -ErrorAction Stop; $reached = $true }} catch {{ $caught = $_ }}");
+            Assert.StartsWith("OpenBsdBuild.BuildFailed,", ps.Run("$caught.FullyQualifiedErrorId").Output.Single()?.ToString());
+            Assert.Null(ps.Run("$reached").Output.Single());
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("Invoke-OpenBsdBuild -ErrorAction Stop: the build fails", "OpenBsdBuild.BuildFailed (terminating)", null, "– (removed before the error is written)");
+        }
+
+        /// <summary>Invoke-OpenBsdBuild on a throttled link, cut once <paramref name="reached"/> holds: GuestLost naming the phase, and EC2 ends the rest.</summary>
+        private void LinkDiesInInvokeOpenBsdBuild(string script, Func<bool> reached, string phase, string row)
+        {
+            using var ps = new PsSession();
+            using var throttled = ThrottleLink();
+            try
+            {
+                var (r, took) = FaultWhen(ps, script, reached, phase, () => Lab.Ssh.LinkDown(), TimeSpan.FromSeconds(180));
+                var e = r.FirstError;
+                Assert.True(e != null, r.Describe());
+                Assert.StartsWith("OpenBsdBuild.GuestLost,", e!.FullyQualifiedErrorId);
+                Assert.Equal(ErrorCategory.ConnectionError, e.CategoryInfo.Category);
+                Assert.Contains($"was lost during the {phase}", e.Exception.Message);
+                Lab.Ssh.LinkUp();
+                Lab.AssertNothingLeft(r);
+                ReliabilityDoc.Row(row, $"OpenBsdBuild.GuestLost naming the {phase}, within ~20 s, not a hang", took);
+            }
+            finally
+            {
+                Lab.Ssh.LinkUp();
+            }
+        }
+
+        [Fact]
+        public void The_link_to_the_host_dropping_during_the_artifact_download_is_GuestLost_and_no_artifact_is_left()
+        {
+            LinkDiesInInvokeOpenBsdBuild(OneShot("head -c 24000000 /dev/urandom > big.bin", "-Artifact big.bin"), () => PartialArtifacts() > (1 << 20), "download of the artifacts",
+                "Invoke-OpenBsdBuild: the link to the host drops during the artifact download");
+            Assert.False(File.Exists(Path.Combine(Artifacts, "big.bin")));
+        }
     }
 }

@@ -78,6 +78,21 @@ namespace OpenBsdBuild.Tests.Reliability
             return src;
         }
 
+        /// <summary>The sources with a 48 MB incompressible blob: on the throttled link the upload takes ~25 s.</summary>
+        protected string BigSources()
+        {
+            string src = Sources();
+            var bytes = new byte[48 << 20];
+            new Random(7).NextBytes(bytes);
+            File.WriteAllBytes(Path.Combine(src, "blob.bin"), bytes);
+            return src;
+        }
+
+        /// <summary>The size of the artifact files still being downloaded (*.partial) under <see cref="Artifacts"/>.</summary>
+        protected long PartialArtifacts() => Directory.Exists(Artifacts)
+            ? System.Linq.Enumerable.Sum(Directory.GetFiles(Artifacts, "*.partial", SearchOption.AllDirectories), f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0L; } })
+            : 0;
+
         protected string Guest => $"-Image '{Image.Path}' -KeyFile '{Image.KeyFile}' -Memory 512MB -CpuCount 1 -MinFreeSpace 64MB -Destination '{Artifacts}'";
 
         /// <summary>Invoke-OpenBsdBuild on a new EC2 host with guest <paramref name="guestName"/>, building in /usr/obj/&lt;guestName&gt;.</summary>
@@ -85,15 +100,70 @@ namespace OpenBsdBuild.Tests.Reliability
             $"Invoke-OpenBsdBuild {Lab.Launch} {Guest} -GuestName {guestName} -WorkingDirectory /usr/obj/{guestName} -Path '{Sources()}' -Command '{command}' {extra}";
 
         /// <summary>True once the build in guest <paramref name="guestName"/> runs (its pid file exists).</summary>
-        protected bool BuildRuns(string guestName) =>
-            Lab.GuestSh(guestName, Image.KeyFile, $"test -e /usr/obj/{guestName}.pid && echo yes").Trim() == "yes";
+        /// <param name="stateDirectory">The state directory of the guest's host in the namespace; default the EC2 lab's.</param>
+        protected bool BuildRuns(string guestName, string? stateDirectory = null) =>
+            Lab.GuestSh(guestName, Image.KeyFile, $"test -e /usr/obj/{guestName}.pid && echo yes", stateDirectory).Trim() == "yes";
+
+        /// <summary>How many KiB the guest's working directory /usr/obj/<paramref name="guestName"/> holds (an upload's progress).</summary>
+        protected long GuestKiB(string guestName) =>
+            long.TryParse(Lab.GuestSh(guestName, Image.KeyFile, $"du -sk /usr/obj/{guestName} 2>/dev/null | cut -f1").Trim(), out long k) ? k : 0;
 
         /// <summary>True once guest <paramref name="guestName"/>'s QEMU runs and Start-OpenBsdGuest waits for its SSH (its record names the port and pid).</summary>
-        protected bool GuestBooting(string guestName)
+        /// <param name="stateDirectory">The host's state directory; default the EC2 lab's.</param>
+        protected bool GuestBooting(string guestName, string? stateDirectory = null)
         {
-            string record = Path.Combine(Lab.GuestState, "guests", guestName, "guest.json");
-            try { return Tools.QemuProcesses(Lab.GuestState).Length > 0 && File.Exists(record) && System.Text.RegularExpressions.Regex.IsMatch(File.ReadAllText(record), "\"pid\"\\s*:\\s*\\d"); }
+            stateDirectory ??= Lab.GuestState;
+            string record = Path.Combine(stateDirectory, "guests", guestName, "guest.json");
+            try { return Tools.QemuProcesses(stateDirectory).Length > 0 && File.Exists(record) && System.Text.RegularExpressions.Regex.IsMatch(File.ReadAllText(record), "\"pid\"\\s*:\\s*\\d"); }
             catch (IOException) { return false; }
+        }
+
+        private string Bashrc => Path.Combine(Lab.Ssh.Directory, "root-bashrc");
+        private string ParkedPid => Path.Combine(Lab.Ssh.Directory, "parked.pid");
+
+        /// <summary>True once a command parked by <see cref="ParkOnHost"/> has reached the host.</summary>
+        protected bool Parked => File.Exists(ParkedPid);
+
+        /// <summary>
+        /// Until disposed, the host's command whose text matches <paramref name="pattern"/> (a sh case pattern) never runs: it
+        /// sleeps, and <see cref="Parked"/> says so. Root's ~/.bashrc does it: bash reads it before every command sshd runs.
+        /// </summary>
+        protected IDisposable ParkOnHost(string pattern)
+        {
+            string original = File.ReadAllText(Bashrc);
+            File.Delete(ParkedPid);
+            File.WriteAllText(Bashrc, $"case \"$BASH_EXECUTION_STRING\" in {pattern}) echo $$ >> '{ParkedPid}'; exec sleep 600;; esac\n" + original);
+            return new Undo(() =>
+            {
+                File.WriteAllText(Bashrc, original);
+                if (File.Exists(ParkedPid)) Tools.Sh($"kill -9 $(cat '{ParkedPid}')", allowFailure: true);
+                File.Delete(ParkedPid);
+            });
+        }
+
+        /// <summary>
+        /// Until disposed, both directions of the link to the host run at ~16 Mbit/s, so a transfer is still under way when
+        /// the link is cut.
+        /// </summary>
+        protected IDisposable ThrottleLink()
+        {
+            var ns = Lab.Ssh;
+            string outer = Tools.Sh($"ip -o addr show to {ns.OuterAddress} | awk '{{print $2}}'").Trim();
+            string inner = "obbi" + outer.Substring(4).Replace('a', 'n'); // NetnsSshHost names the pair obbv<pid>a<id> / obbi<pid>n<id>
+            Tools.Sh($"tc qdisc add dev {outer} root tbf rate 16mbit burst 64kb latency 400ms");
+            Tools.Sh($"ip netns exec {ns.Namespace} tc qdisc add dev {inner} root tbf rate 16mbit burst 64kb latency 400ms");
+            return new Undo(() =>
+            {
+                Tools.Sh($"tc qdisc del dev {outer} root", allowFailure: true);
+                Tools.Sh($"ip netns exec {ns.Namespace} tc qdisc del dev {inner} root", allowFailure: true);
+            });
+        }
+
+        private sealed class Undo : IDisposable
+        {
+            private Action? _undo;
+            public Undo(Action undo) => _undo = undo;
+            public void Dispose() { _undo?.Invoke(); _undo = null; }
         }
 
         /// <summary>What Invoke-OpenBsdBuild -Verbose said its clean-up took.</summary>

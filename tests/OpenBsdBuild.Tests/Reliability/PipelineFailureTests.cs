@@ -22,6 +22,7 @@ namespace OpenBsdBuild.Tests.Reliability
         public PipelineFailureTests(ReliabilityNamespace ns) : base(ns) { }
 
         private const string WithThePipeline = "– (ends with the pipeline)";
+        private const string InTheFinallyBlock = "– (in the finally block)";
 
         private string NewHost(string extra = "") => $"New-MetalHost {Lab.Launch} {extra}";
         private string StartGuest(string extra = "") => $"Start-OpenBsdGuest -Name g1 -Image '{Image.Path}' -KeyFile '{Image.KeyFile}' -Memory 512MB -CpuCount 1 {extra}";
@@ -157,7 +158,7 @@ namespace OpenBsdBuild.Tests.Reliability
             AssertError(r, "BuildFailed");
             Assert.Equal("Removed", ps.Run("$h.State").Output.Single().ToString());
             Lab.AssertNothingLeft(r);
-            ReliabilityDoc.Row("$h = New-MetalHost, then try/finally: the build fails", "OpenBsdBuild.BuildFailed; the host stays the user's until the finally block removes it", null, WithThePipeline);
+            ReliabilityDoc.Row("$h = New-MetalHost, then try/finally: the build fails", "OpenBsdBuild.BuildFailed; the host stays the user's until the finally block removes it", null, InTheFinallyBlock);
         }
 
         [Fact]
@@ -244,12 +245,188 @@ namespace OpenBsdBuild.Tests.Reliability
         [Fact]
         public void One_liner_whose_host_link_drops_during_the_artifact_download_is_GuestLost_and_the_host_is_ended()
         {
-            long Partial() => Directory.Exists(Artifacts)
-                ? Directory.GetFiles(Artifacts, "*.partial", SearchOption.AllDirectories).Sum(f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0L; } })
-                : 0;
-            LinkDiesInTheOneLiner(Build("head -c 24000000 /dev/urandom > big.bin", "-Artifact big.bin"), () => Partial() > (1 << 20), "download of the artifacts",
+            LinkDiesInTheOneLiner(Build("head -c 24000000 /dev/urandom > big.bin", "-Artifact big.bin"), () => PartialArtifacts() > (1 << 20), "download of the artifacts",
                 "One-liner: the link to the host drops during the artifact download");
             Assert.False(File.Exists(Path.Combine(Artifacts, "big.bin")));
+        }
+    
+
+        [Fact]
+        public void One_liner_stopped_with_CtrlC_while_New_MetalHost_prepares_the_host_leaves_nothing()
+        {
+            using var ps = new PsSession();
+            using (ParkOnHost("*'/status\" 2>/dev/null; true'*"))
+            {
+                var (r, took) = CancelWhen(ps, $"{NewHost()} | {StartGuest()} | {Build("true")} | Remove-MetalHost", () => Parked, "New-MetalHost's bootstrap follow");
+                Assert.Empty(r.All<GuestBuildResult>());
+                Lab.AssertNothingLeft(r);
+                ReliabilityDoc.Row("One-liner: Ctrl+C while New-MetalHost prepares the host", "the pipeline stops; New-MetalHost removes what it had created", took);
+            }
+        }
+
+        [Fact]
+        public void One_liner_stopped_with_CtrlC_while_the_guest_boots_leaves_nothing()
+        {
+            using var ps = new PsSession();
+            var (r, took) = CancelWhen(ps, $"{NewHost()} | {StartGuest()} | {Build("true")} | Remove-MetalHost", () => GuestBooting("g1"), "the guest's boot");
+            Assert.Empty(r.All<GuestBuildResult>());
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("One-liner: Ctrl+C while the guest boots", "the pipeline stops; Start-OpenBsdGuest removes its guest and New-MetalHost ends its host as the pipeline is disposed", took);
+        }
+
+        [Fact]
+        public void One_liner_stopped_with_CtrlC_while_Remove_MetalHost_stops_the_guest_leaves_nothing()
+        {
+            using var ps = new PsSession();
+            // The guest's stop never ends on the host (parked), so Ctrl+C lands in Remove-MetalHost; the pipeline's end still ends the host.
+            using (ParkOnHost("*powered-off*"))
+            {
+                var (r, took) = CancelWhen(ps, $"{NewHost()} | {StartGuest()} | {Build("true")} | Remove-MetalHost", () => Parked, "Remove-MetalHost's guest stop");
+                Assert.Contains("the pipeline ended before it finished; removed what it had made", r.HostText);
+                Lab.AssertNothingLeft(r);
+                ReliabilityDoc.Row("One-liner: Ctrl+C while Remove-MetalHost stops the guest", "the pipeline stops; New-MetalHost ends its host (and the guest with it) as the pipeline is disposed", took);
+            }
+        }
+
+        private string LocalState => Path.Combine(Work, "local");
+        private string Attached => $"Connect-MetalHost -Local -StateDirectory '{LocalState}'";
+
+        [Fact]
+        public void On_an_attached_host_a_preflight_refusal_writes_a_result_and_Remove_MetalHost_still_runs()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"{Attached} | {StartGuest()} | {Build("true", minFreeSpace: "1PB")} | Remove-MetalHost -PassThru");
+            Assert.Null(r.Exception);
+            AssertError(r, "PreflightFreeSpace");
+            var result = r.Single<GuestBuildResult>();
+            Assert.Null(result.ExitCode);
+            Assert.Equal(HostState.Removed, result.Host.State);
+            Ec2Lab.AssertNoGuests(LocalState);
+            ReliabilityDoc.Row("Attached host: the preflight refuses", "OpenBsdBuild.PreflightFreeSpace (non-terminating) and a result that never ran; Remove-MetalHost stops the guest and releases the host", null, WithThePipeline);
+        }
+
+        [Fact]
+        public void On_an_attached_host_CtrlC_while_the_guest_boots_leaves_nothing()
+        {
+            using var ps = new PsSession();
+            var (r, took) = CancelWhen(ps, $"{Attached} | {StartGuest()} | {Build("true")} | Remove-MetalHost", () => GuestBooting("g1", LocalState), "the guest's boot");
+            Assert.Empty(r.All<GuestBuildResult>());
+            Ec2Lab.AssertNoGuests(LocalState);
+            ReliabilityDoc.Row("Attached host: Ctrl+C while the guest boots", "the pipeline stops; Start-OpenBsdGuest removes its guest", took);
+        }
+
+        [Fact]
+        public void On_an_attached_host_a_throwing_script_block_stage_stops_the_guest_unless_KeepOnFailure()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"{Attached} | {StartGuest()} | ForEach-Object {{ throw 'the script failed' }} | Remove-MetalHost");
+            Assert.NotNull(r.Exception);
+            Assert.Contains("the script failed", r.Exception!.Message);
+            Assert.Contains("the pipeline ended before it finished; removed what it had made: g1", r.HostText);
+            Ec2Lab.AssertNoGuests(LocalState);
+            ReliabilityDoc.Row("Attached host: a script block stage throws", "the script's exception; the guest the pipeline started is stopped", null, WithThePipeline);
+
+            // -KeepOnFailure keeps it, on a local host too, and names it; nothing else stops it.
+            var kept = ps.Run($"$k = {Attached}; $k | {StartGuest("-KeepOnFailure")} | ForEach-Object {{ throw 'the script failed' }} | Remove-MetalHost");
+            Assert.NotNull(kept.Exception);
+            Assert.Contains("kept with -KeepOnFailure: g1", kept.HostText);
+            Assert.Single(Tools.QemuProcesses(LocalState));
+            Assert.Equal("Running", ps.Run("($k | Get-OpenBsdGuest -Name g1).State").Output.Single().ToString());
+            var stopped = ps.Run("$k | Get-OpenBsdGuest -Name g1 | Stop-OpenBsdGuest");
+            Assert.False(stopped.HadErrors, stopped.Describe());
+            Ec2Lab.AssertNoGuests(LocalState);
+        }
+
+        [Fact]
+        public void On_an_attached_host_whose_link_drops_while_the_build_runs_the_guest_is_named_and_removed_once_the_host_answers()
+        {
+            string state = Lab.Ssh.StateDirectory;
+            using var ps = new PsSession();
+            try
+            {
+                var (r, took) = FaultWhen(ps, $"$h = {Lab.Ssh.ConnectCommand}; $h | {StartGuest()} | {Build("echo started; sleep 300")} | Remove-MetalHost -PassThru",
+                    () => BuildRuns("g1", state), "the running build", () => Lab.Ssh.LinkDown(), TimeSpan.FromSeconds(300));
+                Assert.Null(r.Exception);
+                var lost = r.Errors.FirstOrDefault(e => e.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestLost,", StringComparison.Ordinal));
+                Assert.True(lost != null, r.Describe());
+                Assert.Contains("was lost during the build", lost!.Exception.Message);
+                var result = r.Single<GuestBuildResult>();
+                Assert.Same(result, lost.TargetObject);
+                // Remove-MetalHost cannot stop the guest over the dead link: HostLost names it, and the host is released.
+                var notStopped = Assert.Single(r.Errors, e => e != lost);
+                Assert.StartsWith("OpenBsdBuild.HostLost,", notStopped.FullyQualifiedErrorId);
+                Assert.Equal(HostState.Removed, result.Host.State);
+
+                // Once the host answers, the guest is found and stopped as the error says.
+                Lab.Ssh.LinkUp();
+                Assert.Contains("Get-OpenBsdGuest -Name g1 | Stop-OpenBsdGuest", notStopped.ErrorDetails?.RecommendedAction);
+                var stopped = ps.Run($"{Lab.Ssh.ConnectCommand} | Get-OpenBsdGuest -Name g1 | Stop-OpenBsdGuest");
+                Assert.False(stopped.HadErrors, stopped.Describe());
+                Ec2Lab.AssertNoGuests(state);
+                ReliabilityDoc.Row("Attached host: the link to the host drops while the build runs",
+                    "OpenBsdBuild.GuestLost (non-terminating) and the result; Remove-MetalHost's HostLost for the guest says to stop it with Stop-OpenBsdGuest once the host answers", took);
+            }
+            finally
+            {
+                Lab.Ssh.LinkUp();
+                foreach (int pid in Tools.QemuProcesses(state)) Tools.Sh($"kill -9 {pid}", allowFailure: true);
+            }
+        }
+
+        [Fact]
+        public void A_host_assigned_to_a_variable_is_ended_by_the_finally_block_when_the_guest_does_not_start_or_the_script_throws()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"$h = {NewHost()}; try {{ $h | Start-OpenBsdGuest -Name g1 -Image /nonexistent/disk.qcow2 -KeyFile '{Image.KeyFile}' -TrustHostKey -ErrorAction Stop | {Build("true")} }} finally {{ $h | Remove-MetalHost }}");
+            Assert.NotNull(r.Exception);
+            Assert.Equal("Removed", ps.Run("$h.State").Output.Single().ToString());
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("$h = New-MetalHost, then try/finally: -ErrorAction Stop and the guest does not start", "the guest's error (terminating); the finally block removes the host", null, InTheFinallyBlock);
+
+            var thrown = ps.Run($"$h = {NewHost()}; try {{ throw 'the script failed' }} finally {{ $h | Remove-MetalHost }}");
+            Assert.Contains("the script failed", thrown.Exception?.Message);
+            Assert.Equal("Removed", ps.Run("$h.State").Output.Single().ToString());
+            Lab.AssertNothingLeft(thrown);
+            ReliabilityDoc.Row("$h = New-MetalHost, then try/finally: the script throws", "the script's exception; the finally block removes the host", null, InTheFinallyBlock);
+        }
+
+        [Fact]
+        public void A_host_assigned_to_a_variable_is_ended_by_the_finally_block_on_CtrlC_while_the_guest_boots()
+        {
+            using var ps = new PsSession();
+            var (r, took) = CancelWhen(ps, $"$h = {NewHost()}; try {{ $h | {StartGuest()} | {Build("true")} }} finally {{ $h | Remove-MetalHost }}", () => GuestBooting("g1"), "the guest's boot");
+            Assert.Equal("Removed", ps.Run("$h.State").Output.Single().ToString());
+            Lab.AssertNothingLeft(r);
+            ReliabilityDoc.Row("$h = New-MetalHost, then try/finally: Ctrl+C while the guest boots", "the pipeline stops; the finally block still runs and removes the host", took);
+        }
+
+        [Fact]
+        public void A_host_assigned_to_a_variable_is_ended_by_the_finally_block_after_a_preflight_refusal_and_a_dead_link()
+        {
+            // One guest for two failures: the refusal is caught, then the link dies before the next build.
+            using var ps = new PsSession();
+            var clock = new System.Diagnostics.Stopwatch();
+            ps.Set("cut", (Action)(() => { clock.Start(); Lab.Ssh.LinkDown(); }));
+            try
+            {
+                var r = ps.Run($"$h = {NewHost()}; try {{ $g = $h | {StartGuest()}; " +
+                               $"try {{ $g | {Build("true", "-ErrorAction Stop", minFreeSpace: "1PB")} }} catch {{ $refused = $_ }}; " +
+                               $"$cut.Invoke(); $g | {Build("true")} }} finally {{ $h | Remove-MetalHost }}");
+                var took = clock.Elapsed;
+                Assert.StartsWith("OpenBsdBuild.PreflightFreeSpace,", ps.Run("$refused.FullyQualifiedErrorId").Output.Single().ToString());
+                var lost = r.Errors.FirstOrDefault(e => e.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestLost,", StringComparison.Ordinal));
+                Assert.True(lost != null, r.Describe());
+                Assert.Contains("was lost during the preflight", lost!.Exception.Message);
+                Assert.Equal("Removed", ps.Run("$h.State").Output.Single().ToString());
+                Lab.Ssh.LinkUp();
+                Lab.AssertNothingLeft(r);
+                ReliabilityDoc.Row("$h = New-MetalHost, then try/finally: -ErrorAction Stop and the preflight refuses", "OpenBsdBuild.PreflightFreeSpace (terminating); the host stays the user's until the finally block removes it", null, InTheFinallyBlock);
+                ReliabilityDoc.Row("$h = New-MetalHost, then try/finally: the link to the host drops", "OpenBsdBuild.GuestLost within ~20 s; the finally block still removes the host (HostLost for the guest it cannot stop)", took);
+            }
+            finally
+            {
+                Lab.Ssh.LinkUp();
+            }
         }
     }
 }

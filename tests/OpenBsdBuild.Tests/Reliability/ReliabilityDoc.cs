@@ -1,6 +1,8 @@
 using System;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Reflection;
 using Xunit;
 using OpenBsdBuild.Tests.Harness;
 
@@ -8,7 +10,7 @@ namespace OpenBsdBuild.Tests.Reliability
 {
     /// <summary>
     /// docs/reliability.md is made from these tests. Each scenario test checks that its row says what
-    /// the test saw (the error the user gets, nothing left behind); a run with
+    /// the test saw (the error the user gets, nothing left behind) and names that test; a run with
     /// OBB_RECORD_RELIABILITY=1 also writes the measured clean-up time into the row.
     /// </summary>
     public static class ReliabilityDoc
@@ -26,17 +28,40 @@ namespace OpenBsdBuild.Tests.Reliability
             {
                 var lines = File.ReadAllLines(PathOnDisk).ToList();
                 int index = lines.FindIndex(l => Cells(l).FirstOrDefault() == scenario);
-                Assert.True(index >= 0, $"docs/reliability.md has no row for '{scenario}'; add: | {scenario} | {userSees} | nothing | {Seconds(cleanup, untimed)} |");
+                string test = $"`{TestMethod()}`";
+                Assert.True(index >= 0, $"docs/reliability.md has no row for '{scenario}'; add: | {scenario} | {userSees} | nothing | {Seconds(cleanup, untimed)} | {test} |");
                 var cells = Cells(lines[index]);
-                Assert.True(cells.Length == 4, $"the row for '{scenario}' needs 4 cells: {lines[index]}");
+                Assert.True(cells.Length == 5, $"the row for '{scenario}' needs 5 cells: {lines[index]}");
                 Assert.Equal(userSees, cells[1]);
                 Assert.Equal("nothing", cells[2]);
+                Assert.Equal(test, cells[4]);
                 if (Environment.GetEnvironmentVariable("OBB_RECORD_RELIABILITY") == "1")
                 {
-                    lines[index] = $"| {scenario} | {userSees} | nothing | {Seconds(cleanup, untimed)} |";
+                    lines[index] = $"| {scenario} | {userSees} | nothing | {Seconds(cleanup, untimed)} | {test} |";
                     File.WriteAllText(PathOnDisk, string.Join("\n", lines) + "\n");
                 }
             }
+        }
+
+        /// <summary>The test method (Class.Method) that is proving the row: the [Fact] on the call stack.</summary>
+        private static string TestMethod()
+        {
+            foreach (var frame in new StackTrace().GetFrames())
+            {
+                var method = frame.GetMethod();
+                var type = method?.DeclaringType;
+                if (method == null || type == null) continue;
+                string name = method.Name;
+                // An async test runs in its state machine's MoveNext: <Name>d__N, nested in the test class.
+                if (name == "MoveNext" && type.Name.StartsWith("<", StringComparison.Ordinal) && type.DeclaringType != null)
+                {
+                    name = type.Name.Substring(1, type.Name.IndexOf('>') - 1);
+                    type = type.DeclaringType;
+                }
+                var declared = type.GetMethod(name, BindingFlags.Instance | BindingFlags.Public);
+                if (declared?.GetCustomAttributes(typeof(FactAttribute), true).Length > 0) return $"{type.Name}.{name}";
+            }
+            throw new InvalidOperationException("ReliabilityDoc.Row is called from a test method (a [Fact]).");
         }
 
         private static string Seconds(TimeSpan? t, string untimed) =>
