@@ -73,6 +73,8 @@ return emulator.UnhandledExceptions.Count == 0 ? 0 : 1;
 //   clear                                                     forgets scripted failures and error pages not yet served
 //   count <Action>                                            "ok <n>": how many requests for the action were answered
 //   object-store <s3 endpoint>                                where ImportSnapshot reads images from now on (--object-store)
+//   copy-image <region> <ami id> <new ami id>                 the account also holds a copy of that AMI under an id the
+//                                                             test names (as a page's example does; EC2 assigns ids itself)
 static string Control(Ec2Emulator emulator, string[] words)
 {
     switch (words.FirstOrDefault())
@@ -91,6 +93,11 @@ static string Control(Ec2Emulator emulator, string[] words)
             return "ok " + emulator.CountOf(words[1]);
         case "object-store":
             emulator.ObjectStore = new Uri(words[1]);
+            return "ok";
+        case "copy-image":
+            var source = emulator.RegisteredImages.Values.Concat(emulator.Images).FirstOrDefault(i => i.Region == words[1] && i.ImageId == words[2])
+                ?? throw new ArgumentException($"no image {words[2]} in {words[1]}");
+            emulator.AddImage(source with { ImageId = words[3] });
             return "ok";
         case "clear":
             emulator.ClearFailures();

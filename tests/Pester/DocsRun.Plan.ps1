@@ -18,7 +18,7 @@ $NotHere = @{
     Native   = 'needs a native OpenBSD instance from an AMI: only the xunit NativeInstanceTests wire one to a QEMU guest'
     AwsTools = 'pipes AWS.Tools output (Get-EC2Instance), which is not installed here'
     Clone    = 'clones the repository from github.com (no network here); the README main job runs the same build and import'
-    FixedId  = 'names a fixed instance or AMI id that only AWS assigns (the emulator makes its own ids)'
+    FixedId  = 'names a fixed instance id that only AWS assigns (the emulator makes its own; AMIs a page names are copied under theirs)'
     MinioLan = 'names a MinIO server at minio.lan:9000'
 }
 
@@ -154,7 +154,14 @@ $DocsPlan = [ordered]@{
 
     'docs/New-OpenBsdInstance.md#1' = @{ Starts = 'New-OpenBsdInstance ami-0a1b2c3d4e5f60718 -Region eu-west-1 |'; NotHere = 'Native' }
     'docs/New-OpenBsdInstance.md#2' = @{ Starts = '$i = New-OpenBsdInstance'; NotHere = 'Native' }
-    'docs/New-OpenBsdInstance.md#3' = @{ Starts = 'New-OpenBsdInstance ami-0a1b2c3d4e5f60718 -InstanceType c6g.xlarge'; NotHere = 'FixedId' }
+    'docs/New-OpenBsdInstance.md#3' = @{ Starts = 'New-OpenBsdInstance ami-0a1b2c3d4e5f60718 -InstanceType c6g.xlarge'; Needs = 'Ec2', 'S3'
+        Arrange = { Copy-DocsAmi $M 'ami-0a1b2c3d4e5f60718' }
+        Then = {
+            $Run.Errors | Should -BeNullOrEmpty
+            $Run.Output | Should -BeNullOrEmpty
+            $Run.Log | Should -Match 'What if: .*ami-0a1b2c3d4e5f60718'
+            Get-DocsEc2State $M 'eu-west-1' | Should -BeNullOrEmpty -Because '-WhatIf launches nothing'
+        } }
 
     'docs/Publish-OpenBsdImage.md#1' = @{ Starts = 'Connect-MetalHost -Local | New-OpenBsdImage'; NotHere = 'Install' }
     'docs/Publish-OpenBsdImage.md#2' = @{ Starts = 'Get-OpenBsdImage ~/images | Publish-OpenBsdImage'; NotHere = 'MinioLan' }
@@ -231,7 +238,13 @@ $DocsPlan = [ordered]@{
             $left.ImageId | Should -Not -Contain $old.ImageId
             $left.ImageId | Should -Contain $kept.ImageId
         } }
-    'docs/Unregister-OpenBsdAmi.md#2' = @{ Starts = 'Unregister-OpenBsdAmi ami-0123456789abcdef0 -Region eu-west-1 -WhatIf'; NotHere = 'FixedId' }
+    'docs/Unregister-OpenBsdAmi.md#2' = @{ Starts = 'Unregister-OpenBsdAmi ami-0123456789abcdef0 -Region eu-west-1 -WhatIf'; Needs = 'Ec2', 'S3'
+        Arrange = { Copy-DocsAmi $M 'ami-0123456789abcdef0' }
+        Then = {
+            $Run.Errors | Should -BeNullOrEmpty
+            $Run.Log | Should -Match 'What if: .*ami-0123456789abcdef0'
+            (Get-OpenBsdAmi -Region eu-west-1 -EndpointUrl $M.Ec2 -AccessKey a -SecretKey b).ImageId | Should -Contain 'ami-0123456789abcdef0' -Because '-WhatIf deregisters nothing'
+        } }
 
     'docs/builds.md#1' = @{ Starts = '$guest | Invoke-GuestBuild'; NotHere = 'Toolchain' }
 

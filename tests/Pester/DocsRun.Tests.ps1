@@ -132,6 +132,14 @@ BeforeAll {
             -AccessKey $M.S3.AccessKey -SecretKey $M.S3.SecretKey -Confirm:$false -ErrorAction Stop
     }
 
+    function Copy-DocsAmi($M, [string] $ImageId) {
+        <# The account also holds an AMI of the module's (7.8, eu-west-1) under the id a page names. #>
+        $amis = @(Get-OpenBsdAmi -Region eu-west-1 -EndpointUrl $M.Ec2 -AccessKey a -SecretKey b)
+        if ($amis.ImageId -contains $ImageId) { return }
+        $source = Register-DocsAmi $M '7.8'
+        Invoke-Ec2EmulatorControl $M.Emulator "copy-image eu-west-1 $($source.ImageId) $ImageId"
+    }
+
     function New-DocsEc2Image($M, [string] $Path, [string] $Version) {
         <# A small qcow2 with the sidecar New-OpenBsdImage -Target Ec2 writes. #>
         New-Item -ItemType Directory -Force (Split-Path $Path) | Out-Null
@@ -294,7 +302,7 @@ Describe 'Docs blocks: the plan' {
 
     It 'keeps the list of blocks that cannot run here from growing' {
         # A ratchet: lower it when a block starts running here; a new block that cannot run here needs a reason to raise it.
-        @($DocsPlan.Values | Where-Object NotHere).Count | Should -BeLessOrEqual 37
+        @($DocsPlan.Values | Where-Object NotHere).Count | Should -BeLessOrEqual 35
     }
 }
 
