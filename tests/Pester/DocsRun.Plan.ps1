@@ -13,7 +13,8 @@
 $NotHere = @{
     TcgBudget = 'runs here (the metal host behind the emulator), but boots two more QEMU guests under TCG, minutes of CI on every run; New-MetalHost.md#2 runs the same path (a golden image fetched at bootstrap, a guest on the metal host)'
     SshBox   = 'needs an SSH build box named build1.example.net/com with the printed host key fingerprint'
-    Install  = 'installs OpenBSD from cdn.openbsd.org or install media (no network here; xunit''s Images tests run New-OpenBsdImage against the fixture''s install media)'
+    Install  = 'installs OpenBSD: from cdn.openbsd.org (no network here), its sets checked with the release''s real signify key (./openbsd-78-base.pub) and packages (rust, git) added from its mirror, or interactively from install78.img with a package folder; xunit''s Images tests run New-OpenBsdImage end to end against the fixture''s install media, which has no real sets, signatures or packages'
+    OwnImage = 'boots the reader''s own image (/srv/images/custom.qcow2) pinned to its host key fingerprint, which no image here has'
     Toolchain = 'builds with a toolchain the test guest lacks (cargo, make) or clones from the internet (the EC2 part runs: the metal host behind the emulator)'
     Native   = 'needs a native OpenBSD instance from an AMI: only the xunit NativeInstanceTests wire one to a QEMU guest'
     AwsTools = 'pipes AWS.Tools output (Get-EC2Instance), which is not installed here'
@@ -211,7 +212,7 @@ $DocsPlan = [ordered]@{
             $Run.Variables.guest.CpuCount | Should -Be 4
         } }
     'docs/Start-OpenBsdGuest.md#2' = @{ Starts = '$metal = New-MetalHost'; NotHere = 'TcgBudget' }
-    'docs/Start-OpenBsdGuest.md#3' = @{ Starts = 'Connect-MetalHost -Local | Start-OpenBsdGuest -Image /srv/images/custom.qcow2'; NotHere = 'SshBox' }
+    'docs/Start-OpenBsdGuest.md#3' = @{ Starts = 'Connect-MetalHost -Local | Start-OpenBsdGuest -Image /srv/images/custom.qcow2'; NotHere = 'OwnImage' }
     'docs/Start-OpenBsdGuest.md#4' = @{ Starts = '$image = Get-OpenBsdImage s3://release-images/openbsd/'; NotHere = 'SshBox' }
 
     'docs/Stop-OpenBsdGuest.md#1' = @{ Starts = '$guest = Connect-MetalHost -Local | Start-OpenBsdGuest'; Needs = 'Local'

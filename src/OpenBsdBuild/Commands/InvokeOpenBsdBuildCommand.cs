@@ -204,9 +204,7 @@ namespace OpenBsdBuild.Commands
                     if (s3Image)
                         ThrowBadParameter(nameof(Image), Image, "an image in S3 is fetched by a new EC2 host at boot, but a host was given.",
                             "Pass the image's path on that host, or leave the host out to launch one that fetches it.");
-                    if (MetalHost.State == HostState.Removed)
-                        ThrowEngineError(new OpenBsdBuildException("HostRemoved", FailureKind.InvalidOperation,
-                            $"Host {MetalHost.Name} was removed; it cannot start guests.", MetalHost, "Attach or create a host again."));
+                    if (HostRemovedError(MetalHost) is OpenBsdBuildException removed) ThrowEngineError(removed);
                     if (!ShouldProcess(MetalHost.Name, $"Start a guest, {build}, then stop the guest")) return;
                 }
                 else

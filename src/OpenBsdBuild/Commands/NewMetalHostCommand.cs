@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
-using OpenBsdBuild.Errors;
 using OpenBsdBuild.Model;
 
 namespace OpenBsdBuild.Commands
@@ -50,28 +49,11 @@ namespace OpenBsdBuild.Commands
         protected override void ProcessRecord()
         {
             var request = NewLaunchRequest(InstanceType, Image);
-            request.KeyName = KeyName;
-            request.KeyFile = KeyFile == null ? null : ResolveExistingFile(nameof(KeyFile), KeyFile);
-            request.Name = Name;
-            request.TrustHostKey = TrustHostKey;
+            SetLogin(request, KeyName, KeyFile, Name, TrustHostKey);
             var aws = AwsOptions();
-            Cloud.Ec2.LaunchPlan plan;
-            // Bad input and missing credentials end the command, as in Invoke-OpenBsdBuild: nothing was made.
-            try { plan = PlanLaunch(aws, request); }
-            catch (OpenBsdBuildException ex) { ThrowEngineError(ex); return; }
+            var plan = PlanOrStop(aws, request);
             if (!ShouldProcess(DescribeLaunch(plan), "Launch EC2 metal host")) return;
-            try
-            {
-                MetalHost host = RunEngine((r, ct) => Cloud.Ec2.Ec2HostLauncher.LaunchAsync(aws, request, r, ct, plan));
-                HostRegistry.Add(host);
-                // Held until the pipeline completes: a later stage that throws, or Ctrl+C, ends it (docs/reliability.md).
-                TakeCustody(host);
-                WriteObject(host);
-            }
-            catch (OpenBsdBuildException ex)
-            {
-                WriteEngineError(ex);
-            }
+            LaunchAndHold((r, ct) => Cloud.Ec2.Ec2HostLauncher.LaunchAsync(aws, request, r, ct, plan), host => host);
         }
     }
 }

@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Common;
-using OpenBsdBuild.Errors;
 using OpenBsdBuild.Flow;
 using OpenBsdBuild.Model;
 
@@ -67,15 +66,9 @@ namespace OpenBsdBuild.Commands
                 r.SshUserFromImage = User == null;
                 if (User != null) r.SshUser = User;
             });
-            request.KeyName = KeyName;
-            request.KeyFile = KeyFile == null ? null : ResolveExistingFile(nameof(KeyFile), KeyFile);
-            request.Name = Name;
-            request.TrustHostKey = TrustHostKey;
+            SetLogin(request, KeyName, KeyFile, Name, TrustHostKey);
             var aws = AwsOptions();
-            LaunchPlan plan;
-            // Bad input and missing credentials end the command: nothing was made.
-            try { plan = PlanLaunch(aws, request); }
-            catch (OpenBsdBuildException ex) { ThrowEngineError(ex); return; }
+            var plan = PlanOrStop(aws, request);
             foreach (var c in plan.Candidates)
                 if (NativeInstanceTypes.IsGraviton3OrLater(c.InstanceType))
                 {
@@ -83,18 +76,7 @@ namespace OpenBsdBuild.Commands
                     break;
                 }
             if (!ShouldProcess(DescribeLaunch(plan) + ", build user " + plan.LoginUser, "Launch OpenBSD instance")) return;
-            try
-            {
-                OpenBsdInstance instance = RunEngine((r, ct) => NativeInstanceLauncher.LaunchAsync(aws, request, r, ct, plan));
-                HostRegistry.Add(instance.Host);
-                // Held until the pipeline completes: a later stage that throws, or Ctrl+C, ends it (docs/reliability.md).
-                TakeCustody(instance.Host);
-                WriteObject(instance);
-            }
-            catch (OpenBsdBuildException ex)
-            {
-                WriteEngineError(ex);
-            }
+            LaunchAndHold((r, ct) => NativeInstanceLauncher.LaunchAsync(aws, request, r, ct, plan), instance => instance.Host);
         }
     }
 }

@@ -8,15 +8,8 @@ namespace OpenBsdBuild.Commands
     /// <summary>Uploads a local golden image and its metadata to an S3 prefix in parallel parts.</summary>
     [Cmdlet(VerbsData.Publish, "OpenBsdImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(OpenBsdImage))]
-    public sealed class PublishOpenBsdImageCommand : ImageCmdlet
+    public sealed class PublishOpenBsdImageCommand : ImageUploadCmdlet
     {
-        /// <summary>An OpenBsdImage (New-OpenBsdImage, Get-OpenBsdImage on a folder) or the path of a local image with its sidecar.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
-        [ValidateNotNull]
-        [ArgumentCompleter(typeof(ImageCompleter))]
-        [ImageReferenceTransformation]
-        public ImageReference Image { get; set; } = null!;
-
         /// <summary>s3://bucket/prefix/; the image keeps its file name under it.</summary>
         [Parameter(Mandatory = true, Position = 1)]
         [ValidateNotNullOrEmpty]
@@ -28,16 +21,6 @@ namespace OpenBsdBuild.Commands
 
         [Parameter]
         public SwitchParameter PassThru { get; set; }
-
-        /// <summary>Multipart part size in bytes (8MB to 512MB).</summary>
-        [Parameter]
-        [ValidateRange(S3ImageStore.MinimumPartSize, 512 * S3ImageStore.MiB)]
-        public long PartSize { get; set; } = S3ImageStore.DefaultPartSize;
-
-        /// <summary>Parts uploaded at once; each holds one part in memory.</summary>
-        [Parameter]
-        [ValidateRange(1, 32)]
-        public int ThrottleLimit { get; set; } = S3ImageStore.DefaultPartsInFlight;
 
         private S3Location _destination = null!;
 
@@ -55,8 +38,8 @@ namespace OpenBsdBuild.Commands
                 var image = ResolveImage(nameof(Image), Image);
                 if (!ShouldProcess($"{image.Location} ({image.Size / 1e6:F0} MB)", $"Publish to {_destination}{(Force ? " (overwriting)" : "")}")) return;
                 var options = AwsOptions();
-                var publish = new S3PublishOptions { PartSize = PartSize, PartsInFlight = ThrottleLimit };
-                var published = RunEngine((r, ct) => ImageLibrary.PublishAsync(image, _destination, Force, publish, options, r, ct));
+                var upload = Upload;
+                var published = RunEngine((r, ct) => ImageLibrary.PublishAsync(image, _destination, Force, upload, options, r, ct));
                 if (PassThru) WriteObject(published);
             });
         }

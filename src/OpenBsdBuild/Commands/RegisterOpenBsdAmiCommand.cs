@@ -10,15 +10,8 @@ namespace OpenBsdBuild.Commands
     /// <summary>Turns a local golden image into an EC2 AMI: raw disk, staged in S3, imported as a snapshot, registered.</summary>
     [Cmdlet(VerbsLifecycle.Register, "OpenBsdAmi", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(OpenBsdAmi))]
-    public sealed class RegisterOpenBsdAmiCommand : ImageCmdlet
+    public sealed class RegisterOpenBsdAmiCommand : ImageUploadCmdlet
     {
-        /// <summary>An OpenBsdImage (New-OpenBsdImage, Get-OpenBsdImage on a folder) or the path of a local image with its sidecar.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
-        [ValidateNotNull]
-        [ArgumentCompleter(typeof(ImageCompleter))]
-        [ImageReferenceTransformation]
-        public ImageReference Image { get; set; } = null!;
-
         /// <summary>s3://bucket/prefix/ in the AMI's region: the raw disk is staged there (and removed with the AMI).</summary>
         [Parameter(Mandatory = true, Position = 1)]
         [ValidateNotNullOrEmpty]
@@ -41,16 +34,6 @@ namespace OpenBsdBuild.Commands
         /// <summary>Another S3 endpoint for the staging bucket (an S3-compatible store in tests).</summary>
         [Parameter]
         public Uri? S3EndpointUrl { get; set; }
-
-        /// <summary>Multipart part size in bytes (8MB to 512MB).</summary>
-        [Parameter]
-        [ValidateRange(S3ImageStore.MinimumPartSize, 512 * S3ImageStore.MiB)]
-        public long PartSize { get; set; } = S3ImageStore.DefaultPartSize;
-
-        /// <summary>Parts uploaded at once; each holds one part in memory.</summary>
-        [Parameter]
-        [ValidateRange(1, 32)]
-        public int ThrottleLimit { get; set; } = S3ImageStore.DefaultPartsInFlight;
 
         /// <summary>How often the import task is looked at.</summary>
         [Parameter]
@@ -87,7 +70,7 @@ namespace OpenBsdBuild.Commands
                     Staging = _staging,
                     RoleName = RoleName,
                     S3EndpointUrl = S3EndpointUrl,
-                    Upload = new S3PublishOptions { PartSize = PartSize, PartsInFlight = ThrottleLimit },
+                    Upload = Upload,
                     PollInterval = PollInterval,
                     AnyTarget = Force,
                 };

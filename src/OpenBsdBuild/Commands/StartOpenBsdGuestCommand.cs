@@ -104,10 +104,9 @@ namespace OpenBsdBuild.Commands
 
         protected override void ProcessRecord()
         {
-            if (MetalHost.State == HostState.Removed)
+            if (HostRemovedError(MetalHost) is OpenBsdBuildException removed)
             {
-                WriteEngineError(new OpenBsdBuildException("HostRemoved", FailureKind.InvalidOperation,
-                    $"Host {MetalHost.Name} was removed; it cannot start guests.", MetalHost, "Attach or create a host again."));
+                WriteEngineError(removed);
                 return;
             }
             OpenBsdImage? golden;

@@ -34,10 +34,14 @@ namespace OpenBsdBuild.Common
             }
             foreach (string c in candidates.Distinct(StringComparer.OrdinalIgnoreCase))
                 if (c.StartsWith(typed, StringComparison.OrdinalIgnoreCase))
-                    yield return new CompletionResult(Quote(c), c, CompletionResultType.ParameterValue, c);
+                    yield return Suggestion(c);
         }
 
         protected abstract IEnumerable<string> Candidates(IDictionary fakeBoundParameters);
+
+        /// <summary>A value as the prompt shows it and inserts it: single-quoted when PowerShell would read it otherwise.</summary>
+        internal static CompletionResult Suggestion(string value) =>
+            new CompletionResult(Quote(value), value, CompletionResultType.ParameterValue, value);
 
         private static string Quote(string value) => value.IndexOfAny(new[] { ' ', '\'', '$', '`', ';' }) >= 0 ? "'" + value.Replace("'", "''") + "'" : value;
     }
@@ -172,8 +176,7 @@ namespace OpenBsdBuild.Common
                 yield break; // completion must never throw at the prompt
             }
             foreach (string c in candidates.OrderBy(c => c, StringComparer.Ordinal))
-                yield return new CompletionResult(c.IndexOfAny(new[] { ' ', '\'', '$', '`', ';' }) >= 0 ? "'" + c.Replace("'", "''") + "'" : c,
-                    c, CompletionResultType.ParameterValue, c);
+                yield return CandidateCompleter.Suggestion(c);
         }
 
         internal static bool IsImageFile(string path) =>

@@ -178,6 +178,48 @@ namespace OpenBsdBuild.Common
             return plan;
         }
 
+        /// <summary>
+        /// -KeyName, -KeyFile, -Name and -TrustHostKey of a cmdlet that makes a machine and returns it (New-MetalHost,
+        /// New-OpenBsdInstance; Invoke-OpenBsdBuild's -KeyFile is the guest's).
+        /// </summary>
+        protected void SetLogin(LaunchRequest request, string? keyName, string? keyFile, string? name, bool trustHostKey)
+        {
+            request.KeyName = keyName;
+            request.KeyFile = keyFile == null ? null : ResolveExistingFile("KeyFile", keyFile);
+            request.Name = name;
+            request.TrustHostKey = trustHostKey;
+        }
+
+        /// <summary>The checked plan; bad input and missing credentials end the command, as in Invoke-OpenBsdBuild: nothing was made.</summary>
+        protected LaunchPlan PlanOrStop(AwsConnectionOptions aws, LaunchRequest request)
+        {
+            try { return PlanLaunch(aws, request); }
+            catch (Errors.OpenBsdBuildException ex)
+            {
+                ThrowEngineError(ex);
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Launches and writes the machine, registered, and held until the pipeline completes: a later stage that throws,
+        /// or Ctrl+C, ends it (docs/reliability.md). A failed launch has removed what it made and is this item's error.
+        /// </summary>
+        protected void LaunchAndHold<T>(Func<Reporting.IOperationReporter, System.Threading.CancellationToken, System.Threading.Tasks.Task<T>> launch, Func<T, MetalHost> hostOf)
+        {
+            try
+            {
+                T made = RunEngine(launch);
+                HostRegistry.Add(hostOf(made));
+                TakeCustody(hostOf(made));
+                WriteObject(made);
+            }
+            catch (Errors.OpenBsdBuildException ex)
+            {
+                WriteEngineError(ex);
+            }
+        }
+
         protected string DescribeLaunch(LaunchPlan plan) =>
             $"{string.Join(" or ", plan.Candidates.Select(c => c.InstanceType).Distinct())} from {plan.ImageId}, SSH from {plan.AllowedCidr}, self-destruct after {MaxLifetime}";
     }

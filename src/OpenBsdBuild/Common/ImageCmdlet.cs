@@ -68,4 +68,28 @@ namespace OpenBsdBuild.Common
             }
         }
     }
+
+    /// <summary>The image cmdlets that upload an image to S3 in parallel parts: Publish-OpenBsdImage and Register-OpenBsdAmi.</summary>
+    public abstract class ImageUploadCmdlet : ImageCmdlet
+    {
+        /// <summary>An OpenBsdImage (New-OpenBsdImage, Get-OpenBsdImage on a folder) or the path of a local image with its sidecar.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        [ArgumentCompleter(typeof(ImageCompleter))]
+        [ImageReferenceTransformation]
+        public ImageReference Image { get; set; } = null!;
+
+        /// <summary>Multipart part size in bytes (8MB to 512MB).</summary>
+        [Parameter]
+        [ValidateRange(S3ImageStore.MinimumPartSize, 512 * S3ImageStore.MiB)]
+        public long PartSize { get; set; } = S3ImageStore.DefaultPartSize;
+
+        /// <summary>Parts uploaded at once; each holds one part in memory.</summary>
+        [Parameter]
+        [ValidateRange(1, 32)]
+        public int ThrottleLimit { get; set; } = S3ImageStore.DefaultPartsInFlight;
+
+        /// <summary>How the parts go up, from -PartSize and -ThrottleLimit.</summary>
+        protected S3PublishOptions Upload => new S3PublishOptions { PartSize = PartSize, PartsInFlight = ThrottleLimit };
+    }
 }

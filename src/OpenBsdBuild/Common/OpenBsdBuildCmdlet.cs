@@ -139,6 +139,10 @@ namespace OpenBsdBuild.Common
 
         protected void ThrowEngineError(OpenBsdBuildException ex, object? target = null) => ThrowTerminatingError(ToErrorRecord(ex, target));
 
+        /// <summary>A host Remove-MetalHost has ended cannot start guests: the error, or null for a host still in use.</summary>
+        protected static OpenBsdBuildException? HostRemovedError(Model.MetalHost host) => host.State != Model.HostState.Removed ? null
+            : new OpenBsdBuildException("HostRemoved", FailureKind.InvalidOperation, $"Host {host.Name} was removed; it cannot start guests.", host, "Attach or create a host again.");
+
         /// <summary>How each guest of a host teardown ended: verbose when it stopped, a non-terminating error when it could not be.</summary>
         protected void WriteGuestStops(Flow.HostTeardownResult ended)
         {

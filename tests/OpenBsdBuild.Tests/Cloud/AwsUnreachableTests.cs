@@ -1,6 +1,5 @@
 using System.Management.Automation;
-using System.Net;
-using System.Net.Sockets;
+using OpenBsdBuild.Tests.Fixtures;
 using Xunit;
 using OpenBsdBuild.Tests.Harness;
 
@@ -15,10 +14,7 @@ namespace OpenBsdBuild.Tests.Cloud
         public void A_closed_endpoint_is_a_clear_connection_error(string command, string id)
         {
             // A port that was free a moment ago: connections are refused at once.
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
+            int port = FreePort.OnLoopback();
 
             using var ps = new PsSession();
             var r = ps.Run($"{command} -Region us-east-1 -AccessKey AKIDEXAMPLE -SecretKey secret -EndpointUrl http://127.0.0.1:{port}/");

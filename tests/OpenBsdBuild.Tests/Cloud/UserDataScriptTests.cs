@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
@@ -150,48 +149,31 @@ namespace OpenBsdBuild.Tests.Cloud
         /// <summary>Serves one byte array over HTTP on loopback, as a presigned URL would.</summary>
         private sealed class OneFileServer : IDisposable
         {
-            private readonly HttpListener _listener = new HttpListener();
-            private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+            private readonly LoopbackHttpServer _server;
 
             /// <param name="status">What every request gets (403: an expired or wrong presigned URL).</param>
             /// <param name="ranges">Answer the one-byte ranged GET the script sizes the image with, as S3 does.</param>
             public OneFileServer(byte[] content, int status = 200, bool ranges = false)
             {
-                var probe = new TcpListener(IPAddress.Loopback, 0);
-                probe.Start();
-                int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-                probe.Stop();
-                Url = new Uri($"http://127.0.0.1:{port}/golden.qcow2?X-Amz-Signature=abc");
-                _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-                _listener.Start();
-                _ = Task.Run(async () =>
+                _server = new LoopbackHttpServer(async ctx =>
                 {
-                    while (!_stop.IsCancellationRequested)
+                    ctx.Response.StatusCode = status;
+                    byte[] body = status != 200 ? System.Text.Encoding.ASCII.GetBytes("<Error><Code>AccessDenied</Code></Error>") : content;
+                    if (status == 200 && ranges && ctx.Request.Headers["Range"] == "bytes=0-0")
                     {
-                        HttpListenerContext ctx;
-                        try { ctx = await _listener.GetContextAsync(); } catch { return; }
-                        ctx.Response.StatusCode = status;
-                        byte[] body = status != 200 ? System.Text.Encoding.ASCII.GetBytes("<Error><Code>AccessDenied</Code></Error>") : content;
-                        if (status == 200 && ranges && ctx.Request.Headers["Range"] == "bytes=0-0")
-                        {
-                            ctx.Response.StatusCode = 206;
-                            ctx.Response.AddHeader("Content-Range", $"bytes 0-0/{content.Length}");
-                            body = content[..1];
-                        }
-                        ctx.Response.ContentLength64 = body.Length;
-                        try { await ctx.Response.OutputStream.WriteAsync(body); } catch { }
-                        ctx.Response.Close();
+                        ctx.Response.StatusCode = 206;
+                        ctx.Response.AddHeader("Content-Range", $"bytes 0-0/{content.Length}");
+                        body = content[..1];
                     }
+                    ctx.Response.ContentLength64 = body.Length;
+                    await ctx.Response.OutputStream.WriteAsync(body);
                 });
+                Url = _server.Url("/golden.qcow2?X-Amz-Signature=abc");
             }
 
             public Uri Url { get; }
 
-            public void Dispose()
-            {
-                _stop.Cancel();
-                _listener.Close();
-            }
+            public void Dispose() => _server.Dispose();
         }
     }
 }

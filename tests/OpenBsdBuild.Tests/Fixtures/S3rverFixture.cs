@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO;
 using System.Net;
 using System.Net.Http;
-using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Amazon.Runtime;
@@ -43,7 +42,7 @@ namespace OpenBsdBuild.Tests.Fixtures
 
             DataDirectory = Path.Combine(Path.GetTempPath(), "s3rver-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(DataDirectory);
-            Port = FreePort();
+            Port = FreePort.OnLoopback();
             Endpoint = new Uri($"http://{address}:{Port}");
 
             var psi = new ProcessStartInfo(node)
@@ -172,15 +171,6 @@ namespace OpenBsdBuild.Tests.Fixtures
                 _log.Enqueue(line);
                 while (_log.Count > 200) _log.Dequeue();
             }
-        }
-
-        private static int FreePort()
-        {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            return port;
         }
 
         private static string? FindOnPath(string name)

@@ -28,6 +28,21 @@ namespace OpenBsdBuild.Tests.Hosts
             Assert.Equal(HostState.Removed, host.State);
         }
 
+        [Theory]
+        [InlineData("$h | Start-OpenBsdGuest -Image /x.qcow2 -KeyFile /etc/hostname", "StartOpenBsdGuestCommand")]
+        [InlineData("$h | Invoke-OpenBsdBuild -Image /x.qcow2 -KeyFile /etc/hostname -Command true", "InvokeOpenBsdBuildCommand")]
+        public void A_removed_host_starts_no_guest(string script, string command)
+        {
+            using var ps = new PsSession();
+            var r = ps.Run("$h = Connect-MetalHost -Local; $h | Remove-MetalHost; " + script);
+            var error = r.FirstError!;
+            Assert.True(error != null, r.Describe());
+            Assert.Equal($"OpenBsdBuild.HostRemoved,OpenBsdBuild.Commands.{command}", error!.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidOperation, error.CategoryInfo.Category);
+            Assert.IsType<MetalHost>(error.TargetObject);
+            Assert.Contains("Attach or create a host again", error.ErrorDetails.RecommendedAction);
+        }
+
         [Fact]
         public void Ssh_host_without_fingerprint_or_explicit_trust_is_refused_before_connecting()
         {

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
@@ -140,7 +139,7 @@ namespace OpenBsdBuild.Tests.Images
         {
             private readonly string _dir;
             private readonly string _disk;
-            private readonly int _sshPort = FreePort();
+            private readonly int _sshPort = FreePort.OnLoopback();
             private string _qmp = "";
             private string _pidFile = "";
             private readonly ITestOutputHelper _output;
@@ -220,15 +219,6 @@ namespace OpenBsdBuild.Tests.Images
             {
                 if (File.Exists(_pidFile)) Tools.Sh($"kill -9 {File.ReadAllText(_pidFile).Trim()} 2>/dev/null || true");
                 Imds.DisposeAsync().AsTask().Wait();
-            }
-
-            private static int FreePort()
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-                listener.Stop();
-                return port;
             }
         }
     }
