@@ -215,19 +215,22 @@ namespace OpenBsdBuild.Builds
             // through a working host: the host answers, on a busy one slowly, and its answer tells GuestDied
             // from GuestLost. Only silence means its link may be dead too, and then the question is kept short.
             bool closed = guest.Shell is SshShell shell && !shell.IsConnected;
-            using (var ask = new CancellationTokenSource(closed ? GuestControl.HostAnswerTimeout : LostGuestQuestionTimeout))
+            try
             {
-                try
+                // Bounded by a timer, not only the token: the guest's upload may have filled the host connection too.
+                (qemuRuns, serial) = await LinkWatch.WithinAsync(async ask =>
                 {
+                    bool? runs = null;
                     if (guest.ProcessId.HasValue)
-                        qemuRuns = (await guest.Host.Shell.RunAsync(
+                        runs = (await guest.Host.Shell.RunAsync(
                             // A killed QEMU may linger as a zombie where nothing reaps it (containers): kill -0 would still succeed.
-                            $"ps -o stat= -p {guest.ProcessId} 2>/dev/null | grep -qv Z && echo running", ask.Token).ConfigureAwait(false)).Stdout.Trim() == "running";
+                            $"ps -o stat= -p {guest.ProcessId} 2>/dev/null | grep -qv Z && echo running", ask).ConfigureAwait(false)).Stdout.Trim() == "running";
                     // An instance's console is EC2's, not a file on a host.
-                    if (!(guest is OpenBsdInstance)) serial = await GuestControl.SerialTailAsync(guest, 20, ask.Token).ConfigureAwait(false);
-                }
-                catch (Exception) { /* the host does not answer either */ }
+                    string tail = guest is OpenBsdInstance ? "" : await GuestControl.SerialTailAsync(guest, 20, ask).ConfigureAwait(false);
+                    return (runs, tail);
+                }, closed ? GuestControl.HostAnswerTimeout : LostGuestQuestionTimeout, CancellationToken.None).ConfigureAwait(false);
             }
+            catch (Exception) { /* the host does not answer either */ }
             string console = serial.Length > 0 ? $"\nLast serial console lines:\n{serial}" : "";
             if (qemuRuns == false)
             {

@@ -43,9 +43,7 @@ namespace OpenBsdBuild.Guest
             var stops = guests.Select(async g =>
             {
                 // A host whose link died silently would hold the stop for TCP's ~15 min: bounded, it is HostLost.
-                using var answer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                answer.CancelAfter(gracePeriod + HostAnswerTimeout);
-                try { return (g, (StopOutcome?)await StopAsync(g, gracePeriod, reporter, answer.Token).ConfigureAwait(false), (Exception?)null); }
+                try { return (g, (StopOutcome?)await LinkWatch.WithinAsync(c => StopAsync(g, gracePeriod, reporter, c), gracePeriod + HostAnswerTimeout, cancellationToken).ConfigureAwait(false), (Exception?)null); }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested &&
                                            (ex is OperationCanceledException || ex is OpenBsdBuild.Errors.OpenBsdBuildException { ErrorId: "ConnectionLost" }))
                 {

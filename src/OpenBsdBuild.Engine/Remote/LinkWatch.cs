@@ -65,6 +65,33 @@ namespace OpenBsdBuild.Remote
             }
         }
 
+        /// <summary>Time for cancelled work to come back before <see cref="WithinAsync"/> stops waiting for it.</summary>
+        private static readonly TimeSpan CancelSlack = TimeSpan.FromSeconds(1);
+
+        /// <summary>
+        /// <paramref name="work"/> on a machine whose link may be dead, waited for at most <paramref name="bound"/>: past it,
+        /// an <see cref="OperationCanceledException"/>. The token alone is not enough: while an upload has filled a dead
+        /// connection's send buffer (a guest reached through its host fills the host's), giving up on a command (closing
+        /// its channel) blocks inside the SSH library, so the wait is raced against a timer and the work is abandoned.
+        /// </summary>
+        public static async Task<T> WithinAsync<T>(Func<CancellationToken, Task<T>> work, TimeSpan bound, CancellationToken cancellationToken)
+        {
+            var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            giveUp.CancelAfter(bound);
+            Task<T> running = Task.Run(() => work(giveUp.Token));
+            Task first;
+            try { first = await Task.WhenAny(running, Task.Delay(bound + CancelSlack, cancellationToken)).ConfigureAwait(false); }
+            catch (OperationCanceledException) { first = Task.CompletedTask; }
+            if (first != running)
+            {
+                _ = running.ContinueWith(t => { giveUp.Dispose(); return t.Exception; }, TaskScheduler.Default); // observed whenever it ends
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new OperationCanceledException($"No answer within {bound.TotalSeconds:0} s.");
+            }
+            giveUp.Dispose();
+            return await running.ConfigureAwait(false);
+        }
+
         /// <summary>The error of a lost link already made (by a watch nested in this one).</summary>
         private static bool IsLinkError(Exception ex) =>
             ex is OpenBsdBuildException { ErrorId: "HostLost" } || ex is OpenBsdBuildException { ErrorId: "GuestLost" };
