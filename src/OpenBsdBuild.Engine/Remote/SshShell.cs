@@ -390,10 +390,13 @@ namespace OpenBsdBuild.Remote
                 {
                     await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
                 }
-                finally
+                catch
                 {
-                    ChannelEof.Send(cmd, stdin);
+                    // A failed or cancelled copy may be stuck on a dead link: no channel lock held while its EOF waits.
+                    stdin.Dispose();
+                    throw;
                 }
+                ChannelEof.Send(cmd, stdin);
             }
             catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException || ex is InvalidOperationException)
             {
