@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Net.Sockets;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using Renci.SshNet;
 
@@ -20,10 +19,6 @@ namespace OpenBsdBuild.Remote
     {
         private const int F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0x800, EPOLL_CTL_DEL = 2;
 
-        /// <summary>SSH.NET has no public way to reach a session's socket; SessionSocketTests fail if an update removes it.</summary>
-        private static readonly FieldInfo? SocketField = typeof(Session).GetField("_socket", BindingFlags.Instance | BindingFlags.NonPublic);
-        private static readonly PropertyInfo? SessionProperty = typeof(BaseClient).GetProperty("Session", BindingFlags.Instance | BindingFlags.NonPublic);
-
         /// <summary>
         /// Key authentication that first makes the session's socket blocking, and takes it out of epoll once the
         /// server has answered. SSH.NET's receive thread may be waiting for epoll when this starts; the answer
@@ -36,16 +31,13 @@ namespace OpenBsdBuild.Remote
 
             public override AuthenticationResult Authenticate(Session session)
             {
-                int fd = SocketField?.GetValue(session) is Socket socket && RuntimeInformation.IsOSPlatform(OSPlatform.Linux) ? MakeBlocking(socket) : -1;
+                // SSH.NET has no public way to reach a session's socket (SessionSocketTests fail if an update removes it).
+                int fd = SshTransport.SocketOf(session) is Socket socket && RuntimeInformation.IsOSPlatform(OSPlatform.Linux) ? MakeBlocking(socket) : -1;
                 var result = base.Authenticate(session);
                 if (fd >= 0) LeaveEpoll(fd);
                 return result;
             }
         }
-
-        /// <summary>The client's session socket, or null without a session or once SSH.NET no longer has these private members (for tests).</summary>
-        internal static Socket? SocketOf(BaseClient client) =>
-            SessionProperty?.GetValue(client) is Session session ? SocketField?.GetValue(session) as Socket : null;
 
         /// <returns>The descriptor, or -1 if it was left as it was.</returns>
         private static int MakeBlocking(Socket socket)

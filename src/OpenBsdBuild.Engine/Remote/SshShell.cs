@@ -43,7 +43,7 @@ namespace OpenBsdBuild.Remote
         /// <summary>False once the transport closed (the peer or a forward ended it); a link that died silently still reads true.</summary>
         internal bool IsConnected => _client.IsConnected;
         /// <summary>The session's socket (tests: see <see cref="BlockingSessionSocket"/>).</summary>
-        internal Socket? SessionSocket => BlockingSessionSocket.SocketOf(_client);
+        internal Socket? SessionSocket => SshTransport.SocketOf(_client);
         /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
         internal (string Cipher, string Mac) Negotiated => (_connection.CurrentServerEncryption ?? "", _connection.CurrentServerHmacAlgorithm ?? "(aead)");
 
