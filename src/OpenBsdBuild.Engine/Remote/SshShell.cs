@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.IO;
 using System.Net.Sockets;
 using System.Text;
@@ -25,6 +26,7 @@ namespace OpenBsdBuild.Remote
         private static readonly Random ReversePorts = new Random();
         private readonly object _sftpLock = new object();
         private SftpClient? _sftp;
+        private long _lastTraffic = Stopwatch.GetTimestamp();
 
         private SshShell(SshTarget target, SshClient client, ConnectionInfo connection, Tunnel? jump, string presentedKey)
         {
@@ -43,6 +45,16 @@ namespace OpenBsdBuild.Remote
         /// <summary>False once the transport closed (the peer or a forward ended it); a link that died silently still reads true.</summary>
         internal bool IsConnected => _client.IsConnected;
         /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
+        /// <summary>
+        /// How long ago bytes last came out of, or went into, one of this session's commands or transfers. Data that
+        /// keeps moving shows the link alive even when a probe goes unanswered: a guest whose CPU is starved can take
+        /// longer than <see cref="LinkWatch.AnswerTimeout"/> to start a process for the probe while it still streams.
+        /// </summary>
+        internal TimeSpan SinceTraffic =>
+            TimeSpan.FromSeconds((Stopwatch.GetTimestamp() - Interlocked.Read(ref _lastTraffic)) / (double)Stopwatch.Frequency);
+
+        private void NoteTraffic() => Interlocked.Exchange(ref _lastTraffic, Stopwatch.GetTimestamp());
+
         internal (string Cipher, string Mac) Negotiated => (_connection.CurrentServerEncryption ?? "", _connection.CurrentServerHmacAlgorithm ?? "(aead)");
 
         /// <summary>Connects, verifying the host key; <paramref name="via"/> makes it a jump.</summary>
@@ -113,7 +125,7 @@ namespace OpenBsdBuild.Remote
 
         public Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
             CancellationToken cancellationToken) =>
-            ExecAsync(command, input, stdout => PumpLines(stdout, onStdout), onStderr, cancellationToken);
+            ExecAsync(command, input, stdout => PumpLines(stdout, line => { NoteTraffic(); onStdout?.Invoke(line); }), onStderr, cancellationToken);
 
         /// <summary>
         /// Over an exec channel of this session: no second connection and key exchange (as SFTP needs), which
@@ -148,13 +160,21 @@ namespace OpenBsdBuild.Remote
         {
             EnsureConnected();
             OperationTrace.Command(Description, command, input);
-            using var cmd = _client.CreateCommand(command);
+            var cmd = _client.CreateCommand(command);
+            using var closing = new CommandClose(cmd);
             cmd.CommandTimeout = Timeout.InfiniteTimeSpan;
+            // SSH.NET cancels a command inside Cancel() itself: it sends a signal, then waits up to 500 ms for the exit, and on
+            // a clogged connection that send waits for TCP. Ctrl+C and the link watch must not wait: SSH.NET gets its own token.
+            var remoteCancel = new CancellationTokenSource();
+            using var cancelRemotely = cancellationToken.Register(() => Task.Run(() =>
+            {
+                try { remoteCancel.Cancel(); } catch (AggregateException) { /* the command ended or was closed meanwhile */ }
+            }));
             BoundedPipeStream? bounded = null;
             if (boundedOutput && SetOutputStream != null)
             {
                 cmd.OutputStream.Dispose();
-                bounded = new BoundedPipeStream(ReadBufferLimit);
+                bounded = new BoundedPipeStream(ReadBufferLimit, NoteTraffic);
                 SetOutputStream.Invoke(cmd, new object[] { bounded });
             }
             Task execution;
@@ -162,7 +182,7 @@ namespace OpenBsdBuild.Remote
             {
                 // Opening the channel blocks inside SSH.NET until the server answers, up to the connection
                 // timeout, and ignores the token: over a dead link a cancel must not wait for that.
-                Task<Task> opening = Task.Factory.StartNew(() => cmd.ExecuteAsync(cancellationToken), CancellationToken.None,
+                Task<Task> opening = Task.Factory.StartNew(() => cmd.ExecuteAsync(remoteCancel.Token), CancellationToken.None,
                     TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
                 await WithinAsync(opening, cancellationToken).ConfigureAwait(false);
                 execution = opening.Result;
@@ -175,7 +195,7 @@ namespace OpenBsdBuild.Remote
             var readOut = readOutput(cmd.OutputStream);
             var readErr = PumpLines(cmd.ExtendedOutputStream, onStderr);
             if (input != null)
-                await WithinAsync(FeedAsync(cmd, input, cancellationToken), cancellationToken).ConfigureAwait(false);
+                await WithinAsync(FeedAsync(cmd, input, NoteTraffic, cancellationToken), cancellationToken).ConfigureAwait(false);
             try
             {
                 await WithinAsync(execution, cancellationToken).ConfigureAwait(false);
@@ -187,7 +207,24 @@ namespace OpenBsdBuild.Remote
             await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
             if (bounded != null) LastReadPeakBuffered = bounded.PeakBuffered;
             if (!_client.IsConnected && cmd.ExitStatus == null) throw ConnectionLost(null);
+            closing.Ended = true;
             return cmd.ExitStatus ?? (cmd.ExitSignal != null ? 128 + SignalNumber(cmd.ExitSignal) : -1);
+        }
+
+        /// <summary>
+        /// Closes a command's channel: at once when it ended, on the pool when it was given up on. The close waits for the
+        /// session's write lock, which a send stuck on a dead link holds until the shell is closed (<see cref="SshTransport"/>).
+        /// </summary>
+        private sealed class CommandClose : IDisposable
+        {
+            private readonly SshCommand _command;
+            public CommandClose(SshCommand command) => _command = command;
+            public bool Ended { get; set; }
+            public void Dispose()
+            {
+                if (Ended) _command.Dispose();
+                else _ = Task.Run(_command.Dispose);
+            }
         }
 
         public async Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken)
@@ -197,7 +234,11 @@ namespace OpenBsdBuild.Remote
             try
             {
                 // The async transfer checks the token between chunks: Ctrl+C mid-file stops within one chunk, not at the file's end.
-                await sftp.DownloadFileAsync(path, destination, new InlineProgress(r => progress?.Invoke((long)r.TotalBytesDownloaded)), cancellationToken).ConfigureAwait(false);
+                await sftp.DownloadFileAsync(path, destination, new InlineProgress(r =>
+                {
+                    NoteTraffic();
+                    progress?.Invoke((long)r.TotalBytesDownloaded);
+                }), cancellationToken).ConfigureAwait(false);
             }
             catch (SftpPathNotFoundException ex)
             {
@@ -216,8 +257,11 @@ namespace OpenBsdBuild.Remote
             var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await sftp.UploadFileAsync(source, path, true, new InlineUploadProgress(r => progress?.Invoke((long)r.TotalBytesUploaded)), cancellationToken)
-                    .ConfigureAwait(false);
+                await sftp.UploadFileAsync(source, path, true, new InlineUploadProgress(r =>
+                {
+                    NoteTraffic();
+                    progress?.Invoke((long)r.TotalBytesUploaded);
+                }), cancellationToken).ConfigureAwait(false);
             }
             catch (SftpPathNotFoundException ex)
             {
@@ -287,15 +331,19 @@ namespace OpenBsdBuild.Remote
             }));
         }
 
+        /// <summary>Returns within seconds even on a dead link: a close stuck there has its socket cut (see <see cref="SshTransport"/>).</summary>
         public void Dispose()
         {
+            SftpClient? sftp;
             lock (_sftpLock)
             {
-                _sftp?.Dispose();
+                sftp = _sftp;
                 _sftp = null;
             }
-            _client.Dispose();
-            _jump?.Dispose();
+            if (sftp != null) SshTransport.Close(sftp);
+            SshTransport.Close(_client);
+            // The forward's channel lives on the host's connection, which may be the one that died: never waited for long.
+            if (_jump is Tunnel jump) SshTransport.Close(jump.Dispose, null);
         }
 
         private async Task<SftpClient> SftpAsync(CancellationToken cancellationToken)
@@ -379,7 +427,7 @@ namespace OpenBsdBuild.Remote
                 $"SSH to {target} failed: {ex.Message}", target.ToString(), null, ex);
         }
 
-        private static async Task FeedAsync(SshCommand cmd, Stream input, CancellationToken cancellationToken)
+        private static async Task FeedAsync(SshCommand cmd, Stream input, Action moved, CancellationToken cancellationToken)
         {
             try
             {
@@ -388,7 +436,13 @@ namespace OpenBsdBuild.Remote
                 var stdin = cmd.CreateInputStream();
                 try
                 {
-                    await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
+                    var buffer = new byte[1 << 18]; // big writes: see SourcePackager
+                    int n;
+                    while ((n = await input.ReadAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false)) > 0)
+                    {
+                        await stdin.WriteAsync(buffer, 0, n, cancellationToken).ConfigureAwait(false);
+                        moved();
+                    }
                 }
                 catch
                 {
