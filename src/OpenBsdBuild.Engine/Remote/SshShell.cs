@@ -46,7 +46,6 @@ namespace OpenBsdBuild.Remote
         internal bool IsConnected => _client.IsConnected;
         /// <summary>The session's socket (tests: see <see cref="BlockingSessionSocket"/>).</summary>
         internal Socket? SessionSocket => SshTransport.SocketOf(_client);
-        /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
         /// <summary>
         /// How long ago bytes last came out of, or went into, one of this session's commands or transfers. Data that
         /// keeps moving shows the link alive even when a probe goes unanswered: a guest whose CPU is starved can take
@@ -57,6 +56,7 @@ namespace OpenBsdBuild.Remote
 
         private void NoteTraffic() => Interlocked.Exchange(ref _lastTraffic, Stopwatch.GetTimestamp());
 
+        /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
         internal (string Cipher, string Mac) Negotiated => (_connection.CurrentServerEncryption ?? "", _connection.CurrentServerHmacAlgorithm ?? "(aead)");
 
         /// <summary>Connects, verifying the host key; <paramref name="via"/> makes it a jump.</summary>
