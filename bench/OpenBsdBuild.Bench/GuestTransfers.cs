@@ -181,7 +181,7 @@ static class GuestTransfers
     /// the same tar unpacked plain, through gzip -1 and our fastest deflate, and what SourceUpload chooses, every
     /// method once per round, rotated.
     /// </summary>
-    public static async Task UploadProbeAsync(int rounds, int megabytes, bool text)
+    public static async Task UploadProbeAsync(int rounds, int megabytes, bool text, bool lean = false)
     {
         using var rig = new GuestRig();
         string tree = Directory.CreateTempSubdirectory("obb-bench-probe-").FullName;
@@ -191,8 +191,10 @@ static class GuestTransfers
         Tools.Sh($"tar cf {tarFile} -C {tree} . && gzip -1 -k {tarFile}");
         var level = SourcePackager.ChooseLevel(SourcePackager.Select(tree, true, Array.Empty<string>()));
         var results = new Dictionary<string, List<double>>();
+        var cpu = new Dictionary<string, List<double>>(); // this process's CPU seconds per 100 MB
         async Task Ours(string name, string command, Func<Stream> input)
         {
+            TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             using (var shell = await rig.ConnectGuestAsync())
             using (var stream = input())
@@ -201,6 +203,8 @@ static class GuestTransfers
                 if (code != 0) throw new Exception($"{name}: exit {code}");
             }
             Add(name, mb / sw.Elapsed.TotalSeconds);
+            if (!cpu.ContainsKey(name)) cpu[name] = new List<double>();
+            cpu[name].Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds * 100 / mb);
         }
         void Add(string name, double v) { if (!results.ContainsKey(name)) results[name] = new List<double>(); results[name].Add(v); }
         void Ssh(string name, string pipeline)
@@ -210,9 +214,11 @@ static class GuestTransfers
             Add(name, mb / sw.Elapsed.TotalSeconds);
         }
         Stream Packed(System.IO.Compression.CompressionLevel level) =>
-            SourcePackager.PackInBackground(SourcePackager.Select(tree, true, Array.Empty<string>()), level, null, default, out _);
+            SourcePackager.Archive(SourcePackager.Select(tree, true, Array.Empty<string>()), level, null, default);
         var methods = new List<Func<Task>>
         {
+            // The archive read through a stream that hides its CopyToAsync: packed on a thread into a pipe, then copied.
+            () => Ours("ours tar (auto, pulled)", "mkdir -p /usr/obj/p && cd /usr/obj/p && " + SourcePackager.UnpackCommand(level), () => new ReadOnly(Packed(level))),
             () => Ours("ours cat", "cat > /dev/null", () => File.OpenRead(tarFile)),
             () => { Ssh("ssh cat", $"ssh -F {rig.SshConfig} guest 'cat > /dev/null' < {tarFile}"); return Task.CompletedTask; },
             () => Ours("ours tar x", "mkdir -p /usr/obj/p && tar xf - -C /usr/obj/p", () => File.OpenRead(tarFile)),
@@ -221,6 +227,8 @@ static class GuestTransfers
             () => Ours("ours tar xzf (ours, fastest)", "mkdir -p /usr/obj/p && tar xzf - -C /usr/obj/p", () => Packed(System.IO.Compression.CompressionLevel.Fastest)),
             () => Ours("ours tar (auto)", "mkdir -p /usr/obj/p && cd /usr/obj/p && " + SourcePackager.UnpackCommand(level), () => Packed(level)),
         };
+        // lean: the file fed by ours and by ssh, and the archive pushed and pulled.
+        if (lean) methods = new List<Func<Task>> { methods[0], methods[3], methods[4], methods[7] };
         for (int i = 0; i < rounds; i++)
         {
             for (int k = 0; k < methods.Count; k++)
@@ -229,11 +237,13 @@ static class GuestTransfers
                 using var shell = await rig.ConnectGuestAsync();
                 await Run(shell, "rm -rf /usr/obj/p");
             }
-            Console.WriteLine($"round {i + 1}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value[^1]:0.0}")));
+            Console.WriteLine($"round {i + 1} (load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}): " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value[^1]:0.0}")));
         }
-        Console.WriteLine($"| upload probe, {mb:0} MB {(text ? "source text" : "random")} | median MB/s | rounds |");
-        Console.WriteLine("|---|---|---|");
-        foreach (var r in results) Console.WriteLine($"| {r.Key} | {Bench.Median(r.Value):0.0} | {string.Join(" ", r.Value.Select(v => v.ToString("0.0")))} |");
+        Console.WriteLine($"| upload probe, {mb:0} MB {(text ? "source text" : "random")} | median MB/s | rounds | client CPU s per 100 MB |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var r in results)
+            Console.WriteLine($"| {r.Key} | {Bench.Median(r.Value):0.0} | {string.Join(" ", r.Value.Select(v => v.ToString("0.0")))} | " +
+                              (cpu.TryGetValue(r.Key, out var c) ? $"{Bench.Median(c):0.00}" : "-") + " |");
         Directory.Delete(tree, true);
         File.Delete(tarFile);
         File.Delete(tarFile + ".gz");
@@ -345,6 +355,24 @@ static class GuestTransfers
         var r = await shell.RunAsync(command, default);
         if (!r.Succeeded) throw new Exception($"`{command}` failed: {r.Message}");
     }
+}
+
+/// <summary>Only Read: what any stream that is not the archive itself would offer a copy.</summary>
+sealed class ReadOnly : Stream
+{
+    private readonly Stream _inner;
+    public ReadOnly(Stream inner) => _inner = inner;
+    public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+    protected override void Dispose(bool disposing) { if (disposing) _inner.Dispose(); base.Dispose(disposing); }
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>The client's peak resident set, reset per measurement (Linux clear_refs 5 resets VmHWM).</summary>
