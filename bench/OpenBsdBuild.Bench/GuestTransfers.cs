@@ -56,8 +56,8 @@ static class GuestTransfers
         }
         Directory.Delete(trees, true);
         Console.WriteLine();
-        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP / other gzip choice (MB/s) | client peak RSS |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP / other gzip choice (MB/s) | client CPU s per 100 MB, ours / OpenSSH (upload) | client peak RSS |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (string row in table) Console.WriteLine(row);
     }
 
@@ -111,7 +111,7 @@ static class GuestTransfers
         }
         double o = Bench.Median(ours), s = Bench.Median(scp);
         return $"| download | {(directory ? "1,024 files of 8 KB" : name.Replace("a", "").Replace(".bin", " MB"))} | {o:0.0} | {s:0.0} (scp -J) | {o / s:0.00} | " +
-               $"{(raw.Count > 0 ? Bench.Median(raw).ToString("0.0") : "-")} | {rss >> 20} MB |";
+               $"{(raw.Count > 0 ? Bench.Median(raw).ToString("0.0") : "-")} | - | {rss >> 20} MB |";
     }
 
     static async Task<string> UploadAsync(GuestRig rig, int rounds, string tree, string what, bool lean)
@@ -120,6 +120,8 @@ static class GuestTransfers
         var ours = new List<double>();
         var tar = new List<double>();
         var other = new List<double>();
+        var oursCpu = new List<double>(); // CPU seconds per 100 MB: this process for ours, reaped children (tar, ssh, ssh -W) for OpenSSH
+        var tarCpu = new List<double>();
         long rss = 0;
         // The compression SourceUpload does not choose for this tree, to show what the choice is worth.
         var otherLevel = SourcePackager.ChooseLevel(SourcePackager.Select(tree, true, Array.Empty<string>())) == System.IO.Compression.CompressionLevel.NoCompression
@@ -134,6 +136,7 @@ static class GuestTransfers
                     // The working directory exists before the upload, as Invoke-GuestBuild's setup makes it: not timed.
                     using (var setup = await rig.ConnectGuestAsync()) await Run(setup, "mkdir -p /usr/obj/up-ours");
                     Rss.Reset();
+                    TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                     var sw = Stopwatch.StartNew();
                     using (var shell = await rig.ConnectGuestAsync())
                     {
@@ -141,13 +144,16 @@ static class GuestTransfers
                         await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-ours", NullReporter.Instance, default);
                     }
                     ours.Add(mb / sw.Elapsed.TotalSeconds);
+                    oursCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds * 100 / mb);
                     rss = Math.Max(rss, Rss.Peak());
                 },
                 () =>
                 {
+                    double children0 = ChildrenCpuSeconds();
                     var sw = Stopwatch.StartNew();
                     Tools.Sh($"tar cf - -C {tree} . | ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/up-tar && tar xf - -C /usr/obj/up-tar'");
                     tar.Add(mb / sw.Elapsed.TotalSeconds);
+                    tarCpu.Add((ChildrenCpuSeconds() - children0) * 100 / mb);
                     return Task.CompletedTask;
                 },
             };
@@ -170,10 +176,20 @@ static class GuestTransfers
                 using var shell = await rig.ConnectGuestAsync();
                 await Run(shell, "rm -rf /usr/obj/up-ours /usr/obj/up-tar /usr/obj/up-other");
             }
-            Console.WriteLine($"upload {what}, round {i + 1}: ours {ours[^1]:0.0} MB/s, " + (lean ? "" : $"{otherName} {other[^1]:0.0} MB/s, ") + $"tar | ssh -J tar x {tar[^1]:0.0} MB/s");
+            Console.WriteLine($"upload {what}, round {i + 1} (load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}): ours {ours[^1]:0.0} MB/s ({oursCpu[^1]:0.00} CPU s per 100 MB), " +
+                              (lean ? "" : $"{otherName} {other[^1]:0.0} MB/s, ") + $"tar | ssh -J tar x {tar[^1]:0.0} MB/s ({tarCpu[^1]:0.00})");
         }
         double o = Bench.Median(ours), t = Bench.Median(tar);
-        return $"| upload | {what} | {o:0.0} | {t:0.0} (tar \\| ssh -J tar x) | {o / t:0.00} | {(lean ? "-" : $"{otherName}: {Bench.Median(other):0.0}")} | {rss >> 20} MB |";
+        return $"| upload | {what} | {o:0.0} [{string.Join(" ", ours.Select(v => v.ToString("0.0")))}] | {t:0.0} [{string.Join(" ", tar.Select(v => v.ToString("0.0")))}] (tar \\| ssh -J tar x) | {o / t:0.00} | " +
+               $"{(lean ? "-" : $"{otherName}: {Bench.Median(other):0.0}")} | {Bench.Median(oursCpu):0.00} / {Bench.Median(tarCpu):0.00} | {rss >> 20} MB |";
+    }
+
+    /// <summary>CPU seconds of this process's reaped children and theirs (utime + stime of the waited-for, /proc/self/stat fields 16-17).</summary>
+    static double ChildrenCpuSeconds()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from 3 on: the name may hold spaces
+        return (long.Parse(fields[16 - 3]) + long.Parse(fields[17 - 3])) / 100.0; // USER_HZ is 100 on Linux
     }
 
     /// <summary>

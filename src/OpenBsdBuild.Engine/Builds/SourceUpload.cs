@@ -29,9 +29,15 @@ namespace OpenBsdBuild.Builds
             reporter.Verbose($"Compression: {(chosen == CompressionLevel.NoCompression ? "none (the sources do not shrink: a plain tar stream)" : "gzip, fastest level")}");
             var stderr = new StringBuilder();
             using var upload = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var archive = SourcePackager.Archive(selection, chosen,
-                done => reporter.Progress(activity, $"{done / 1048576.0:0.0} of {total / 1048576.0:0.0} MB", total == 0 ? 100 : (int)(done * 100 / total)),
-                upload.Token);
+            int shown = -1;
+            using var archive = SourcePackager.Archive(selection, chosen, done =>
+            {
+                // Once per percent, not per file: every report is a record the pipeline thread renders, on the CPU the upload needs.
+                int percent = total == 0 ? 100 : (int)(done * 100 / total);
+                if (percent == shown) return;
+                shown = percent;
+                reporter.Progress(activity, $"{done / 1048576.0:0.0} of {total / 1048576.0:0.0} MB", percent);
+            }, upload.Token);
             int code;
             try
             {

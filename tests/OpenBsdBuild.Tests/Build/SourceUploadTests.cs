@@ -73,6 +73,23 @@ namespace OpenBsdBuild.Tests.Build
         }
 
         [Fact]
+        public async Task Progress_is_reported_once_per_percent_not_once_per_file()
+        {
+            string src = Path.Combine(_dir, "many");
+            Directory.CreateDirectory(src);
+            for (int i = 0; i < 2000; i++) File.WriteAllText(Path.Combine(src, $"f{i:0000}.c"), new string('x', 1000 + i % 7));
+            string dest = Path.Combine(_dir, "dest");
+            Directory.CreateDirectory(dest);
+            var reporter = new OpenBsdBuild.Tests.Cloud.RecordingReporter();
+            await SourceUpload.SendAsync(_shell, "local", Spec(src), dest, reporter, default);
+            Assert.Equal(2000, Directory.GetFiles(dest).Length);
+            var percents = reporter.ProgressUpdates.Select(u => u.Percent).ToList();
+            Assert.InRange(percents.Count, 2, 101);
+            Assert.Equal(percents.Distinct().Count(), percents.Count);
+            Assert.Equal(100, percents[^1]);
+        }
+
+        [Fact]
         public async Task A_file_that_reads_short_is_SourceUnreadable_naming_the_cause()
         {
             Tools.Require("tar");
