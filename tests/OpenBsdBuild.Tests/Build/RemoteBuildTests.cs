@@ -69,8 +69,14 @@ namespace OpenBsdBuild.Tests.Build
             // A target of its own: its session does not survive this test.
             using var own = new SshBuildTarget();
             _ps.Set("own", own.Guest);
-            var running = _ps.RunAsync($"$own | Invoke-GuestBuild -Command 'echo started; sleep 90' -Destination '{_work}/o3'");
-            System.Threading.Thread.Sleep(2000);
+            // The "guest" shares this file system: the build's pid file beside its working directory says the build runs.
+            string workingDirectory = Path.Combine(own.Namespace.Directory, "ws");
+            var running = _ps.RunAsync($"$own | Invoke-GuestBuild -Command 'echo started; sleep 90' -WorkingDirectory '{workingDirectory}' -MinFreeSpace 1MB -Destination '{_work}/o3'");
+            while (!File.Exists(workingDirectory + ".pid"))
+            {
+                Assert.False(running.IsCompleted, "the build ended before it ran: " + (running.IsCompleted ? running.Result.Describe() : ""));
+                System.Threading.Thread.Sleep(50);
+            }
             own.Namespace.LinkDown();
             try
             {
@@ -81,7 +87,7 @@ namespace OpenBsdBuild.Tests.Build
                 Assert.True(e != null, r.Describe());
                 Assert.StartsWith("OpenBsdBuild.GuestLost,", e!.FullyQualifiedErrorId);
                 Assert.Equal(ErrorCategory.ConnectionError, e.CategoryInfo.Category);
-                Assert.Contains("was lost", e.Exception.Message);
+                Assert.Contains("was lost during the build", e.Exception.Message);
             }
             finally
             {

@@ -11,7 +11,7 @@ namespace OpenBsdBuild.Tests.Reliability
 {
     /// <summary>
     /// Ctrl+C (the pipeline stopped, as PowerShell does it) at every stage of the flow, through real
-    /// pipelines: each stop must return within seconds and leave nothing — no instance, security
+    /// pipelines: each stop must return (its time goes to docs/reliability.md) and leave nothing — no instance, security
     /// group or key pair in EC2, no QEMU, no guest files, no key files, no artifact that looks complete.
     /// </summary>
     [Collection(ReliabilityCollection.Name)]

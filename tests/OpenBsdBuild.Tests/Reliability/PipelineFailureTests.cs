@@ -110,7 +110,7 @@ namespace OpenBsdBuild.Tests.Reliability
             try
             {
                 var (r, took) = FaultWhen(ps, $"{NewHost()} | {StartGuest()} | {Build("true")} | Remove-MetalHost", () => GuestBooting("g1"), "the guest's boot",
-                    () => Lab.Ssh.LinkDown(), TimeSpan.FromSeconds(180));
+                    () => Lab.Ssh.LinkDown());
                 Assert.Null(r.Exception);
                 AssertError(r, "HostLost");
                 Assert.Contains("while guest g1 was booting", r.FirstError!.Exception.Message);
@@ -190,45 +190,23 @@ namespace OpenBsdBuild.Tests.Reliability
         /// <summary>
         /// The one-liner whose host link dies in a build phase: the build's GuestLost is non-terminating and its result still
         /// reaches Remove-MetalHost, which ends the host (its guests cannot be stopped over the dead link; EC2 ends them with it).
+        /// With <paramref name="beforeTheBuild"/>, a pass-through stage between the guest's start and the build cuts the link.
         /// </summary>
-        private void LinkDiesInTheOneLiner(string build, Func<bool> reached, string phase, string row, bool beforeTheBuild = false)
-        {
-            using var ps = new PsSession();
-            var clock = new System.Diagnostics.Stopwatch();
-            try
-            {
-                PsResult r;
-                TimeSpan took;
-                if (!beforeTheBuild)
+        private void LinkDiesInTheOneLiner(string build, Func<bool> reached, string phase, string row, bool beforeTheBuild = false) =>
+            LinkDies($"{NewHost()} | {StartGuest()} | {(beforeTheBuild ? "ForEach-Object { $cut.Invoke(); $_ } | " : "")}{build} | Remove-MetalHost -PassThru",
+                beforeTheBuild ? null : reached, phase, r =>
                 {
-                    (r, took) = FaultWhen(ps, $"{NewHost()} | {StartGuest()} | {build} | Remove-MetalHost -PassThru", reached, phase, () => Lab.Ssh.LinkDown(), TimeSpan.FromSeconds(180));
-                }
-                else
-                {
-                    // Cut by a pass-through stage between the guest's start and the build: the build starts on a dead link.
-                    ps.Set("cut", (Action)(() => { clock.Start(); Lab.Ssh.LinkDown(); }));
-                    r = ps.Run($"{NewHost()} | {StartGuest()} | ForEach-Object {{ $cut.Invoke(); $_ }} | {build} | Remove-MetalHost -PassThru");
-                    took = clock.Elapsed;
-                }
-                Assert.Null(r.Exception);
-                var lost = r.Errors.FirstOrDefault(e => e.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestLost,", StringComparison.Ordinal));
-                Assert.True(lost != null, r.Describe());
-                Assert.Contains($"was lost during the {phase}", lost!.Exception.Message);
-                var result = r.Single<GuestBuildResult>();
-                Assert.Same(result, lost.TargetObject);
-                Assert.False(result.Succeeded);
-                // Remove-MetalHost cannot stop the guest over the dead link: a non-terminating HostLost for it, and the host is still ended.
-                Assert.All(r.Errors.Where(e => e != lost), e => Assert.StartsWith("OpenBsdBuild.HostLost,", e.FullyQualifiedErrorId));
-                Assert.Equal(HostState.Removed, result.Host.State);
-                Lab.Ssh.LinkUp();
-                Lab.AssertNothingLeft(r);
-                ReliabilityDoc.Row(row, $"OpenBsdBuild.GuestLost naming the {phase} (non-terminating) within ~20 s and the result; Remove-MetalHost still ends the host (HostLost for the guest it cannot stop)", took);
-            }
-            finally
-            {
-                Lab.Ssh.LinkUp();
-            }
-        }
+                    Assert.Null(r.Exception);
+                    var lost = r.Errors.FirstOrDefault(e => e.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestLost,", StringComparison.Ordinal));
+                    Assert.True(lost != null, r.Describe());
+                    Assert.Contains($"was lost during the {phase}", lost!.Exception.Message);
+                    var result = r.Single<GuestBuildResult>();
+                    Assert.Same(result, lost.TargetObject);
+                    Assert.False(result.Succeeded);
+                    // Remove-MetalHost cannot stop the guest over the dead link: a non-terminating HostLost for it, and the host is still ended.
+                    Assert.All(r.Errors.Where(e => e != lost), e => Assert.StartsWith("OpenBsdBuild.HostLost,", e.FullyQualifiedErrorId));
+                    Assert.Equal(HostState.Removed, result.Host.State);
+                }, row, $"OpenBsdBuild.GuestLost naming the {phase} (non-terminating) within ~20 s and the result; Remove-MetalHost still ends the host (HostLost for the guest it cannot stop)");
 
         [Fact]
         public void One_liner_whose_host_link_is_dead_when_the_build_starts_is_GuestLost_in_the_preflight_and_the_host_is_ended()
@@ -345,7 +323,7 @@ namespace OpenBsdBuild.Tests.Reliability
             try
             {
                 var (r, took) = FaultWhen(ps, $"$h = {Lab.Ssh.ConnectCommand}; $h | {StartGuest()} | {Build("echo started; sleep 300")} | Remove-MetalHost -PassThru",
-                    () => BuildRuns("g1", state), "the running build", () => Lab.Ssh.LinkDown(), TimeSpan.FromSeconds(300));
+                    () => BuildRuns("g1", state), "the running build", () => Lab.Ssh.LinkDown());
                 Assert.Null(r.Exception);
                 var lost = r.Errors.FirstOrDefault(e => e.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestLost,", StringComparison.Ordinal));
                 Assert.True(lost != null, r.Describe());
