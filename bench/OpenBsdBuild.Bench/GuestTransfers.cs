@@ -56,8 +56,8 @@ static class GuestTransfers
         }
         Directory.Delete(trees, true);
         Console.WriteLine();
-        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP / other gzip choice (MB/s) | client CPU s per 100 MB, ours / OpenSSH (upload) | client peak RSS |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP / other gzip choice (MB/s) | client CPU s per 100 MB, ours / OpenSSH (upload) | guest's QEMU CPU s per 100 MB, ours / OpenSSH (upload) | client peak RSS |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         foreach (string row in table) Console.WriteLine(row);
     }
 
@@ -111,7 +111,7 @@ static class GuestTransfers
         }
         double o = Bench.Median(ours), s = Bench.Median(scp);
         return $"| download | {(directory ? "1,024 files of 8 KB" : name.Replace("a", "").Replace(".bin", " MB"))} | {o:0.0} | {s:0.0} (scp -J) | {o / s:0.00} | " +
-               $"{(raw.Count > 0 ? Bench.Median(raw).ToString("0.0") : "-")} | - | {rss >> 20} MB |";
+               $"{(raw.Count > 0 ? Bench.Median(raw).ToString("0.0") : "-")} | - | - | {rss >> 20} MB |";
     }
 
     static async Task<string> UploadAsync(GuestRig rig, int rounds, string tree, string what, bool lean)
@@ -122,6 +122,9 @@ static class GuestTransfers
         var other = new List<double>();
         var oursCpu = new List<double>(); // CPU seconds per 100 MB: this process for ours, reaped children (tar, ssh, ssh -W) for OpenSSH
         var tarCpu = new List<double>();
+        var oursGuest = new List<double>(); // the guest's QEMU process (vCPU and its network), CPU seconds per 100 MB
+        var tarGuest = new List<double>();
+        int qemu = Tools.QemuProcesses(rig.Host.Directory).Single();
         long rss = 0;
         // The compression SourceUpload does not choose for this tree, to show what the choice is worth.
         var otherLevel = SourcePackager.ChooseLevel(SourcePackager.Select(tree, true, Array.Empty<string>())) == System.IO.Compression.CompressionLevel.NoCompression
@@ -137,6 +140,7 @@ static class GuestTransfers
                     using (var setup = await rig.ConnectGuestAsync()) await Run(setup, "mkdir -p /usr/obj/up-ours");
                     Rss.Reset();
                     TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                    double guest0 = CpuSeconds(qemu);
                     var sw = Stopwatch.StartNew();
                     using (var shell = await rig.ConnectGuestAsync())
                     {
@@ -144,16 +148,18 @@ static class GuestTransfers
                         await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-ours", NullReporter.Instance, default);
                     }
                     ours.Add(mb / sw.Elapsed.TotalSeconds);
+                    oursGuest.Add((CpuSeconds(qemu) - guest0) * 100 / mb);
                     oursCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds * 100 / mb);
                     rss = Math.Max(rss, Rss.Peak());
                 },
                 () =>
                 {
-                    double children0 = ChildrenCpuSeconds();
+                    double children0 = ChildrenCpuSeconds(), guest0 = CpuSeconds(qemu);
                     var sw = Stopwatch.StartNew();
                     Tools.Sh($"tar cf - -C {tree} . | ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/up-tar && tar xf - -C /usr/obj/up-tar'");
                     tar.Add(mb / sw.Elapsed.TotalSeconds);
                     tarCpu.Add((ChildrenCpuSeconds() - children0) * 100 / mb);
+                    tarGuest.Add((CpuSeconds(qemu) - guest0) * 100 / mb);
                     return Task.CompletedTask;
                 },
             };
@@ -176,12 +182,20 @@ static class GuestTransfers
                 using var shell = await rig.ConnectGuestAsync();
                 await Run(shell, "rm -rf /usr/obj/up-ours /usr/obj/up-tar /usr/obj/up-other");
             }
-            Console.WriteLine($"upload {what}, round {i + 1} (load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}): ours {ours[^1]:0.0} MB/s ({oursCpu[^1]:0.00} CPU s per 100 MB), " +
-                              (lean ? "" : $"{otherName} {other[^1]:0.0} MB/s, ") + $"tar | ssh -J tar x {tar[^1]:0.0} MB/s ({tarCpu[^1]:0.00})");
+            Console.WriteLine($"upload {what}, round {i + 1} (load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}): ours {ours[^1]:0.0} MB/s (CPU s per 100 MB: client {oursCpu[^1]:0.00}, guest {oursGuest[^1]:0.0}), " +
+                              (lean ? "" : $"{otherName} {other[^1]:0.0} MB/s, ") + $"tar | ssh -J tar x {tar[^1]:0.0} MB/s (client {tarCpu[^1]:0.00}, guest {tarGuest[^1]:0.0})");
         }
         double o = Bench.Median(ours), t = Bench.Median(tar);
         return $"| upload | {what} | {o:0.0} [{string.Join(" ", ours.Select(v => v.ToString("0.0")))}] | {t:0.0} [{string.Join(" ", tar.Select(v => v.ToString("0.0")))}] (tar \\| ssh -J tar x) | {o / t:0.00} | " +
-               $"{(lean ? "-" : $"{otherName}: {Bench.Median(other):0.0}")} | {Bench.Median(oursCpu):0.00} / {Bench.Median(tarCpu):0.00} | {rss >> 20} MB |";
+               $"{(lean ? "-" : $"{otherName}: {Bench.Median(other):0.0}")} | {Bench.Median(oursCpu):0.00} / {Bench.Median(tarCpu):0.00} | {Bench.Median(oursGuest):0.0} / {Bench.Median(tarGuest):0.0} | {rss >> 20} MB |";
+    }
+
+    /// <summary>CPU seconds a process has used (utime + stime, /proc/PID/stat fields 14-15).</summary>
+    static double CpuSeconds(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[14 - 3]) + long.Parse(fields[15 - 3])) / 100.0;
     }
 
     /// <summary>CPU seconds of this process's reaped children and theirs (utime + stime of the waited-for, /proc/self/stat fields 16-17).</summary>
