@@ -125,6 +125,8 @@ static class GuestTransfers
         var oursGuest = new List<double>(); // the guest's QEMU process (vCPU and its network), CPU seconds per 100 MB
         var tarGuest = new List<double>();
         int qemu = Tools.QemuProcesses(rig.Host.Directory).Single();
+        var oursInside = new List<GuestCounters>(); // the guest's own view: packets received, CPU ticks by kind
+        var tarInside = new List<GuestCounters>();
         long rss = 0;
         // The compression SourceUpload does not choose for this tree, to show what the choice is worth.
         var otherLevel = SourcePackager.ChooseLevel(SourcePackager.Select(tree, true, Array.Empty<string>())) == System.IO.Compression.CompressionLevel.NoCompression
@@ -137,7 +139,12 @@ static class GuestTransfers
                 async () =>
                 {
                     // The working directory exists before the upload, as Invoke-GuestBuild's setup makes it: not timed.
-                    using (var setup = await rig.ConnectGuestAsync()) await Run(setup, "mkdir -p /usr/obj/up-ours");
+                    GuestCounters before;
+                    using (var setup = await rig.ConnectGuestAsync())
+                    {
+                        await Run(setup, "mkdir -p /usr/obj/up-ours");
+                        before = await GuestCounters.ReadAsync(setup);
+                    }
                     Rss.Reset();
                     TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
                     double guest0 = CpuSeconds(qemu);
@@ -149,18 +156,21 @@ static class GuestTransfers
                     }
                     ours.Add(mb / sw.Elapsed.TotalSeconds);
                     oursGuest.Add((CpuSeconds(qemu) - guest0) * 100 / mb);
+                    using (var after = await rig.ConnectGuestAsync()) oursInside.Add((await GuestCounters.ReadAsync(after)).Since(before));
                     oursCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds * 100 / mb);
                     rss = Math.Max(rss, Rss.Peak());
                 },
-                () =>
+                async () =>
                 {
+                    GuestCounters before;
+                    using (var setup = await rig.ConnectGuestAsync()) before = await GuestCounters.ReadAsync(setup);
                     double children0 = ChildrenCpuSeconds(), guest0 = CpuSeconds(qemu);
                     var sw = Stopwatch.StartNew();
                     Tools.Sh($"tar cf - -C {tree} . | ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/up-tar && tar xf - -C /usr/obj/up-tar'");
                     tar.Add(mb / sw.Elapsed.TotalSeconds);
                     tarCpu.Add((ChildrenCpuSeconds() - children0) * 100 / mb);
                     tarGuest.Add((CpuSeconds(qemu) - guest0) * 100 / mb);
-                    return Task.CompletedTask;
+                    using (var after = await rig.ConnectGuestAsync()) tarInside.Add((await GuestCounters.ReadAsync(after)).Since(before));
                 },
             };
             if (!lean)
@@ -184,6 +194,7 @@ static class GuestTransfers
             }
             Console.WriteLine($"upload {what}, round {i + 1} (load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}): ours {ours[^1]:0.0} MB/s (CPU s per 100 MB: client {oursCpu[^1]:0.00}, guest {oursGuest[^1]:0.0}), " +
                               (lean ? "" : $"{otherName} {other[^1]:0.0} MB/s, ") + $"tar | ssh -J tar x {tar[^1]:0.0} MB/s (client {tarCpu[^1]:0.00}, guest {tarGuest[^1]:0.0})");
+            Console.WriteLine($"  inside the guest, per MB: ours {oursInside[^1].PerMB(mb)}; tar | ssh {tarInside[^1].PerMB(mb)}");
         }
         double o = Bench.Median(ours), t = Bench.Median(tar);
         return $"| upload | {what} | {o:0.0} [{string.Join(" ", ours.Select(v => v.ToString("0.0")))}] | {t:0.0} [{string.Join(" ", tar.Select(v => v.ToString("0.0")))}] (tar \\| ssh -J tar x) | {o / t:0.00} | " +
@@ -385,6 +396,25 @@ static class GuestTransfers
         var r = await shell.RunAsync(command, default);
         if (!r.Succeeded) throw new Exception($"`{command}` failed: {r.Message}");
     }
+}
+
+/// <summary>The guest's counters around a transfer: eth0's received packets, and /proc/stat's CPU ticks (user, system, irq+softirq, idle).</summary>
+sealed record GuestCounters(long Packets, long User, long System, long Irq, long Idle)
+{
+    public static async Task<GuestCounters> ReadAsync(IHostShell shell)
+    {
+        var r = await shell.RunAsync("head -1 /proc/stat; grep eth0 /proc/net/dev", default);
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var cpu = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray(); // user nice system idle iowait irq softirq
+        var net = lines[1].Split(':')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray(); // bytes packets ...
+        return new GuestCounters(net[1], cpu[0] + cpu[1], cpu[2], cpu[5] + cpu[6], cpu[3] + cpu[4]);
+    }
+
+    public GuestCounters Since(GuestCounters before) =>
+        new GuestCounters(Packets - before.Packets, User - before.User, System - before.System, Irq - before.Irq, Idle - before.Idle);
+
+    public string PerMB(double mb) =>
+        $"{Packets / mb:0} packets, ticks user {User / mb:0.0} system {System / mb:0.0} irq {Irq / mb:0.0} idle {Idle / mb:0.0}";
 }
 
 /// <summary>Only Read: what any stream that is not the archive itself would offer a copy.</summary>
