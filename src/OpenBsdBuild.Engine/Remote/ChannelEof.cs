@@ -19,7 +19,11 @@ namespace OpenBsdBuild.Remote
         private static readonly FieldInfo? MessagingLock =
             typeof(SshCommand).Assembly.GetType("Renci.SshNet.Channels.Channel")?.GetField("_messagingLock", Private);
 
-        /// <summary>Disposes <paramref name="stdin"/> (which sends the EOF while the channel is open) under the channel's lock.</summary>
+        /// <summary>
+        /// Disposes <paramref name="stdin"/> (which sends the EOF while the channel is open) under the channel's lock. Only after
+        /// a completed copy: a link that dies just then keeps the lock held until the shell is closed, which cuts its socket
+        /// (<see cref="SshTransport"/>).
+        /// </summary>
         public static void Send(SshCommand command, Stream stdin)
         {
             object? gate = CommandChannel?.GetValue(command) is object channel ? MessagingLock?.GetValue(channel) : null;

@@ -148,8 +148,16 @@ namespace OpenBsdBuild.Remote
         {
             EnsureConnected();
             OperationTrace.Command(Description, command, input);
-            using var cmd = _client.CreateCommand(command);
+            var cmd = _client.CreateCommand(command);
+            using var closing = new CommandClose(cmd);
             cmd.CommandTimeout = Timeout.InfiniteTimeSpan;
+            // SSH.NET cancels a command inside Cancel() itself: it sends a signal, then waits up to 500 ms for the exit, and on
+            // a clogged connection that send waits for TCP. Ctrl+C and the link watch must not wait: SSH.NET gets its own token.
+            var remoteCancel = new CancellationTokenSource();
+            using var cancelRemotely = cancellationToken.Register(() => Task.Run(() =>
+            {
+                try { remoteCancel.Cancel(); } catch (AggregateException) { /* the command ended or was closed meanwhile */ }
+            }));
             BoundedPipeStream? bounded = null;
             if (boundedOutput && SetOutputStream != null)
             {
@@ -162,7 +170,7 @@ namespace OpenBsdBuild.Remote
             {
                 // Opening the channel blocks inside SSH.NET until the server answers, up to the connection
                 // timeout, and ignores the token: over a dead link a cancel must not wait for that.
-                Task<Task> opening = Task.Factory.StartNew(() => cmd.ExecuteAsync(cancellationToken), CancellationToken.None,
+                Task<Task> opening = Task.Factory.StartNew(() => cmd.ExecuteAsync(remoteCancel.Token), CancellationToken.None,
                     TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
                 await WithinAsync(opening, cancellationToken).ConfigureAwait(false);
                 execution = opening.Result;
@@ -187,7 +195,24 @@ namespace OpenBsdBuild.Remote
             await Task.WhenAll(readOut, readErr).ConfigureAwait(false);
             if (bounded != null) LastReadPeakBuffered = bounded.PeakBuffered;
             if (!_client.IsConnected && cmd.ExitStatus == null) throw ConnectionLost(null);
+            closing.Ended = true;
             return cmd.ExitStatus ?? (cmd.ExitSignal != null ? 128 + SignalNumber(cmd.ExitSignal) : -1);
+        }
+
+        /// <summary>
+        /// Closes a command's channel: at once when it ended, on the pool when it was given up on. The close waits for the
+        /// session's write lock, which a send stuck on a dead link holds until the shell is closed (<see cref="SshTransport"/>).
+        /// </summary>
+        private sealed class CommandClose : IDisposable
+        {
+            private readonly SshCommand _command;
+            public CommandClose(SshCommand command) => _command = command;
+            public bool Ended { get; set; }
+            public void Dispose()
+            {
+                if (Ended) _command.Dispose();
+                else _ = Task.Run(_command.Dispose);
+            }
         }
 
         public async Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken)
@@ -287,15 +312,19 @@ namespace OpenBsdBuild.Remote
             }));
         }
 
+        /// <summary>Returns within seconds even on a dead link: a close stuck there has its socket cut (see <see cref="SshTransport"/>).</summary>
         public void Dispose()
         {
+            SftpClient? sftp;
             lock (_sftpLock)
             {
-                _sftp?.Dispose();
+                sftp = _sftp;
                 _sftp = null;
             }
-            _client.Dispose();
-            _jump?.Dispose();
+            if (sftp != null) SshTransport.Close(sftp);
+            SshTransport.Close(_client);
+            // The forward's channel lives on the host's connection, which may be the one that died: never waited for long.
+            if (_jump is Tunnel jump) SshTransport.Close(jump.Dispose, null);
         }
 
         private async Task<SftpClient> SftpAsync(CancellationToken cancellationToken)

@@ -290,6 +290,13 @@ namespace OpenBsdBuild.Tests.Reliability
         }
 
         [Fact]
+        public void The_link_to_the_host_dropping_during_the_source_upload_is_GuestLost_and_nothing_is_left()
+        {
+            BigSources();
+            LinkDiesInInvokeOpenBsdBuild(OneShot("true"), () => GuestKiB("g1") > 2048, "upload of the sources", "Invoke-OpenBsdBuild: the link to the host drops during the source upload");
+        }
+
+        [Fact]
         public void The_link_to_the_host_dropping_during_the_artifact_download_is_GuestLost_and_no_artifact_is_left()
         {
             LinkDiesInInvokeOpenBsdBuild(OneShot("head -c 24000000 /dev/urandom > big.bin", "-Artifact big.bin"), () => PartialArtifacts() > (1 << 20), "download of the artifacts",

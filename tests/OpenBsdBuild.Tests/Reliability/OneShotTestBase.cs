@@ -69,6 +69,16 @@ namespace OpenBsdBuild.Tests.Reliability
             return src;
         }
 
+        /// <summary>The sources with a 48 MB incompressible blob: on the throttled link the upload takes ~25 s.</summary>
+        protected string BigSources()
+        {
+            string src = Sources();
+            var bytes = new byte[48 << 20];
+            new Random(7).NextBytes(bytes);
+            File.WriteAllBytes(Path.Combine(src, "blob.bin"), bytes);
+            return src;
+        }
+
         /// <summary>The size of the artifact files still being downloaded (*.partial) under <see cref="Artifacts"/>.</summary>
         protected long PartialArtifacts() => Directory.Exists(Artifacts)
             ? System.Linq.Enumerable.Sum(Directory.GetFiles(Artifacts, "*.partial", SearchOption.AllDirectories), f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0L; } })
@@ -84,6 +94,10 @@ namespace OpenBsdBuild.Tests.Reliability
         /// <param name="stateDirectory">The state directory of the guest's host in the namespace; default the EC2 lab's.</param>
         protected bool BuildRuns(string guestName, string? stateDirectory = null) =>
             Lab.GuestSh(guestName, Image.KeyFile, $"test -e /usr/obj/{guestName}.pid && echo yes", stateDirectory).Trim() == "yes";
+
+        /// <summary>How many KiB the guest's working directory /usr/obj/<paramref name="guestName"/> holds (an upload's progress).</summary>
+        protected long GuestKiB(string guestName) =>
+            long.TryParse(Lab.GuestSh(guestName, Image.KeyFile, $"du -sk /usr/obj/{guestName} 2>/dev/null | cut -f1").Trim(), out long k) ? k : 0;
 
         /// <summary>True once guest <paramref name="guestName"/>'s QEMU runs and Start-OpenBsdGuest waits for its SSH (its record names the port and pid).</summary>
         /// <param name="stateDirectory">The host's state directory; default the EC2 lab's.</param>

@@ -230,6 +230,14 @@ namespace OpenBsdBuild.Tests.Reliability
     
 
         [Fact]
+        public void One_liner_whose_host_link_drops_during_the_source_upload_is_GuestLost_and_the_host_is_ended()
+        {
+            string src = BigSources();
+            LinkDiesInTheOneLiner($"Invoke-GuestBuild -Path '{src}' -Command true -WorkingDirectory /usr/obj/g1 -MinFreeSpace 64MB -Destination '{Artifacts}'",
+                () => GuestKiB("g1") > 2048, "upload of the sources", "One-liner: the link to the host drops during the source upload");
+        }
+
+        [Fact]
         public void One_liner_stopped_with_CtrlC_while_New_MetalHost_prepares_the_host_leaves_nothing()
         {
             using var ps = new PsSession();
