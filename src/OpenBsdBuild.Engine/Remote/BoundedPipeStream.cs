@@ -23,8 +23,14 @@ namespace OpenBsdBuild.Remote
         private long _buffered;
         private bool _writerDone;
         private bool _readerDone;
+        private readonly Action? _onRead;
 
-        public BoundedPipeStream(int capacity) => Capacity = capacity;
+        /// <param name="onRead">Called after each read that returned bytes (outside the lock).</param>
+        public BoundedPipeStream(int capacity, Action? onRead = null)
+        {
+            Capacity = capacity;
+            _onRead = onRead;
+        }
 
         /// <summary>Bytes that may wait unread before a write blocks (one write larger than this still passes alone).</summary>
         public int Capacity { get; }
@@ -49,6 +55,13 @@ namespace OpenBsdBuild.Remote
         }
 
         public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = ReadBuffered(buffer, offset, count);
+            if (n > 0) _onRead?.Invoke();
+            return n;
+        }
+
+        private int ReadBuffered(byte[] buffer, int offset, int count)
         {
             lock (_sync)
             {

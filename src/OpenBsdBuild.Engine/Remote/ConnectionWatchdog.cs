@@ -40,6 +40,9 @@ namespace OpenBsdBuild.Remote
         /// <summary>Time for a cancelled probe to come back before the watchdog stops waiting for it.</summary>
         private static readonly TimeSpan AnswerSlack = TimeSpan.FromSeconds(1);
 
+        /// <summary>Data that moved this recently counts as an answer.</summary>
+        private static readonly TimeSpan RecentTraffic = TimeSpan.FromSeconds(5);
+
         /// <summary>
         /// Whether the machine runs a trivial command within <paramref name="answerTimeout"/>. False when it does not
         /// answer in time, or its connection failed; also false once <paramref name="stop"/> is cancelled.
@@ -54,7 +57,10 @@ namespace OpenBsdBuild.Remote
             Task first = await Task.WhenAny(probe, Task.Delay(answerTimeout + AnswerSlack, stop)).ConfigureAwait(false);
             if (first == probe && probe.Status == TaskStatus.RanToCompletion) return true;
             _ = probe.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed whenever it ends
-            return false;
+            // Unanswered, but data still moved at the end of the wait: a slow machine, not a dead link (whose last
+            // buffered bytes are read within moments of its death).
+            bool unanswered = first != probe || probe.IsCanceled;
+            return unanswered && !stop.IsCancellationRequested && shell is SshShell ssh && ssh.SinceTraffic < RecentTraffic;
         }
 
         public bool Lost { get; private set; }

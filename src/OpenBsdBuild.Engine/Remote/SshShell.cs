@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.IO;
 using System.Net.Sockets;
 using System.Text;
@@ -25,6 +26,7 @@ namespace OpenBsdBuild.Remote
         private static readonly Random ReversePorts = new Random();
         private readonly object _sftpLock = new object();
         private SftpClient? _sftp;
+        private long _lastTraffic = Stopwatch.GetTimestamp();
 
         private SshShell(SshTarget target, SshClient client, ConnectionInfo connection, Tunnel? jump, string presentedKey)
         {
@@ -43,6 +45,16 @@ namespace OpenBsdBuild.Remote
         /// <summary>False once the transport closed (the peer or a forward ended it); a link that died silently still reads true.</summary>
         internal bool IsConnected => _client.IsConnected;
         /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
+        /// <summary>
+        /// How long ago bytes last came out of, or went into, one of this session's commands or transfers. Data that
+        /// keeps moving shows the link alive even when a probe goes unanswered: a guest whose CPU is starved can take
+        /// longer than <see cref="LinkWatch.AnswerTimeout"/> to start a process for the probe while it still streams.
+        /// </summary>
+        internal TimeSpan SinceTraffic =>
+            TimeSpan.FromSeconds((Stopwatch.GetTimestamp() - Interlocked.Read(ref _lastTraffic)) / (double)Stopwatch.Frequency);
+
+        private void NoteTraffic() => Interlocked.Exchange(ref _lastTraffic, Stopwatch.GetTimestamp());
+
         internal (string Cipher, string Mac) Negotiated => (_connection.CurrentServerEncryption ?? "", _connection.CurrentServerHmacAlgorithm ?? "(aead)");
 
         /// <summary>Connects, verifying the host key; <paramref name="via"/> makes it a jump.</summary>
@@ -113,7 +125,7 @@ namespace OpenBsdBuild.Remote
 
         public Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr,
             CancellationToken cancellationToken) =>
-            ExecAsync(command, input, stdout => PumpLines(stdout, onStdout), onStderr, cancellationToken);
+            ExecAsync(command, input, stdout => PumpLines(stdout, line => { NoteTraffic(); onStdout?.Invoke(line); }), onStderr, cancellationToken);
 
         /// <summary>
         /// Over an exec channel of this session: no second connection and key exchange (as SFTP needs), which
@@ -162,7 +174,7 @@ namespace OpenBsdBuild.Remote
             if (boundedOutput && SetOutputStream != null)
             {
                 cmd.OutputStream.Dispose();
-                bounded = new BoundedPipeStream(ReadBufferLimit);
+                bounded = new BoundedPipeStream(ReadBufferLimit, NoteTraffic);
                 SetOutputStream.Invoke(cmd, new object[] { bounded });
             }
             Task execution;
@@ -183,7 +195,7 @@ namespace OpenBsdBuild.Remote
             var readOut = readOutput(cmd.OutputStream);
             var readErr = PumpLines(cmd.ExtendedOutputStream, onStderr);
             if (input != null)
-                await WithinAsync(FeedAsync(cmd, input, cancellationToken), cancellationToken).ConfigureAwait(false);
+                await WithinAsync(FeedAsync(cmd, input, NoteTraffic, cancellationToken), cancellationToken).ConfigureAwait(false);
             try
             {
                 await WithinAsync(execution, cancellationToken).ConfigureAwait(false);
@@ -222,7 +234,11 @@ namespace OpenBsdBuild.Remote
             try
             {
                 // The async transfer checks the token between chunks: Ctrl+C mid-file stops within one chunk, not at the file's end.
-                await sftp.DownloadFileAsync(path, destination, new InlineProgress(r => progress?.Invoke((long)r.TotalBytesDownloaded)), cancellationToken).ConfigureAwait(false);
+                await sftp.DownloadFileAsync(path, destination, new InlineProgress(r =>
+                {
+                    NoteTraffic();
+                    progress?.Invoke((long)r.TotalBytesDownloaded);
+                }), cancellationToken).ConfigureAwait(false);
             }
             catch (SftpPathNotFoundException ex)
             {
@@ -241,8 +257,11 @@ namespace OpenBsdBuild.Remote
             var sftp = await SftpAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await sftp.UploadFileAsync(source, path, true, new InlineUploadProgress(r => progress?.Invoke((long)r.TotalBytesUploaded)), cancellationToken)
-                    .ConfigureAwait(false);
+                await sftp.UploadFileAsync(source, path, true, new InlineUploadProgress(r =>
+                {
+                    NoteTraffic();
+                    progress?.Invoke((long)r.TotalBytesUploaded);
+                }), cancellationToken).ConfigureAwait(false);
             }
             catch (SftpPathNotFoundException ex)
             {
@@ -408,7 +427,7 @@ namespace OpenBsdBuild.Remote
                 $"SSH to {target} failed: {ex.Message}", target.ToString(), null, ex);
         }
 
-        private static async Task FeedAsync(SshCommand cmd, Stream input, CancellationToken cancellationToken)
+        private static async Task FeedAsync(SshCommand cmd, Stream input, Action moved, CancellationToken cancellationToken)
         {
             try
             {
@@ -417,7 +436,13 @@ namespace OpenBsdBuild.Remote
                 var stdin = cmd.CreateInputStream();
                 try
                 {
-                    await input.CopyToAsync(stdin, 1 << 18, cancellationToken).ConfigureAwait(false); // big writes: see SourcePackager
+                    var buffer = new byte[1 << 18]; // big writes: see SourcePackager
+                    int n;
+                    while ((n = await input.ReadAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false)) > 0)
+                    {
+                        await stdin.WriteAsync(buffer, 0, n, cancellationToken).ConfigureAwait(false);
+                        moved();
+                    }
                 }
                 catch
                 {
