@@ -39,6 +39,9 @@ namespace OpenBsdBuild.Builds
         /// </summary>
         public Task Packing => _packed.Task;
 
+        /// <summary>True once it was read rather than copied (tests: SSH must copy it, or the pipe comes back).</summary>
+        internal bool WasRead => _pipe != null;
+
         public override Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
         {
             Start();

@@ -73,6 +73,35 @@ namespace OpenBsdBuild.Tests.Build
         }
 
         [Fact]
+        public async Task Over_SSH_the_archive_is_packed_straight_into_stdin_and_unpacks_byte_for_byte()
+        {
+            string src = Tree(24, 500_000);
+            using var host = new NetnsSshHost();
+            using var ssh = await SshShell.ConnectAsync(new SshTarget(host.Address, 22, "root", host.KeyFile, HostKeyPolicy.Pinned(new[] { host.HostKeyFingerprint })), default);
+            string remote = "/tmp/obb-up-ssh-" + Guid.NewGuid().ToString("N");
+            try
+            {
+                Assert.True((await ssh.RunAsync($"mkdir {remote}", default)).Succeeded);
+                var selection = SourcePackager.Select(src, true, Array.Empty<string>());
+                using (var archive = SourcePackager.Archive(selection, CompressionLevel.NoCompression, null, default))
+                {
+                    int exit = await ssh.StreamAsync($"cd {remote} && tar xf -", archive, null, null, default);
+                    Assert.Equal(0, exit);
+                    await archive.Packing;
+                    // Copied, not read: a read/write loop would put the pipe and its thread hand-offs back (docs/transfers.md).
+                    Assert.False(archive.WasRead);
+                }
+                var sums = (await ssh.RunAsync($"cd {remote} && sha256sum sub/f0.bin f1.bin", default)).Stdout;
+                Assert.Contains(Checksums.Sha256File(Path.Combine(src, "sub", "f0.bin")) + "  sub/f0.bin", sums);
+                Assert.Contains(Checksums.Sha256File(Path.Combine(src, "f1.bin")) + "  f1.bin", sums);
+            }
+            finally
+            {
+                await ssh.RunAsync($"rm -rf {remote}", default);
+            }
+        }
+
+        [Fact]
         public async Task Progress_is_reported_once_per_percent_not_once_per_file()
         {
             string src = Path.Combine(_dir, "many");
