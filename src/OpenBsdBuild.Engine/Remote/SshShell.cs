@@ -44,6 +44,8 @@ namespace OpenBsdBuild.Remote
         public bool IsLocal => false;
         /// <summary>False once the transport closed (the peer or a forward ended it); a link that died silently still reads true.</summary>
         internal bool IsConnected => _client.IsConnected;
+        /// <summary>The session's socket (tests: see <see cref="BlockingSessionSocket"/>).</summary>
+        internal Socket? SessionSocket => SshTransport.SocketOf(_client);
         /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
         /// <summary>
         /// How long ago bytes last came out of, or went into, one of this session's commands or transfers. Data that
@@ -82,7 +84,7 @@ namespace OpenBsdBuild.Remote
             Tunnel? jump = via == null ? null : await via.OpenTunnelAsync(target.Host, target.Port, cancellationToken).ConfigureAwait(false);
             string host = jump?.Host ?? target.Host;
             int port = jump?.Port ?? target.Port;
-            var info = new ConnectionInfo(host, port, target.User, new PrivateKeyAuthenticationMethod(target.User, key))
+            var info = new ConnectionInfo(host, port, target.User, new BlockingSessionSocket.KeyAuthentication(target.User, key))
             {
                 Timeout = target.ConnectTimeout,
             };

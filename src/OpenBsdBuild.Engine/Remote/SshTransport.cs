@@ -47,12 +47,17 @@ namespace OpenBsdBuild.Remote
         /// <summary>Shuts down the client's socket: a send stuck on it fails, and so does every later one.</summary>
         public static void Cut(BaseClient client)
         {
-            if (ClientSession?.GetValue(client) is Session session && SessionSocket?.GetValue(session) is Socket socket)
+            if (SocketOf(client) is Socket socket)
             {
                 try { socket.Shutdown(SocketShutdown.Both); }
                 catch (Exception ex) when (ex is SocketException || ex is ObjectDisposedException) { /* already closed */ }
             }
         }
+
+        /// <summary>A session's socket (SSH.NET keeps it private), or null without one.</summary>
+        internal static Socket? SocketOf(Session session) => SessionSocket?.GetValue(session) as Socket;
+
+        internal static Socket? SocketOf(BaseClient client) => ClientSession?.GetValue(client) is Session session ? SocketOf(session) : null;
 
         private static bool Ended(Task closing)
         {
