@@ -32,6 +32,28 @@ namespace OpenBsdBuild.Flow
             return problems;
         }
 
+        /// <summary>
+        /// Lets go of attached <paramref name="hosts"/> (the user's machines): stops the guests started on them, closes the
+        /// connection and marks them Disconnected, as Disconnect-MetalHost does; never terminates anything, never throws.
+        /// </summary>
+        /// <returns>The guests stopped, and one line for each guest that could not be, saying how to stop it by hand.</returns>
+        public static async Task<(IReadOnlyList<string> Stopped, IReadOnlyList<string> Problems)> DisconnectAsync(IReadOnlyList<MetalHost> hosts, IOperationReporter reporter)
+        {
+            using var bound = new CancellationTokenSource(Bound);
+            var ended = await Task.WhenAll(hosts.Select(h => DisconnectAsync(h, reporter, bound.Token))).ConfigureAwait(false);
+            return (ended.SelectMany(e => e.Stopped.Select(s => s.Guest.Name)).ToList(),
+                ended.SelectMany(e => e.NotStopped.Select(s => $"Guest {s.Guest.Name} on {e.Host.Name} could not be stopped: {s.Error.Message}. " +
+                                                               $"Once the host answers: Connect-MetalHost … | Get-OpenBsdGuest -Name {s.Guest.Name} | Stop-OpenBsdGuest")).ToList());
+        }
+
+        private static async Task<HostTeardownResult> DisconnectAsync(MetalHost host, IOperationReporter reporter, CancellationToken ct)
+        {
+            var ended = await HostTeardown.StopGuestsAsync(host, new HostTeardownOptions { GuestsOnly = true, Bounded = true }, reporter, ct).ConfigureAwait(false);
+            host.Shell.Dispose();
+            host.State = HostState.Disconnected;
+            return ended;
+        }
+
         private static async Task<IReadOnlyList<string>> EndGuestsAsync(IReadOnlyList<OpenBsdGuest> guests, IOperationReporter reporter, CancellationToken ct)
         {
             IReadOnlyList<(OpenBsdGuest Guest, GuestControl.StopOutcome? Outcome, Exception? Error)> stopped;

@@ -61,12 +61,17 @@ namespace OpenBsdBuild.Commands
         [ValidateNotNullOrEmpty]
         public string? StateDirectory { get; set; }
 
+        protected override bool HoldsAttachedHosts => true;
+
         protected override void ProcessRecord()
         {
             try
             {
                 MetalHost host = Local ? RunEngine((r, ct) => HostConnector.ConnectLocalAsync(StateDirectory, r, ct)) : ConnectSsh();
                 HostRegistry.Add(host);
+                // Held like a made host, but only let go of: a pipeline that ends abnormally, or in which no stage took
+                // the host, leaves no connection open that nothing leads to (docs/reliability.md).
+                TakeCustody(host);
                 WriteObject(host);
             }
             catch (OpenBsdBuildException ex)

@@ -26,10 +26,16 @@ namespace OpenBsdBuild.Common
         protected override void StopProcessing() => _stopping.Cancel();
 
         /// <summary>Holds a host or guest this invocation made until the pipeline ends (see <see cref="PipelineCustody"/>).</summary>
-        protected void TakeCustody(object made) => _custody.Take(made);
+        protected void TakeCustody(object made) => _custody.Take(made, KeepOnFailureWanted);
 
         /// <summary>-KeepOnFailure of the creating cmdlets: what the pipeline made is kept (and named) instead of ended.</summary>
         protected virtual bool KeepOnFailureWanted => false;
+
+        /// <summary>
+        /// What this command holds is the user's machine, attached, not made (Connect-MetalHost): it is let go of
+        /// (disconnected), never terminated.
+        /// </summary>
+        protected virtual bool HoldsAttachedHosts => false;
 
         /// <summary>
         /// PowerShell disposes every command of a pipeline once it has ended, normally or not: the
@@ -47,6 +53,21 @@ namespace OpenBsdBuild.Common
             {
                 HostWarning($"{MyInvocation.MyCommand.Name}: {why}; kept with -KeepOnFailure: {names}. " +
                             string.Join(" ", hosts.Where(h => h.InstanceId != null).Select(h => $"Remove with: Remove-MetalHost -InstanceId {h.InstanceId} -Region {h.Region}.")));
+                return;
+            }
+            if (HoldsAttachedHosts)
+            {
+                // A host with a guest kept by -KeepOnFailure stays attached, so Get-OpenBsdGuest still finds that guest.
+                var keep = hosts.Where(h => h.Guests.Any(PipelineCustody.IsKept)).ToList();
+                var disconnect = hosts.Except(keep).ToList();
+                var (stopped, stuck) = Task.Run(() => Flow.PipelineTeardown.DisconnectAsync(disconnect, NullReporter.Instance)).GetAwaiter().GetResult();
+                foreach (var h in disconnect) HostRegistry.Remove(h);
+                if (disconnect.Count > 0)
+                    HostWarning($"{MyInvocation.MyCommand.Name}: {why}; disconnected from {string.Join(", ", disconnect.Select(h => h.Name))} (the machine is kept)" +
+                                (stopped.Count > 0 ? $" and stopped the guests started on it: {string.Join(", ", stopped)}." : "."));
+                if (keep.Count > 0)
+                    HostWarning($"{MyInvocation.MyCommand.Name}: {why}; still attached to {string.Join(", ", keep.Select(h => h.Name))}, which holds a guest kept with -KeepOnFailure (Get-OpenBsdGuest lists it).");
+                foreach (string problem in stuck) HostWarning(problem);
                 return;
             }
             var problems = Task.Run(() => Flow.PipelineTeardown.EndAsync(hosts, guests, NullReporter.Instance)).GetAwaiter().GetResult();

@@ -26,16 +26,24 @@ namespace OpenBsdBuild.Common
         // Keyed by the object itself, so any stage can mark a host it got without knowing who made it.
         private static readonly ConditionalWeakTable<object, Entry> Held = new ConditionalWeakTable<object, Entry>();
 
+        // What a command with -KeepOnFailure made: an attached host with such a guest on it stays attached, so Get-OpenBsdGuest still finds the guest.
+        private static readonly ConditionalWeakTable<object, object> Kept = new ConditionalWeakTable<object, object>();
+
         private readonly List<object> _made = new List<object>();
 
         public bool IsEmpty => _made.Count == 0;
 
-        public void Take(object made)
+        public void Take(object made, bool keepOnFailure)
         {
             _made.Add(made);
             Held.Remove(made);
             Held.Add(made, new Entry(this));
+            Kept.Remove(made);
+            if (keepOnFailure) Kept.Add(made, made);
         }
+
+        /// <summary>Made by a command with -KeepOnFailure.</summary>
+        public static bool IsKept(object made) => Kept.TryGetValue(made, out _);
 
         /// <summary>A stage could not use <paramref name="host"/> and wrote nothing that leads to it.</summary>
         public static void Dropped(MetalHost host)
@@ -59,7 +67,7 @@ namespace OpenBsdBuild.Common
                 bool end = pipelineFailed || (Held.TryGetValue(made, out var e) && e.Owner == this && e.Dropped && !e.PassedOn);
                 Held.Remove(made);
                 if (!end) continue;
-                if (made is MetalHost h && h.State != HostState.Removed) hosts.Add(h);
+                if (made is MetalHost h && h.State != HostState.Removed && h.State != HostState.Disconnected) hosts.Add(h);
                 if (made is OpenBsdGuest g && g.State != GuestState.Stopped && g.Host.State != HostState.Removed) guests.Add(g);
             }
             _made.Clear();

@@ -305,22 +305,47 @@ namespace OpenBsdBuild.Tests.Reliability
         public void On_an_attached_host_a_throwing_script_block_stage_stops_the_guest_unless_KeepOnFailure()
         {
             using var ps = new PsSession();
-            var r = ps.Run($"{Attached} | {StartGuest()} | ForEach-Object {{ throw 'the script failed' }} | Remove-MetalHost");
+            // A pass-through stage keeps the attached host in $h, to see what became of it once the pipeline is over.
+            var r = ps.Run($"{Attached} | ForEach-Object {{ $h = $_; $_ }} | {StartGuest()} | ForEach-Object {{ throw 'the script failed' }} | Remove-MetalHost");
             Assert.NotNull(r.Exception);
             Assert.Contains("the script failed", r.Exception!.Message);
-            Assert.Contains("the pipeline ended before it finished; removed what it had made: g1", r.HostText);
+            // The host's release (its command is disposed first) stops the guest; Start-OpenBsdGuest's finds it stopped.
+            Assert.Contains("stopped the guests started on it: g1", r.HostText);
             Ec2Lab.AssertNoGuests(LocalState);
             ReliabilityDoc.Row("Attached host: a script block stage throws", "the script's exception; the guest the pipeline started is stopped", null, WithThePipeline);
 
-            // -KeepOnFailure keeps it, on a local host too, and names it; nothing else stops it.
-            var kept = ps.Run($"$k = {Attached}; $k | {StartGuest("-KeepOnFailure")} | ForEach-Object {{ throw 'the script failed' }} | Remove-MetalHost");
+            // Nothing leads to the host the pipeline attached: it is let go of (the machine itself is kept), as Disconnect-MetalHost does.
+            Assert.Contains("Connect-MetalHost: the pipeline ended before it finished; disconnected from", r.HostText);
+            Assert.Equal("Disconnected", ps.Run("$h.State").Output.Single().ToString());
+            ReliabilityDoc.Row("Attached host: the pipeline ends abnormally", "the host it attached is Disconnected (its connection closed, no longer listed); the machine is kept", null, WithThePipeline);
+
+            // -KeepOnFailure keeps the guest, on a local host too, and names it; its host stays attached, so Get-OpenBsdGuest
+            // with no input finds the guest; nothing else stops it.
+            var kept = ps.Run($"{Attached} | ForEach-Object {{ $k = $_; $_ }} | {StartGuest("-KeepOnFailure")} | ForEach-Object {{ throw 'the script failed' }} | Remove-MetalHost");
             Assert.NotNull(kept.Exception);
             Assert.Contains("kept with -KeepOnFailure: g1", kept.HostText);
+            Assert.Contains("still attached to", kept.HostText);
             Assert.Single(Tools.QemuProcesses(LocalState));
-            Assert.Equal("Running", ps.Run("($k | Get-OpenBsdGuest -Name g1).State").Output.Single().ToString());
-            var stopped = ps.Run("$k | Get-OpenBsdGuest -Name g1 | Stop-OpenBsdGuest");
+            Assert.Equal("Ready", ps.Run("$k.State").Output.Single().ToString());
+            // Hosts are listed per process: other tests' hosts may answer too (or not: their links may be down), so only $k's guest counts.
+            Assert.Equal("Running", ps.Run("(Get-OpenBsdGuest -Name g1 -ErrorAction SilentlyContinue | Where-Object { [object]::ReferenceEquals($_.Host, $k) }).State").Output.Single().ToString());
+            var stopped = ps.Run("$k | Get-OpenBsdGuest -Name g1 | Stop-OpenBsdGuest; $k | Disconnect-MetalHost");
             Assert.False(stopped.HadErrors, stopped.Describe());
             Ec2Lab.AssertNoGuests(LocalState);
+            ReliabilityDoc.Row("Attached host: the pipeline ends abnormally with a guest kept by -KeepOnFailure", "the guest keeps running and its host stays attached, so Get-OpenBsdGuest finds it", null, "– (the user stops it)");
+        }
+
+        [Fact]
+        public void On_an_attached_host_whose_guest_fails_to_start_the_host_nothing_leads_to_is_disconnected()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"{Attached} | ForEach-Object {{ $h = $_; $_ }} | Start-OpenBsdGuest -Name g1 -Image /nonexistent/disk.qcow2 -KeyFile '{Image.KeyFile}' -TrustHostKey | {Build("true")} | Remove-MetalHost");
+            Assert.Null(r.Exception);
+            Assert.NotNull(r.FirstError);
+            Assert.Contains("Connect-MetalHost: no later stage took them; disconnected from", r.HostText);
+            Assert.Equal("Disconnected", ps.Run("$h.State").Output.Single().ToString());
+            Ec2Lab.AssertNoGuests(LocalState);
+            ReliabilityDoc.Row("Attached host: the guest does not start", "the guest's error (non-terminating); the host no stage passed on is Disconnected as the pipeline ends", null, WithThePipeline);
         }
 
         [Fact]
