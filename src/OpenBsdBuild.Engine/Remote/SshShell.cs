@@ -46,7 +46,6 @@ namespace OpenBsdBuild.Remote
         internal bool IsConnected => _client.IsConnected;
         /// <summary>The session's socket (tests: see <see cref="BlockingSessionSocket"/>).</summary>
         internal Socket? SessionSocket => SshTransport.SocketOf(_client);
-        /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
         /// <summary>
         /// How long ago bytes last came out of, or went into, one of this session's commands or transfers. Data that
         /// keeps moving shows the link alive even when a probe goes unanswered: a guest whose CPU is starved can take
@@ -57,6 +56,7 @@ namespace OpenBsdBuild.Remote
 
         private void NoteTraffic() => Interlocked.Exchange(ref _lastTraffic, Stopwatch.GetTimestamp());
 
+        /// <summary>The cipher and MAC this session negotiated, server to client ("(aead)" for the MAC of an AEAD cipher).</summary>
         internal (string Cipher, string Mac) Negotiated => (_connection.CurrentServerEncryption ?? "", _connection.CurrentServerHmacAlgorithm ?? "(aead)");
 
         /// <summary>Connects, verifying the host key; <paramref name="via"/> makes it a jump.</summary>
@@ -165,13 +165,7 @@ namespace OpenBsdBuild.Remote
             var cmd = _client.CreateCommand(command);
             using var closing = new CommandClose(cmd);
             cmd.CommandTimeout = Timeout.InfiniteTimeSpan;
-            // SSH.NET cancels a command inside Cancel() itself: it sends a signal, then waits up to 500 ms for the exit, and on
-            // a clogged connection that send waits for TCP. Ctrl+C and the link watch must not wait: SSH.NET gets its own token.
-            var remoteCancel = new CancellationTokenSource();
-            using var cancelRemotely = cancellationToken.Register(() => Task.Run(() =>
-            {
-                try { remoteCancel.Cancel(); } catch (AggregateException) { /* the command ended or was closed meanwhile */ }
-            }));
+            using var cancelRemotely = cancellationToken.Register(closing.CancelRemotely);
             BoundedPipeStream? bounded = null;
             if (boundedOutput && SetOutputStream != null)
             {
@@ -184,7 +178,7 @@ namespace OpenBsdBuild.Remote
             {
                 // Opening the channel blocks inside SSH.NET until the server answers, up to the connection
                 // timeout, and ignores the token: over a dead link a cancel must not wait for that.
-                Task<Task> opening = Task.Factory.StartNew(() => cmd.ExecuteAsync(remoteCancel.Token), CancellationToken.None,
+                Task<Task> opening = Task.Factory.StartNew(() => cmd.ExecuteAsync(closing.RemoteToken), CancellationToken.None,
                     TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
                 await WithinAsync(opening, cancellationToken).ConfigureAwait(false);
                 execution = opening.Result;
@@ -214,18 +208,40 @@ namespace OpenBsdBuild.Remote
         }
 
         /// <summary>
-        /// Closes a command's channel: at once when it ended, on the pool when it was given up on. The close waits for the
-        /// session's write lock, which a send stuck on a dead link holds until the shell is closed (<see cref="SshTransport"/>).
+        /// Cancels and closes a command's channel without making its caller wait. SSH.NET cancels inside Cancel() itself
+        /// (a signal, then up to 500 ms for the exit), and the close waits for the session's write lock, which a send stuck
+        /// on a dead link holds until the shell is closed (<see cref="SshTransport"/>): both run on the pool unless the
+        /// command ended. The close always follows the signal: a request on a channel already closed makes OpenSSH drop
+        /// the whole connection ("server_input_channel_req: unknown channel", seen when the link watch gave up on a probe).
         /// </summary>
         private sealed class CommandClose : IDisposable
         {
             private readonly SshCommand _command;
+            private readonly CancellationTokenSource _remoteCancel = new CancellationTokenSource();
+            private Task _cancelling = Task.CompletedTask;
+
             public CommandClose(SshCommand command) => _command = command;
+
+            /// <summary>The token SSH.NET's execution gets in place of the caller's.</summary>
+            public CancellationToken RemoteToken => _remoteCancel.Token;
             public bool Ended { get; set; }
+
+            public void CancelRemotely() => Volatile.Write(ref _cancelling, Task.Run(() =>
+            {
+                try { _remoteCancel.Cancel(); } catch (AggregateException) { /* the command ended or was closed meanwhile */ }
+            }));
+
             public void Dispose()
             {
-                if (Ended) _command.Dispose();
-                else _ = Task.Run(_command.Dispose);
+                Task cancelling = Volatile.Read(ref _cancelling);
+                if (Ended && cancelling.IsCompleted) Close(cancelling);
+                else _ = cancelling.ContinueWith(Close, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+
+            private void Close(Task cancelled)
+            {
+                _command.Dispose();
+                _remoteCancel.Dispose();
             }
         }
 
