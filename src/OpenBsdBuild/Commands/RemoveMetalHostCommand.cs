@@ -105,6 +105,16 @@ namespace OpenBsdBuild.Commands
                 if (PassThru) WriteObject(item);
                 return;
             }
+            if (input is GuestBuildResult { Succeeded: false } failed && (PipelineCustody.IsKeptByRunningPipeline(failed.Guest) || PipelineCustody.IsKeptByRunningPipeline(host)))
+            {
+                // The failure -KeepOnFailure was given for: keep the guest and its host to look into, as a stage that threw would.
+                // Once the pipeline that made them has completed, the same result removes them (docs/reliability.md).
+                WriteWarning($"The build in {failed.Guest.Name} failed, and -KeepOnFailure was given earlier in this pipeline: kept {failed.Guest.Name} and its host {host.Name}. " +
+                             (host.InstanceId != null ? $"Remove them with: Remove-MetalHost -InstanceId {host.InstanceId} -Region {host.Region} (the host's self-destruct stays armed)." :
+                                                        $"Stop the guest with: Get-OpenBsdGuest -Name {failed.Guest.Name} | Stop-OpenBsdGuest, or pipe the result to Remove-MetalHost."));
+                if (PassThru) WriteObject(item);
+                return;
+            }
             string action = host.Provider == HostProvider.Ec2 ? "Terminate host and delete what was created for it" : "Stop its guests and disconnect (the machine itself is kept)";
             if (!ShouldProcess(host.Name, action)) return;
 

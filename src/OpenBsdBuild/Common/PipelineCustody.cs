@@ -45,6 +45,9 @@ namespace OpenBsdBuild.Common
         /// <summary>Made by a command with -KeepOnFailure.</summary>
         public static bool IsKept(object made) => Kept.TryGetValue(made, out _);
 
+        /// <summary>Made by a command with -KeepOnFailure whose pipeline is still running (custody ends with the pipeline).</summary>
+        public static bool IsKeptByRunningPipeline(object made) => Held.TryGetValue(made, out _) && IsKept(made);
+
         /// <summary>A stage could not use <paramref name="host"/> and wrote nothing that leads to it.</summary>
         public static void Dropped(MetalHost host)
         {

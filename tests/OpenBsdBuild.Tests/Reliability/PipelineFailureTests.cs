@@ -336,6 +336,28 @@ namespace OpenBsdBuild.Tests.Reliability
         }
 
         [Fact]
+        public void With_KeepOnFailure_a_failed_build_keeps_its_guest_past_Remove_MetalHost_until_the_pipeline_has_completed()
+        {
+            using var ps = new PsSession();
+            var r = ps.Run($"$r = {Attached} | ForEach-Object {{ $k = $_; $_ }} | {StartGuest("-KeepOnFailure")} | {Build("exit 2")} | Remove-MetalHost -PassThru");
+            Assert.Null(r.Exception);
+            AssertError(r, "BuildFailed");
+            Assert.Contains(r.Warnings, w => w.Message.StartsWith("The build in g1 failed, and -KeepOnFailure was given earlier in this pipeline: kept g1", StringComparison.Ordinal));
+            // Kept: the guest runs, its host stays attached and lists it, and the result still came out of Remove-MetalHost.
+            Assert.Single(Tools.QemuProcesses(LocalState));
+            Assert.Equal("Ready", ps.Run("$k.State").Output.Single().ToString());
+            Assert.Equal("Running", ps.Run("($k | Get-OpenBsdGuest -Name g1).State").Output.Single().ToString());
+            Assert.Equal("False", ps.Run("$r.Succeeded").Output.Single().ToString());
+
+            // The pipeline has completed: the same result now removes what was kept.
+            var removed = ps.Run("$r | Remove-MetalHost");
+            Assert.False(removed.HadErrors, removed.Describe());
+            Assert.Empty(removed.Warnings);
+            Ec2Lab.AssertNoGuests(LocalState);
+            ReliabilityDoc.Row("Attached host with Start-OpenBsdGuest -KeepOnFailure: the build fails", "OpenBsdBuild.BuildFailed (non-terminating) and the result; Remove-MetalHost keeps the guest and its host with a warning saying how to remove them; the result removes them once the pipeline has completed", null, "– (the user removes it)");
+        }
+
+        [Fact]
         public void On_an_attached_host_whose_guest_fails_to_start_the_host_nothing_leads_to_is_disconnected()
         {
             using var ps = new PsSession();
