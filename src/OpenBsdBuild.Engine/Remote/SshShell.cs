@@ -316,17 +316,18 @@ namespace OpenBsdBuild.Remote
                         "Allow TCP forwarding in the host's sshd_config (AllowTcpForwarding yes or remote), then try again.", ex);
                 }
                 OperationTrace.Action(Description, $"reverse forward 127.0.0.1:{remotePort} -> this machine's 127.0.0.1:{localPort}");
-                return Task.FromResult(new Tunnel("127.0.0.1", (int)remotePort, () =>
+                // Stopping asks the server to cancel the forward, a send that a dead link can hold for TCP's ~15 min: not waited for long.
+                return Task.FromResult(new Tunnel("127.0.0.1", (int)remotePort, () => SshTransport.Close(() =>
                 {
                     try
                     {
-                        // Stopping asks the server to cancel the forward: only while there is a session to ask.
+                        // Only while there is a session to ask.
                         if (_client.IsConnected) forward.Stop();
                         _client.RemoveForwardedPort(forward);
                     }
                     catch (Exception) { /* the session is already gone */ }
                     forward.Dispose();
-                }));
+                }, null)));
             }
         }
 
