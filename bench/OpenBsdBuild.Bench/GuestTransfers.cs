@@ -56,8 +56,8 @@ static class GuestTransfers
         }
         Directory.Delete(trees, true);
         Console.WriteLine();
-        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP / other gzip choice (MB/s) | client peak RSS |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP / other gzip choice (MB/s) | client CPU s per 100 MB, ours / OpenSSH (upload) | guest's QEMU CPU s per 100 MB, ours / OpenSSH (upload) | client peak RSS |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         foreach (string row in table) Console.WriteLine(row);
     }
 
@@ -111,7 +111,7 @@ static class GuestTransfers
         }
         double o = Bench.Median(ours), s = Bench.Median(scp);
         return $"| download | {(directory ? "1,024 files of 8 KB" : name.Replace("a", "").Replace(".bin", " MB"))} | {o:0.0} | {s:0.0} (scp -J) | {o / s:0.00} | " +
-               $"{(raw.Count > 0 ? Bench.Median(raw).ToString("0.0") : "-")} | {rss >> 20} MB |";
+               $"{(raw.Count > 0 ? Bench.Median(raw).ToString("0.0") : "-")} | - | - | {rss >> 20} MB |";
     }
 
     static async Task<string> UploadAsync(GuestRig rig, int rounds, string tree, string what, bool lean)
@@ -120,6 +120,13 @@ static class GuestTransfers
         var ours = new List<double>();
         var tar = new List<double>();
         var other = new List<double>();
+        var oursCpu = new List<double>(); // CPU seconds per 100 MB: this process for ours, reaped children (tar, ssh, ssh -W) for OpenSSH
+        var tarCpu = new List<double>();
+        var oursGuest = new List<double>(); // the guest's QEMU process (vCPU and its network), CPU seconds per 100 MB
+        var tarGuest = new List<double>();
+        int qemu = Tools.QemuProcesses(rig.Host.Directory).Single();
+        var oursInside = new List<GuestCounters>(); // the guest's own view: packets received, CPU ticks by kind
+        var tarInside = new List<GuestCounters>();
         long rss = 0;
         // The compression SourceUpload does not choose for this tree, to show what the choice is worth.
         var otherLevel = SourcePackager.ChooseLevel(SourcePackager.Select(tree, true, Array.Empty<string>())) == System.IO.Compression.CompressionLevel.NoCompression
@@ -132,8 +139,15 @@ static class GuestTransfers
                 async () =>
                 {
                     // The working directory exists before the upload, as Invoke-GuestBuild's setup makes it: not timed.
-                    using (var setup = await rig.ConnectGuestAsync()) await Run(setup, "mkdir -p /usr/obj/up-ours");
+                    GuestCounters before;
+                    using (var setup = await rig.ConnectGuestAsync())
+                    {
+                        await Run(setup, "mkdir -p /usr/obj/up-ours");
+                        before = await GuestCounters.ReadAsync(setup);
+                    }
                     Rss.Reset();
+                    TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                    double guest0 = CpuSeconds(qemu);
                     var sw = Stopwatch.StartNew();
                     using (var shell = await rig.ConnectGuestAsync())
                     {
@@ -141,14 +155,22 @@ static class GuestTransfers
                         await SourceUpload.SendAsync(shell, "bench", spec, "/usr/obj/up-ours", NullReporter.Instance, default);
                     }
                     ours.Add(mb / sw.Elapsed.TotalSeconds);
+                    oursGuest.Add((CpuSeconds(qemu) - guest0) * 100 / mb);
+                    using (var after = await rig.ConnectGuestAsync()) oursInside.Add((await GuestCounters.ReadAsync(after)).Since(before));
+                    oursCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds * 100 / mb);
                     rss = Math.Max(rss, Rss.Peak());
                 },
-                () =>
+                async () =>
                 {
+                    GuestCounters before;
+                    using (var setup = await rig.ConnectGuestAsync()) before = await GuestCounters.ReadAsync(setup);
+                    double children0 = ChildrenCpuSeconds(), guest0 = CpuSeconds(qemu);
                     var sw = Stopwatch.StartNew();
                     Tools.Sh($"tar cf - -C {tree} . | ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/up-tar && tar xf - -C /usr/obj/up-tar'");
                     tar.Add(mb / sw.Elapsed.TotalSeconds);
-                    return Task.CompletedTask;
+                    tarCpu.Add((ChildrenCpuSeconds() - children0) * 100 / mb);
+                    tarGuest.Add((CpuSeconds(qemu) - guest0) * 100 / mb);
+                    using (var after = await rig.ConnectGuestAsync()) tarInside.Add((await GuestCounters.ReadAsync(after)).Since(before));
                 },
             };
             if (!lean)
@@ -170,10 +192,29 @@ static class GuestTransfers
                 using var shell = await rig.ConnectGuestAsync();
                 await Run(shell, "rm -rf /usr/obj/up-ours /usr/obj/up-tar /usr/obj/up-other");
             }
-            Console.WriteLine($"upload {what}, round {i + 1}: ours {ours[^1]:0.0} MB/s, " + (lean ? "" : $"{otherName} {other[^1]:0.0} MB/s, ") + $"tar | ssh -J tar x {tar[^1]:0.0} MB/s");
+            Console.WriteLine($"upload {what}, round {i + 1} (load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}): ours {ours[^1]:0.0} MB/s (CPU s per 100 MB: client {oursCpu[^1]:0.00}, guest {oursGuest[^1]:0.0}), " +
+                              (lean ? "" : $"{otherName} {other[^1]:0.0} MB/s, ") + $"tar | ssh -J tar x {tar[^1]:0.0} MB/s (client {tarCpu[^1]:0.00}, guest {tarGuest[^1]:0.0})");
+            Console.WriteLine($"  inside the guest, per MB: ours {oursInside[^1].PerMB(mb)}; tar | ssh {tarInside[^1].PerMB(mb)}");
         }
         double o = Bench.Median(ours), t = Bench.Median(tar);
-        return $"| upload | {what} | {o:0.0} | {t:0.0} (tar \\| ssh -J tar x) | {o / t:0.00} | {(lean ? "-" : $"{otherName}: {Bench.Median(other):0.0}")} | {rss >> 20} MB |";
+        return $"| upload | {what} | {o:0.0} [{string.Join(" ", ours.Select(v => v.ToString("0.0")))}] | {t:0.0} [{string.Join(" ", tar.Select(v => v.ToString("0.0")))}] (tar \\| ssh -J tar x) | {o / t:0.00} | " +
+               $"{(lean ? "-" : $"{otherName}: {Bench.Median(other):0.0}")} | {Bench.Median(oursCpu):0.00} / {Bench.Median(tarCpu):0.00} | {Bench.Median(oursGuest):0.0} / {Bench.Median(tarGuest):0.0} | {rss >> 20} MB |";
+    }
+
+    /// <summary>CPU seconds a process has used (utime + stime, /proc/PID/stat fields 14-15).</summary>
+    static double CpuSeconds(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[14 - 3]) + long.Parse(fields[15 - 3])) / 100.0;
+    }
+
+    /// <summary>CPU seconds of this process's reaped children and theirs (utime + stime of the waited-for, /proc/self/stat fields 16-17).</summary>
+    static double ChildrenCpuSeconds()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from 3 on: the name may hold spaces
+        return (long.Parse(fields[16 - 3]) + long.Parse(fields[17 - 3])) / 100.0; // USER_HZ is 100 on Linux
     }
 
     /// <summary>
@@ -181,7 +222,7 @@ static class GuestTransfers
     /// the same tar unpacked plain, through gzip -1 and our fastest deflate, and what SourceUpload chooses, every
     /// method once per round, rotated.
     /// </summary>
-    public static async Task UploadProbeAsync(int rounds, int megabytes, bool text)
+    public static async Task UploadProbeAsync(int rounds, int megabytes, bool text, bool lean = false)
     {
         using var rig = new GuestRig();
         string tree = Directory.CreateTempSubdirectory("obb-bench-probe-").FullName;
@@ -191,8 +232,10 @@ static class GuestTransfers
         Tools.Sh($"tar cf {tarFile} -C {tree} . && gzip -1 -k {tarFile}");
         var level = SourcePackager.ChooseLevel(SourcePackager.Select(tree, true, Array.Empty<string>()));
         var results = new Dictionary<string, List<double>>();
+        var cpu = new Dictionary<string, List<double>>(); // this process's CPU seconds per 100 MB
         async Task Ours(string name, string command, Func<Stream> input)
         {
+            TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             using (var shell = await rig.ConnectGuestAsync())
             using (var stream = input())
@@ -201,6 +244,8 @@ static class GuestTransfers
                 if (code != 0) throw new Exception($"{name}: exit {code}");
             }
             Add(name, mb / sw.Elapsed.TotalSeconds);
+            if (!cpu.ContainsKey(name)) cpu[name] = new List<double>();
+            cpu[name].Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds * 100 / mb);
         }
         void Add(string name, double v) { if (!results.ContainsKey(name)) results[name] = new List<double>(); results[name].Add(v); }
         void Ssh(string name, string pipeline)
@@ -210,9 +255,11 @@ static class GuestTransfers
             Add(name, mb / sw.Elapsed.TotalSeconds);
         }
         Stream Packed(System.IO.Compression.CompressionLevel level) =>
-            SourcePackager.PackInBackground(SourcePackager.Select(tree, true, Array.Empty<string>()), level, null, default, out _);
+            SourcePackager.Archive(SourcePackager.Select(tree, true, Array.Empty<string>()), level, null, default);
         var methods = new List<Func<Task>>
         {
+            // The archive read through a stream that hides its CopyToAsync: packed on a thread into a pipe, then copied.
+            () => Ours("ours tar (auto, pulled)", "mkdir -p /usr/obj/p && cd /usr/obj/p && " + SourcePackager.UnpackCommand(level), () => new ReadOnly(Packed(level))),
             () => Ours("ours cat", "cat > /dev/null", () => File.OpenRead(tarFile)),
             () => { Ssh("ssh cat", $"ssh -F {rig.SshConfig} guest 'cat > /dev/null' < {tarFile}"); return Task.CompletedTask; },
             () => Ours("ours tar x", "mkdir -p /usr/obj/p && tar xf - -C /usr/obj/p", () => File.OpenRead(tarFile)),
@@ -221,6 +268,8 @@ static class GuestTransfers
             () => Ours("ours tar xzf (ours, fastest)", "mkdir -p /usr/obj/p && tar xzf - -C /usr/obj/p", () => Packed(System.IO.Compression.CompressionLevel.Fastest)),
             () => Ours("ours tar (auto)", "mkdir -p /usr/obj/p && cd /usr/obj/p && " + SourcePackager.UnpackCommand(level), () => Packed(level)),
         };
+        // lean: the file fed by ours and by ssh, and the archive pushed and pulled.
+        if (lean) methods = new List<Func<Task>> { methods[0], methods[3], methods[4], methods[7] };
         for (int i = 0; i < rounds; i++)
         {
             for (int k = 0; k < methods.Count; k++)
@@ -229,11 +278,13 @@ static class GuestTransfers
                 using var shell = await rig.ConnectGuestAsync();
                 await Run(shell, "rm -rf /usr/obj/p");
             }
-            Console.WriteLine($"round {i + 1}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value[^1]:0.0}")));
+            Console.WriteLine($"round {i + 1} (load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}): " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value[^1]:0.0}")));
         }
-        Console.WriteLine($"| upload probe, {mb:0} MB {(text ? "source text" : "random")} | median MB/s | rounds |");
-        Console.WriteLine("|---|---|---|");
-        foreach (var r in results) Console.WriteLine($"| {r.Key} | {Bench.Median(r.Value):0.0} | {string.Join(" ", r.Value.Select(v => v.ToString("0.0")))} |");
+        Console.WriteLine($"| upload probe, {mb:0} MB {(text ? "source text" : "random")} | median MB/s | rounds | client CPU s per 100 MB |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var r in results)
+            Console.WriteLine($"| {r.Key} | {Bench.Median(r.Value):0.0} | {string.Join(" ", r.Value.Select(v => v.ToString("0.0")))} | " +
+                              (cpu.TryGetValue(r.Key, out var c) ? $"{Bench.Median(c):0.00}" : "-") + " |");
         Directory.Delete(tree, true);
         File.Delete(tarFile);
         File.Delete(tarFile + ".gz");
@@ -345,6 +396,43 @@ static class GuestTransfers
         var r = await shell.RunAsync(command, default);
         if (!r.Succeeded) throw new Exception($"`{command}` failed: {r.Message}");
     }
+}
+
+/// <summary>The guest's counters around a transfer: eth0's received packets, and /proc/stat's CPU ticks (user, system, irq+softirq, idle).</summary>
+sealed record GuestCounters(long Packets, long User, long System, long Irq, long Idle)
+{
+    public static async Task<GuestCounters> ReadAsync(IHostShell shell)
+    {
+        var r = await shell.RunAsync("head -1 /proc/stat; grep eth0 /proc/net/dev", default);
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var cpu = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray(); // user nice system idle iowait irq softirq
+        var net = lines[1].Split(':')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray(); // bytes packets ...
+        return new GuestCounters(net[1], cpu[0] + cpu[1], cpu[2], cpu[5] + cpu[6], cpu[3] + cpu[4]);
+    }
+
+    public GuestCounters Since(GuestCounters before) =>
+        new GuestCounters(Packets - before.Packets, User - before.User, System - before.System, Irq - before.Irq, Idle - before.Idle);
+
+    public string PerMB(double mb) =>
+        $"{Packets / mb:0} packets, ticks user {User / mb:0.0} system {System / mb:0.0} irq {Irq / mb:0.0} idle {Idle / mb:0.0}";
+}
+
+/// <summary>Only Read: what any stream that is not the archive itself would offer a copy.</summary>
+sealed class ReadOnly : Stream
+{
+    private readonly Stream _inner;
+    public ReadOnly(Stream inner) => _inner = inner;
+    public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+    protected override void Dispose(bool disposing) { if (disposing) _inner.Dispose(); base.Dispose(disposing); }
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>The client's peak resident set, reset per measurement (Linux clear_refs 5 resets VmHWM).</summary>

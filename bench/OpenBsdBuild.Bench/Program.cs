@@ -35,7 +35,7 @@ if (which == "guest") await GuestTransfers.RunAsync(rounds, args.Length > 2 ? ar
 if (which == "native") await NativeReadiness.RunAsync(rounds);
 // Register-OpenBsdAmi against the EC2 emulator and s3rver: its own overhead beyond convert, upload and a fixed emulated import.
 if (which == "ami") await AmiRegistration.RunAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 64, TimeSpan.FromSeconds(args.Length > 3 ? int.Parse(args[3]) : 10));
-if (which == "upprobe") await GuestTransfers.UploadProbeAsync(rounds, int.Parse(args[2]), args.Length > 3 && args[3] == "text");
+if (which == "upprobe") await GuestTransfers.UploadProbeAsync(rounds, int.Parse(args[2]), args.Contains("text"), args.Contains("lean"));
 // Where a download's time and the client's CPU go: verified fetch, bare exec-channel stream, scp -J, ssh -J cat.
 if (which == "downprobe") await DownloadProbe.RunAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 50);
 if (which == "guestcost") await GuestTransfers.GuestCostAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 50);

@@ -129,31 +129,9 @@ namespace OpenBsdBuild.Builds
         /// <summary>The guest's tar flags for a stream <see cref="Pack"/> made at <paramref name="level"/>.</summary>
         public static string UnpackCommand(CompressionLevel level) => level == CompressionLevel.NoCompression ? "tar xf -" : "tar xzf -";
 
-        /// <summary>Starts packing on a background thread and returns the stream to read the tar.gz from.</summary>
-        public static Stream PackInBackground(Selection selection, CompressionLevel level, Action<long>? progress, CancellationToken cancellationToken, out Task packing)
-        {
-            var pipe = new PipeStream();
-            // A thread of its own: packing blocks on the pipe, which must not starve the pool.
-            packing = Task.Factory.StartNew(() =>
-            {
-                try
-                {
-                    // gzip writes in 8 KB pieces; SSH.NET sends each write as its own packets and
-                    // manages ~26 MB/s that way, but ~160 MB/s with 64 KB+ writes. So coalesce.
-                    // Not disposed: that would close the pipe, which is the reader's to close.
-                    var coalesced = new BufferedStream(pipe, 256 << 10);
-                    Pack(selection, coalesced, level, progress, cancellationToken);
-                    coalesced.Flush();
-                    pipe.CompleteWriting();
-                }
-                catch (Exception ex)
-                {
-                    pipe.CompleteWriting(ex);
-                    throw;
-                }
-            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            return pipe;
-        }
+        /// <summary>The selection as a tar stream (see <see cref="Pack"/>), packed while it is consumed.</summary>
+        internal static SourceArchive Archive(Selection selection, CompressionLevel level, Action<long>? progress, CancellationToken cancellationToken) =>
+            new SourceArchive((output, stop) => Pack(selection, output, level, progress, stop), cancellationToken);
 
         private static IReadOnlyList<string>? GitFiles(string root)
         {

@@ -29,9 +29,15 @@ namespace OpenBsdBuild.Builds
             reporter.Verbose($"Compression: {(chosen == CompressionLevel.NoCompression ? "none (the sources do not shrink: a plain tar stream)" : "gzip, fastest level")}");
             var stderr = new StringBuilder();
             using var upload = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var archive = SourcePackager.PackInBackground(selection, chosen,
-                done => reporter.Progress(activity, $"{done / 1048576.0:0.0} of {total / 1048576.0:0.0} MB", total == 0 ? 100 : (int)(done * 100 / total)),
-                upload.Token, out Task packing);
+            int shown = -1;
+            using var archive = SourcePackager.Archive(selection, chosen, done =>
+            {
+                // Once per percent, not per file: every report is a record the pipeline thread renders, on the CPU the upload needs.
+                int percent = total == 0 ? 100 : (int)(done * 100 / total);
+                if (percent == shown) return;
+                shown = percent;
+                reporter.Progress(activity, $"{done / 1048576.0:0.0} of {total / 1048576.0:0.0} MB", percent);
+            }, upload.Token);
             int code;
             try
             {
@@ -45,8 +51,18 @@ namespace OpenBsdBuild.Builds
                 reporter.ProgressDone(activity);
             }
             // A local read error shows up remotely as a truncated archive; report the real cause.
-            try { await packing.ConfigureAwait(false); }
+            try { await archive.Packing.ConfigureAwait(false); }
             catch (OperationCanceledException) { cancellationToken.ThrowIfCancellationRequested(); }
+            catch (SourceArchive.ConsumerGoneException ex) when (code == 0)
+            {
+                throw new OpenBsdBuildException("SourceUploadFailed", FailureKind.WriteError,
+                    $"{guestName} stopped taking the sources before their end: {ex.Message}", workingDirectory,
+                    "Check the connection to the guest, then try again.", ex);
+            }
+            catch (SourceArchive.ConsumerGoneException)
+            {
+                // The guest's tar failed first; its message is below.
+            }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 throw new OpenBsdBuildException("SourceUnreadable", FailureKind.ReadError,

@@ -455,13 +455,9 @@ namespace OpenBsdBuild.Remote
                 var stdin = cmd.CreateInputStream();
                 try
                 {
-                    var buffer = new byte[1 << 18]; // big writes: see SourcePackager
-                    int n;
-                    while ((n = await input.ReadAsync(buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false)) > 0)
-                    {
-                        await stdin.WriteAsync(buffer, 0, n, cancellationToken).ConfigureAwait(false);
-                        moved();
-                    }
+                    // CopyToAsync, not a read/write loop: the source archive overrides it to pack straight into stdin
+                    // (docs/transfers.md). Big writes: see SourceArchive.
+                    await input.CopyToAsync(new NotingWrites(stdin, moved), 1 << 18, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -475,6 +471,35 @@ namespace OpenBsdBuild.Remote
             {
                 // The command stopped reading (it failed, ended without its input, or the channel closed); its exit tells why.
             }
+        }
+
+        /// <summary>A command's stdin that notes each write as traffic (<see cref="SinceTraffic"/>).</summary>
+        private sealed class NotingWrites : Stream
+        {
+            private readonly Stream _stdin;
+            private readonly Action _moved;
+
+            public NotingWrites(Stream stdin, Action moved)
+            {
+                _stdin = stdin;
+                _moved = moved;
+            }
+
+            public override void Write(byte[] buffer, int offset, int count)
+            {
+                _stdin.Write(buffer, offset, count);
+                _moved();
+            }
+
+            public override bool CanRead => false;
+            public override bool CanSeek => false;
+            public override bool CanWrite => true;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override void Flush() => _stdin.Flush();
+            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
         }
 
         /// <summary>
