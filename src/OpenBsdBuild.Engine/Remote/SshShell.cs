@@ -211,8 +211,9 @@ namespace OpenBsdBuild.Remote
         /// Cancels and closes a command's channel without making its caller wait. SSH.NET cancels inside Cancel() itself
         /// (a signal, then up to 500 ms for the exit), and the close waits for the session's write lock, which a send stuck
         /// on a dead link holds until the shell is closed (<see cref="SshTransport"/>): both run on the pool unless the
-        /// command ended. The close always follows the signal: a request on a channel already closed makes OpenSSH drop
-        /// the whole connection ("server_input_channel_req: unknown channel", seen when the link watch gave up on a probe).
+        /// command ended. The close always follows the signal, and the signal never follows the CLOSE SSH.NET sends when the
+        /// server closes first: a request on a channel already closed makes OpenSSH drop the whole connection
+        /// ("server_input_channel_req: unknown channel", seen when the link watch gave up on a probe).
         /// </summary>
         private sealed class CommandClose : IDisposable
         {
@@ -226,10 +227,11 @@ namespace OpenBsdBuild.Remote
             public CancellationToken RemoteToken => _remoteCancel.Token;
             public bool Ended { get; set; }
 
-            public void CancelRemotely() => Volatile.Write(ref _cancelling, Task.Run(() =>
+            /// <summary>SSH.NET's cancel sends its signal outside the channel's lock: under it here (<see cref="ChannelLock"/>).</summary>
+            public void CancelRemotely() => Volatile.Write(ref _cancelling, Task.Run(() => ChannelLock.Run(_command, () =>
             {
                 try { _remoteCancel.Cancel(); } catch (AggregateException) { /* the command ended or was closed meanwhile */ }
-            }));
+            })));
 
             public void Dispose()
             {
@@ -465,7 +467,7 @@ namespace OpenBsdBuild.Remote
                     stdin.Dispose();
                     throw;
                 }
-                ChannelEof.Send(cmd, stdin);
+                ChannelLock.Run(cmd, stdin.Dispose);
             }
             catch (Exception ex) when (ex is SshException || ex is IOException || ex is ObjectDisposedException || ex is InvalidOperationException)
             {

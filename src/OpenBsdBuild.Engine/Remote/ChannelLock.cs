@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Reflection;
 using System.Threading;
 using Renci.SshNet;
@@ -7,12 +6,13 @@ using Renci.SshNet;
 namespace OpenBsdBuild.Remote
 {
     /// <summary>
-    /// Ends a command's input without racing the server's close of its channel. SSH.NET checks that the channel is open
-    /// outside the lock its close path takes, so when a command ends just then, the EOF can follow the CLOSE sent in reply,
-    /// and OpenSSH drops the whole connection ("ieof packet referred to nonexistent channel"; the same race as
-    /// sshnet/SSH.NET#84 and hierynomus/sshj#805). Holding that lock across the check and the EOF makes them exclusive.
+    /// Sends a message on a command's channel without racing the close of that channel. SSH.NET checks that a channel is
+    /// open outside the lock its close path takes, so a message sent just as the command ends can follow the CLOSE sent in
+    /// reply, and OpenSSH drops the whole connection: "ieof packet referred to nonexistent channel" for an EOF (the same race
+    /// as sshnet/SSH.NET#84 and hierynomus/sshj#805), "server_input_channel_req: unknown channel" for a cancel's signal.
+    /// Holding that lock across the check and the send makes them exclusive.
     /// </summary>
-    internal static class ChannelEof
+    internal static class ChannelLock
     {
         private const BindingFlags Private = BindingFlags.NonPublic | BindingFlags.Instance;
         private static readonly FieldInfo? CommandChannel = typeof(SshCommand).GetField("_channel", Private);
@@ -20,20 +20,20 @@ namespace OpenBsdBuild.Remote
             typeof(SshCommand).Assembly.GetType("Renci.SshNet.Channels.Channel")?.GetField("_messagingLock", Private);
 
         /// <summary>
-        /// Disposes <paramref name="stdin"/> (which sends the EOF while the channel is open) under the channel's lock. Only after
-        /// a completed copy: a link that dies just then keeps the lock held until the shell is closed, which cuts its socket
-        /// (<see cref="SshTransport"/>).
+        /// Runs <paramref name="send"/> (an EOF: disposing stdin; a cancel: SSH.NET's signal, then its close) under the
+        /// channel's lock. A link that dies meanwhile keeps the lock held until the shell is closed, which cuts its socket
+        /// (<see cref="SshTransport"/>); the receive thread waits for it as long (a cancel: up to SSH.NET's 500 ms).
         /// </summary>
-        public static void Send(SshCommand command, Stream stdin)
+        public static void Run(SshCommand command, Action send)
         {
             object? gate = CommandChannel?.GetValue(command) is object channel ? MessagingLock?.GetValue(channel) : null;
             if (gate == null)
             {
-                stdin.Dispose(); // an SSH.NET without these fields: its own behaviour
+                send(); // no channel yet, or an SSH.NET without these fields: its own behaviour
                 return;
             }
             Enter(gate);
-            try { stdin.Dispose(); }
+            try { send(); }
             finally { Exit(gate); }
         }
 
