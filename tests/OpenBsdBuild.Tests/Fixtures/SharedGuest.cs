@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using Xunit;
 using OpenBsdBuild.Model;
 using OpenBsdBuild.Tests.Harness;
@@ -40,10 +41,17 @@ namespace OpenBsdBuild.Tests.Fixtures
 
         public void Dispose()
         {
+            // Read before the guest goes: a server that broke a connection on its own makes every later test of
+            // the collection fail as GuestLost, which points at the product; this names the server instead.
+            string log = Tools.Sh($"ssh -q -i '{Image.KeyFile}' -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null " +
+                                  $"-p {Guest.SshPort} root@127.0.0.1 'cat /var/log/dropbear.log'", allowFailure: true);
             _session.Set("h", Host);
             _session.Run("$h | Remove-MetalHost");
             _session.Dispose();
             Directory.Delete(StateDirectory, true);
+            var broken = log.Split('\n').Where(l => l.Contains("Failed assertion") || l.Contains("nknown channel")).ToList();
+            if (broken.Count > 0)
+                throw new InvalidOperationException("The shared guest's dropbear broke connections itself:\n" + string.Join("\n", broken));
         }
     }
 
