@@ -418,21 +418,14 @@ sealed record GuestCounters(long Packets, long User, long System, long Irq, long
 }
 
 /// <summary>Only Read: what any stream that is not the archive itself would offer a copy.</summary>
-sealed class ReadOnly : Stream
+sealed class ReadOnly : SequentialStream
 {
     private readonly Stream _inner;
     public ReadOnly(Stream inner) => _inner = inner;
     public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
     protected override void Dispose(bool disposing) { if (disposing) _inner.Dispose(); base.Dispose(disposing); }
     public override bool CanRead => true;
-    public override bool CanSeek => false;
     public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>The client's peak resident set, reset per measurement (Linux clear_refs 5 resets VmHWM).</summary>

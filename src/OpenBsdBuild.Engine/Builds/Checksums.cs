@@ -86,7 +86,7 @@ namespace OpenBsdBuild.Builds
     }
 
     /// <summary>Writes through to a file while hashing, so a download is verified without reading it twice.</summary>
-    internal sealed class HashingWriteStream : Stream, Reporting.INamedStream
+    internal sealed class HashingWriteStream : SequentialStream, Reporting.INamedStream
     {
         private readonly Stream _inner;
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -105,14 +105,10 @@ namespace OpenBsdBuild.Builds
         }
 
         public override bool CanRead => false;
-        public override bool CanSeek => false;
         public override bool CanWrite => true;
         public override long Length => Written;
         public override long Position { get => Written; set => throw new NotSupportedException(); }
         public override void Flush() => _inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.IO;
+using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Builds
 {
@@ -10,7 +11,7 @@ namespace OpenBsdBuild.Builds
     /// System.IO.Pipelines: bench/ libraries mode measured it no faster, and its stream adapter lets the
     /// writer go on packing after the reader has gone, where this one stops it.
     /// </summary>
-    internal sealed class PipeStream : Stream
+    internal sealed class PipeStream : SequentialStream
     {
         private readonly BlockingCollection<byte[]> _chunks = new BlockingCollection<byte[]>(boundedCapacity: 64);
         private byte[] _current = Array.Empty<byte>();
@@ -19,9 +20,6 @@ namespace OpenBsdBuild.Builds
 
         public override bool CanRead => true;
         public override bool CanWrite => true;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override void Write(byte[] buffer, int offset, int count)
         {
@@ -63,8 +61,5 @@ namespace OpenBsdBuild.Builds
             base.Dispose(disposing);
         }
 
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

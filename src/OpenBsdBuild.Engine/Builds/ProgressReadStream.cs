@@ -1,10 +1,11 @@
 using System;
 using System.IO;
+using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Builds
 {
     /// <summary>Reports how many bytes have been read through it (for upload progress).</summary>
-    internal sealed class ProgressReadStream : Stream
+    internal sealed class ProgressReadStream : SequentialStream
     {
         private readonly Stream _inner;
         private readonly Action<long> _progress;
@@ -25,13 +26,8 @@ namespace OpenBsdBuild.Builds
         }
 
         public override bool CanRead => true;
-        public override bool CanSeek => false;
         public override bool CanWrite => false;
         public override long Length => _inner.Length;
         public override long Position { get => _done; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Builds
 {
@@ -12,7 +13,7 @@ namespace OpenBsdBuild.Builds
     /// Read (or CopyTo, which is not virtual on netstandard2.0), it packs on a background thread into a bounded
     /// <see cref="PipeStream"/> instead.
     /// </summary>
-    internal sealed class SourceArchive : Stream
+    internal sealed class SourceArchive : SequentialStream
     {
         /// <summary>
         /// gzip writes in 8 KB pieces and tar in 10 KB records; SSH.NET sends every write as its own packets and
@@ -143,13 +144,6 @@ namespace OpenBsdBuild.Builds
 
         public override bool CanRead => true;
         public override bool CanWrite => false;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         /// <summary>Whoever consumed the archive failed to take a write: its failure, not the packer's.</summary>
         internal sealed class ConsumerGoneException : IOException
@@ -158,7 +152,7 @@ namespace OpenBsdBuild.Builds
         }
 
         /// <summary>The consumer's end: tells its failures from the packer's own, and stops between writes once cancelled.</summary>
-        private sealed class Consumer : Stream
+        private sealed class Consumer : SequentialStream
         {
             private readonly Stream _inner;
             private readonly CancellationToken _cancellationToken;
@@ -178,13 +172,6 @@ namespace OpenBsdBuild.Builds
 
             public override bool CanRead => false;
             public override bool CanWrite => true;
-            public override bool CanSeek => false;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-            public override void Flush() { }
-            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
         }
     }
 }

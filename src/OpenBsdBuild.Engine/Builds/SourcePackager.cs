@@ -9,6 +9,7 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Errors;
+using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Builds
 {
@@ -89,19 +90,14 @@ namespace OpenBsdBuild.Builds
             return raw > 0 && counter.Length < raw * 0.6 ? CompressionLevel.Fastest : CompressionLevel.NoCompression;
         }
 
-        private sealed class CountingStream : Stream
+        private sealed class CountingStream : SequentialStream
         {
             private long _length;
             public override bool CanRead => false;
-            public override bool CanSeek => false;
             public override bool CanWrite => true;
             public override long Length => _length;
             public override long Position { get => _length; set => throw new NotSupportedException(); }
             public override void Write(byte[] buffer, int offset, int count) => _length += count;
-            public override void Flush() { }
-            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
         }
 
         /// <summary>

@@ -15,7 +15,7 @@ namespace OpenBsdBuild.Remote
     /// reader has gone (<see cref="ReaderDone"/>) writes are dropped, so the session is never held up by
     /// a reader that will not come back.
     /// </summary>
-    internal sealed class BoundedPipeStream : Stream
+    internal sealed class BoundedPipeStream : SequentialStream
     {
         private readonly object _sync = new object();
         private readonly Queue<byte[]> _chunks = new Queue<byte[]>();
@@ -106,12 +106,6 @@ namespace OpenBsdBuild.Remote
         }
 
         public override bool CanRead => true;
-        public override bool CanSeek => false;
         public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -44,8 +44,9 @@ namespace OpenBsdBuild.Remote
         private static readonly TimeSpan RecentTraffic = TimeSpan.FromSeconds(5);
 
         /// <summary>
-        /// Whether the machine runs a trivial command within <paramref name="answerTimeout"/>. False when it does not
-        /// answer in time, or its connection failed; also false once <paramref name="stop"/> is cancelled.
+        /// Whether the machine runs a trivial command within <paramref name="answerTimeout"/>, or, when that goes
+        /// unanswered, data still moved through its SSH session in the last <see cref="RecentTraffic"/> (a starved guest
+        /// is slow to start a process). False when its connection failed, and once <paramref name="stop"/> is cancelled.
         /// </summary>
         internal static async Task<bool> AnswersAsync(IHostShell shell, TimeSpan answerTimeout, CancellationToken stop)
         {

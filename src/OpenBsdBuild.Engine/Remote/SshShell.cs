@@ -476,7 +476,7 @@ namespace OpenBsdBuild.Remote
         }
 
         /// <summary>A command's stdin that notes each write as traffic (<see cref="SinceTraffic"/>).</summary>
-        private sealed class NotingWrites : Stream
+        private sealed class NotingWrites : SequentialStream
         {
             private readonly Stream _stdin;
             private readonly Action _moved;
@@ -494,14 +494,8 @@ namespace OpenBsdBuild.Remote
             }
 
             public override bool CanRead => false;
-            public override bool CanSeek => false;
             public override bool CanWrite => true;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
             public override void Flush() => _stdin.Flush();
-            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
         }
 
         /// <summary>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using OpenBsdBuild.Remote;
 
 namespace OpenBsdBuild.Tests.Images
 {
@@ -81,37 +82,23 @@ namespace OpenBsdBuild.Tests.Images
             }
         }
 
-        private sealed class ReadEnd : Stream
+        private sealed class ReadEnd : SequentialStream
         {
             private readonly InMemoryPipe _pipe;
             public ReadEnd(InMemoryPipe pipe) => _pipe = pipe;
             public override bool CanRead => true;
-            public override bool CanSeek => false;
             public override bool CanWrite => false;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-            public override void Flush() { }
             public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
             public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
                 _pipe.ReadAsync(buffer, offset, count, cancellationToken);
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
 
-        private sealed class WriteEnd : Stream
+        private sealed class WriteEnd : SequentialStream
         {
             private readonly InMemoryPipe _pipe;
             public WriteEnd(InMemoryPipe pipe) => _pipe = pipe;
             public override bool CanRead => false;
-            public override bool CanSeek => false;
             public override bool CanWrite => true;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-            public override void Flush() { }
-            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
             public override void Write(byte[] buffer, int offset, int count) => _pipe.Write(buffer, offset, count);
             protected override void Dispose(bool disposing)
             {

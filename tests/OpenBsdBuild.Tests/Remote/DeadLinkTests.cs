@@ -74,7 +74,7 @@ namespace OpenBsdBuild.Tests.Remote
         }
 
         /// <summary>Incompressible bytes without end; says how much was read and when the reader stopped coming back.</summary>
-        private sealed class EndlessSource : Stream
+        private sealed class EndlessSource : SequentialStream
         {
             private readonly byte[] _block = new byte[1 << 20];
             private long _sent;
@@ -97,14 +97,7 @@ namespace OpenBsdBuild.Tests.Remote
             }
 
             public override bool CanRead => true;
-            public override bool CanSeek => false;
             public override bool CanWrite => false;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-            public override void Flush() { }
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
     }
 }
