@@ -102,8 +102,8 @@ namespace OpenBsdBuild.Tests.Images
             using (var ssh = vm.Connect("builder", instanceKey, fingerprints))
             {
                 Assert.Equal(instance.LocalHostname, ssh.RunAsync("hostname", CancellationToken.None).Result.Stdout.Trim());
-                string listed = ssh.RunAsync("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub", CancellationToken.None).Result.Stdout;
-                Assert.Contains(fingerprints[0] + " ", listed);
+                var listed = ssh.RunAsync("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub", CancellationToken.None).Result;
+                Assert.True(listed.Stdout.Contains(fingerprints[0] + " "), $"ssh-keygen -lf printed '{listed.Stdout}', and on stderr '{listed.Stderr}'");
                 // The image's own key still works too; the self-destruct waits in the background.
                 Assert.Contains("sleep 2700", ssh.RunAsync("ps -o args", CancellationToken.None).Result.Stdout);
             }
