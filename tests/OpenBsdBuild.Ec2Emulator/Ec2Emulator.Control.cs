@@ -205,6 +205,12 @@ public sealed partial class Ec2Emulator
     /// </summary>
     public void RefuseLatestConsoleOutput(string? errorCode = "UnsupportedOperation") => _faults.LatestConsoleRefusal = errorCode;
 
+    /// <summary>
+    /// The next <paramref name="count"/> requests of <paramref name="action"/> are carried out, but their answers are
+    /// lost on the way: the connection stays silent until the caller gives up (a Ctrl+C or a network drop mid-request).
+    /// </summary>
+    public void LoseAnswers(string action, int count = 1) => _faults.LoseAnswers(action, count);
+
     /// <summary>While true, instances never leave pending; when released they proceed on the next look.</summary>
     public void StuckPending(bool stuck) => Write(() => _faults.StuckPending = stuck);
 

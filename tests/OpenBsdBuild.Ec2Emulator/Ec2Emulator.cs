@@ -131,6 +131,13 @@ public sealed partial class Ec2Emulator : IAsyncDisposable
         _log.Add(new EmulatorRequest(startedAt, service, action, scope?.AccessKeyId, scope?.Region, reply.Status, reply.ErrorCode,
             timer.Elapsed, parameters, headers));
 
+        if (_faults.TakeLostAnswer(action))
+        {
+            // Carried out, but the answer never reaches the caller: the connection stays silent until the caller gives up.
+            try { await Task.Delay(Timeout.Infinite, http.RequestAborted).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+            return;
+        }
         http.Response.StatusCode = reply.Status;
         http.Response.ContentType = reply.ContentType;
         http.Response.Headers["x-amzn-RequestId"] = requestId;

@@ -58,6 +58,25 @@ internal sealed class FaultPlan
         }
     }
 
+    private readonly Dictionary<string, int> _lostAnswers = [];
+
+    public void LoseAnswers(string action, int count)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(action);
+        lock (_lock) _lostAnswers[action] = count;
+    }
+
+    /// <summary>Whether this <paramref name="action"/>'s answer, its request carried out, is to be lost.</summary>
+    public bool TakeLostAnswer(string action)
+    {
+        lock (_lock)
+        {
+            if (!_lostAnswers.TryGetValue(action, out int left) || left == 0) return false;
+            _lostAnswers[action] = left - 1;
+            return true;
+        }
+    }
+
     private int _pages;
     private int _pageStatus;
 

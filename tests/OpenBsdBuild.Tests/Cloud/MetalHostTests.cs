@@ -231,6 +231,27 @@ namespace OpenBsdBuild.Tests.Cloud
         }
 
         [Fact]
+        public async Task Cancellation_before_the_launch_is_answered_finds_and_terminates_the_instance()
+        {
+            // EC2 launched it, but its answer never arrived, so this process never learned the id: the clean-up finds
+            // the instance by the launch's client token (a loaded machine's Ctrl+C landed there in a CI run).
+            _emulator.LoseAnswers("RunInstances");
+            using var cts = new System.Threading.CancellationTokenSource();
+            var reporter = new RecordingReporter();
+            var aws = new AwsConnectionOptions { Region = "us-east-1", AccessKey = "AKIDEXAMPLE", SecretKey = "secret", EndpointUrl = _emulator.Endpoint };
+            var launch = Ec2HostLauncher.LaunchAsync(aws, new LaunchRequest { AllowedCidr = "198.51.100.7/32", SshUser = "root" }, reporter, cts.Token);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (_emulator.Instances.Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+            Assert.Single(_emulator.Instances);
+            cts.Cancel();
+            // Only a hang guard: without the lookup the group waits 30 min for an instance nobody terminates.
+            Assert.True(await Task.WhenAny(launch, Task.Delay(TimeSpan.FromMinutes(3))) == launch, "the clean-up never returned");
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => launch);
+            AssertNothingLeft();
+            Assert.Contains(reporter.VerboseMessages, m => m.Contains("it had launched " + _emulator.Instances.Keys.Single()));
+        }
+
+        [Fact]
         public void WhatIf_creates_nothing()
         {
             using var ps = new PsSession();

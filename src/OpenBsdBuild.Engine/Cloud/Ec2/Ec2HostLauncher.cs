@@ -341,6 +341,11 @@ namespace OpenBsdBuild.Cloud.Ec2
             public string? KeyName;
             public string? SecurityGroupId;
             public string? InstanceId;
+            /// <summary>
+            /// The client token of a RunInstances that was sent but not answered (Ctrl+C or a dropped connection
+            /// mid-request): EC2 may have launched an instance whose id this process never saw.
+            /// </summary>
+            public string? UnansweredLaunch;
             public SshShell? Shell;
         }
 
@@ -408,18 +413,26 @@ namespace OpenBsdBuild.Cloud.Ec2
                 reporter.Progress(activity, $"Launching {what}");
                 try
                 {
+                    made.UnansweredLaunch = request.ClientToken;
                     var response = await Poll.RetryAsync(_ => aws.Launch.RunInstancesAsync(request, ct),
                         ex => ex is AmazonEC2Exception e && e.ErrorCode == "RequestLimitExceeded", Backoff.Doubling(TimeSpan.FromMilliseconds(250)), 7, ct).ConfigureAwait(false);
                     var instance = response.Reservation.Instances[0];
                     made.InstanceId = instance.InstanceId;
+                    made.UnansweredLaunch = null;
                     if (tried.Count > 0) reporter.Warning($"Launched {what} after: {string.Join("; ", tried)}.");
                     reporter.Verbose($"Launched {instance.InstanceId} ({what}).");
                     return instance;
                 }
                 catch (AmazonEC2Exception ex) when (CapacityErrors.Contains(ex.ErrorCode) || (spot && SpotErrors.Contains(ex.ErrorCode)))
                 {
+                    made.UnansweredLaunch = null; // answered: nothing was launched for it
                     tried.Add($"{what}: {ex.ErrorCode}");
                     reporter.Verbose($"{what}: {ex.ErrorCode} ({ex.Message}); trying the next zone or type.");
+                }
+                catch (AmazonEC2Exception ex) when ((int)ex.StatusCode >= 400 && (int)ex.StatusCode < 500)
+                {
+                    made.UnansweredLaunch = null; // refused: nothing was launched for it
+                    throw;
                 }
             }
             throw new OpenBsdBuildException("NoCapacity", FailureKind.ResourceUnavailable,
@@ -544,6 +557,8 @@ namespace OpenBsdBuild.Cloud.Ec2
             // Never cancelled: the user's Ctrl+C is what brought us here, and metal is billed while it lives.
             var none = CancellationToken.None;
             made.Shell?.Dispose();
+            if (made.InstanceId == null && made.UnansweredLaunch != null)
+                made.InstanceId = await Ec2Teardown.FindLaunchedAsync(aws.Ec2, made.UnansweredLaunch, reporter).ConfigureAwait(false);
             await Ec2Teardown.DeleteAllAsync(aws, made.InstanceId, made.KeyName, made.SecurityGroupId, Ec2Teardown.CleanupBound, reporter, none).ConfigureAwait(false);
             made.Key?.Dispose();
         }

@@ -124,6 +124,43 @@ namespace OpenBsdBuild.Cloud.Ec2
             }
         }
 
+        /// <summary>How long a launch that was never answered is looked for: DescribeInstances is eventually consistent.</summary>
+        internal static readonly TimeSpan UnansweredLaunchBound = TimeSpan.FromSeconds(30);
+
+        /// <summary>
+        /// The instance a RunInstances with <paramref name="clientToken"/> launched, when its answer never arrived; null when
+        /// none shows up within <see cref="UnansweredLaunchBound"/> (the request never reached EC2). Never cancelled: a
+        /// running metal host this process cannot name is the leak this exists for.
+        /// </summary>
+        internal static async Task<string?> FindLaunchedAsync(IAmazonEC2 ec2, string clientToken, IOperationReporter reporter)
+        {
+            var clock = Stopwatch.StartNew();
+            var byToken = new DescribeInstancesRequest { Filters = new List<Filter> { new Filter("client-token", new List<string> { clientToken }) } };
+            while (true)
+            {
+                try
+                {
+                    var r = await ec2.DescribeInstancesAsync(byToken, CancellationToken.None).ConfigureAwait(false);
+                    string? id = r.Reservations?.SelectMany(x => x.Instances ?? new List<Instance>()).Select(i => i.InstanceId).FirstOrDefault();
+                    if (id != null)
+                    {
+                        reporter.Verbose($"The launch was interrupted before EC2's answer; it had launched {id} (client token {clientToken}).");
+                        return id;
+                    }
+                }
+                catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException || ex is System.Net.Http.HttpRequestException || ex is System.IO.IOException)
+                {
+                    reporter.Verbose($"Looking for the instance of client token {clientToken}: {ex.Message}");
+                }
+                if (clock.Elapsed >= UnansweredLaunchBound)
+                {
+                    reporter.Verbose($"No instance has client token {clientToken}: the interrupted launch did not reach EC2.");
+                    return null;
+                }
+                await Task.Delay(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            }
+        }
+
         /// <summary>Launch clean-up: everything given is removed; failures become warnings so the original error surfaces.</summary>
         internal static async Task DeleteAllAsync(Ec2Connection aws, string? instanceId, string? keyName, string? groupId, TimeSpan bound,
             IOperationReporter reporter, CancellationToken ct)
