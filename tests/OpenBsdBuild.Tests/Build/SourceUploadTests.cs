@@ -77,7 +77,7 @@ namespace OpenBsdBuild.Tests.Build
         {
             string src = Tree(24, 500_000);
             using var host = new NetnsSshHost();
-            using var ssh = await SshShell.ConnectAsync(new SshTarget(host.Address, 22, "root", host.KeyFile, HostKeyPolicy.Pinned(new[] { host.HostKeyFingerprint })), default);
+            using var ssh = await SshShell.ConnectAsync(host.Target, default);
             string remote = "/tmp/obb-up-ssh-" + Guid.NewGuid().ToString("N");
             try
             {

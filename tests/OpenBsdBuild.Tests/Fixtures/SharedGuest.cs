@@ -30,6 +30,10 @@ namespace OpenBsdBuild.Tests.Fixtures
         public OpenBsdGuest Guest { get; }
         public MetalHost Host => Guest.Host;
 
+        /// <summary>The guest for the engine's SSH, on a connection of its own: its user and key, its host key pinned.</summary>
+        public OpenBsdBuild.Remote.SshTarget Target =>
+            new OpenBsdBuild.Remote.SshTarget("127.0.0.1", Guest.SshPort, Guest.User, Guest.KeyFile!, OpenBsdBuild.Remote.HostKeyPolicy.Pinned(new[] { Guest.HostKeyFingerprint! }));
+
         /// <summary>A runspace with $guest and $h (its host) set.</summary>
         public PsSession NewSession(TestPsHost? host = null)
         {

@@ -20,9 +20,8 @@ namespace OpenBsdBuild.Tests.Remote
         [Fact]
         public async Task Commands_that_open_while_others_exit_leave_the_guests_connection_alive()
         {
-            var g = _shared.Guest;
             // A connection of its own: the rest of the collection keeps the shared one.
-            using var shell = await SshShell.ConnectAsync(new SshTarget("127.0.0.1", g.SshPort, g.User, g.KeyFile!, HostKeyPolicy.Pinned(new[] { g.HostKeyFingerprint! })), default);
+            using var shell = await SshShell.ConnectAsync(_shared.Target, default);
             await RunSideBySide(shell);
         }
 
@@ -30,7 +29,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task Commands_that_open_while_others_exit_leave_an_OpenSSH_connection_alive()
         {
             using var host = new NetnsSshHost();
-            using var shell = await SshShell.ConnectAsync(new SshTarget(host.Address, 22, "root", host.KeyFile, HostKeyPolicy.Pinned(new[] { host.HostKeyFingerprint })), default);
+            using var shell = await SshShell.ConnectAsync(host.Target, default);
             await RunSideBySide(shell);
         }
 

@@ -45,8 +45,7 @@ namespace OpenBsdBuild.Tests.Remote
         [Fact]
         public async Task The_test_guest_negotiates_chacha20_poly1305()
         {
-            var g = _shared.Guest;
-            using var shell = await SshShell.ConnectAsync(new SshTarget("127.0.0.1", g.SshPort, g.User, g.KeyFile!, HostKeyPolicy.Pinned(new[] { g.HostKeyFingerprint! })), default);
+            using var shell = await SshShell.ConnectAsync(_shared.Target, default);
             Assert.Equal(("chacha20-poly1305@openssh.com", "(aead)"), shell.Negotiated);
         }
 
@@ -66,7 +65,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task An_OpenSSH_host_negotiates_chacha20_poly1305()
         {
             using var host = new NetnsSshHost();
-            using var jump = await SshShell.ConnectAsync(new SshTarget(host.Address, 22, "root", host.KeyFile, HostKeyPolicy.Pinned(new[] { host.HostKeyFingerprint })), default);
+            using var jump = await SshShell.ConnectAsync(host.Target, default);
             Assert.Equal(("chacha20-poly1305@openssh.com", "(aead)"), jump.Negotiated);
         }
 
