@@ -214,11 +214,10 @@ namespace OpenBsdBuild.Builds
             // A guest connection that was closed (QEMU gone, so its forward ended) rather than gone silent came
             // through a working host: the host answers, on a busy one slowly, and its answer tells GuestDied
             // from GuestLost. Only silence means its link may be dead too, and then the question is kept short.
-            bool closed = guest.Shell is SshShell shell && !shell.IsConnected;
-            try
-            {
+            bool Closed() => guest.Shell is SshShell shell && !shell.IsConnected;
+            Task<(bool?, string)> AskHostAsync(TimeSpan bound) =>
                 // Bounded by a timer, not only the token: the guest's upload may have filled the host connection too.
-                (qemuRuns, serial) = await LinkWatch.WithinAsync(async ask =>
+                LinkWatch.WithinAsync(async ask =>
                 {
                     bool? runs = null;
                     if (guest.ProcessId.HasValue)
@@ -228,7 +227,15 @@ namespace OpenBsdBuild.Builds
                     // An instance's console is EC2's, not a file on a host.
                     string tail = guest is OpenBsdInstance ? "" : await GuestControl.SerialTailAsync(guest, 20, ask).ConfigureAwait(false);
                     return (runs, tail);
-                }, closed ? GuestControl.HostAnswerTimeout : LostGuestQuestionTimeout, CancellationToken.None).ConfigureAwait(false);
+                }, bound, CancellationToken.None);
+            bool closed = Closed();
+            try { (qemuRuns, serial) = await AskHostAsync(closed ? GuestControl.HostAnswerTimeout : LostGuestQuestionTimeout).ConfigureAwait(false); }
+            catch (Exception) when (!closed && Closed())
+            {
+                // The close arrived while the host was asked (on a loaded machine it trails the loss by seconds): the
+                // host is there after all, so its answer is worth the longer wait.
+                try { (qemuRuns, serial) = await AskHostAsync(GuestControl.HostAnswerTimeout).ConfigureAwait(false); }
+                catch (Exception) { /* the host does not answer either */ }
             }
             catch (Exception) { /* the host does not answer either */ }
             string console = serial.Length > 0 ? $"\nLast serial console lines:\n{serial}" : "";

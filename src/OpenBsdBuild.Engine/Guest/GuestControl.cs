@@ -42,8 +42,16 @@ namespace OpenBsdBuild.Guest
         {
             var stops = guests.Select(async g =>
             {
-                // A host whose link died silently would hold the stop for TCP's ~15 min: bounded, it is HostLost.
-                try { return (g, (StopOutcome?)await LinkWatch.WithinAsync(c => StopAsync(g, gracePeriod, reporter, c), gracePeriod + HostAnswerTimeout, cancellationToken).ConfigureAwait(false), (Exception?)null); }
+                // A host whose link died silently would hold the stop for TCP's ~15 min: bounded, it is HostLost. This machine
+                // has no link to lose, and its stop script ends by itself (the grace period, then a kill): not bounded, so a
+                // machine too loaded to run it within the bound still has its guests stopped.
+                try
+                {
+                    var stopped = g.Host.Shell.IsLocal
+                        ? await StopAsync(g, gracePeriod, reporter, cancellationToken).ConfigureAwait(false)
+                        : await LinkWatch.WithinAsync(c => StopAsync(g, gracePeriod, reporter, c), gracePeriod + HostAnswerTimeout, cancellationToken).ConfigureAwait(false);
+                    return (g, (StopOutcome?)stopped, (Exception?)null);
+                }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested &&
                                            (ex is OperationCanceledException || ex is OpenBsdBuild.Errors.OpenBsdBuildException { ErrorId: "ConnectionLost" }))
                 {

@@ -77,7 +77,7 @@ namespace OpenBsdBuild.Tests.Build
         {
             string src = Tree(24, 500_000);
             using var host = new NetnsSshHost();
-            using var ssh = await SshShell.ConnectAsync(host.Target, default);
+            using var ssh = await SshShell.ConnectAsync(host.Target(), default);
             string remote = "/tmp/obb-up-ssh-" + Guid.NewGuid().ToString("N");
             try
             {

@@ -189,10 +189,6 @@ namespace OpenBsdBuild.Tests.Fixtures
             return path;
         }
 
-        /// <summary>This host for the engine's SSH: root, its key, its host key pinned.</summary>
-        public OpenBsdBuild.Remote.SshTarget Target =>
-            new OpenBsdBuild.Remote.SshTarget(Address, 22, User, KeyFile, OpenBsdBuild.Remote.HostKeyPolicy.Pinned(new[] { HostKeyFingerprint }));
-
         public string ConnectCommand => $"Connect-MetalHost -HostName {Address} -User {User} -KeyFile '{KeyFile}' -HostKeyFingerprint {HostKeyFingerprint} -StateDirectory '{StateDirectory}'";
 
         /// <summary>Runs a command inside the namespace, as root.</summary>

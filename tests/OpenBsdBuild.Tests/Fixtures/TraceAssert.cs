@@ -19,7 +19,9 @@ namespace OpenBsdBuild.Tests.Fixtures
             var all = verbose.ToList();
             string prefix = where + ": ";
             var shown = all.Where(v => v.StartsWith(prefix, StringComparison.Ordinal)).Select(v => v.Substring(prefix.Length)).ToList();
-            var commands = server.ExecutedCommands().Where(c => c != NetnsSshHost.SftpServer).Distinct().ToList();
+            // The host registry is the process's: another test's Get-OpenBsdGuest or guest-name completion lists the guests
+            // of every attached host, this one too, in its own runspace and -Verbose.
+            var commands = server.ExecutedCommands().Where(c => c != NetnsSshHost.SftpServer && !IsGuestListing(c)).Distinct().ToList();
             Assert.NotEmpty(commands);
             foreach (string command in commands)
                 Assert.True(shown.Any(s => Shows(s, command)), $"Not shown with -Verbose: {where}: {command}\nVerbose was:\n{string.Join("\n", all)}");
@@ -41,6 +43,9 @@ namespace OpenBsdBuild.Tests.Fixtures
             foreach (string listen in server.ReverseForwards())
                 Assert.Contains(shown, s => s.StartsWith($"reverse forward {listen} -> ", StringComparison.Ordinal));
         }
+
+        private static bool IsGuestListing(string command) =>
+            command.StartsWith("for d in ", StringComparison.Ordinal) && command.Contains("/*/; do [ -f \"$d/guest.json\" ] || continue;");
 
         private static bool Shows(string shown, string command)
         {

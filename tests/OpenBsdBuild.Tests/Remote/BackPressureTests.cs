@@ -16,7 +16,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task A_paused_reader_stops_the_sender_and_then_gets_every_byte()
         {
             using var host = new NetnsSshHost();
-            using var shell = await SshShell.ConnectAsync(host.Target, default);
+            using var shell = await SshShell.ConnectAsync(host.Target(), default);
             const long total = 256L << 20;
             string pidFile = $"/tmp/obb-backpressure-{Guid.NewGuid():N}.pid";
             var paused = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -29,7 +29,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task Commands_that_open_while_others_exit_leave_an_OpenSSH_connection_alive()
         {
             using var host = new NetnsSshHost();
-            using var shell = await SshShell.ConnectAsync(host.Target, default);
+            using var shell = await SshShell.ConnectAsync(host.Target(), default);
             await RunSideBySide(shell);
         }
 

@@ -29,7 +29,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task Cancelling_and_closing_a_jumped_upload_whose_host_link_died_returns_and_ends_the_upload()
         {
             using var host = new NetnsSshHost();
-            var target = host.Target;
+            var target = host.Target();
             var outer = await SshShell.ConnectAsync(target, default);
             var inner = await SshShell.ConnectAsync(target, default, via: outer);
             try

@@ -18,7 +18,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task A_reader_that_falls_behind_a_download_is_not_taken_for_a_dead_link()
         {
             using var host = new NetnsSshHost();
-            using var shell = await SshShell.ConnectAsync(host.Target, default);
+            using var shell = await SshShell.ConnectAsync(host.Target(), default);
             const long total = 64L << 20;
             // Slower than the link for longer than a probe may go unanswered: the session's receive thread waits on
             // this reader (back-pressure), so the probe's answer queues behind megabytes of unread output.

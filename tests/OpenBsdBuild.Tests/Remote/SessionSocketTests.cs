@@ -20,7 +20,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task Direct_and_jumped_sessions_use_blocking_sockets_outside_epoll_and_carry_a_stream_intact()
         {
             using var host = new NetnsSshHost();
-            var target = host.Target;
+            var target = host.Target();
             using var jump = await SshShell.ConnectAsync(target, default);
             using var inner = await SshShell.ConnectAsync(target, default, jump);
             foreach (var (name, shell) in new[] { ("jump", jump), ("inner", inner) })
@@ -52,7 +52,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task A_cancelled_endless_stream_through_a_jump_stops_and_the_sessions_close()
         {
             using var host = new NetnsSshHost();
-            var target = host.Target;
+            var target = host.Target();
             using var jump = await SshShell.ConnectAsync(target, default);
             var inner = await SshShell.ConnectAsync(target, default, jump);
             using var cancel = new CancellationTokenSource();
@@ -75,7 +75,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task The_jump_ending_mid_stream_is_ConnectionLost()
         {
             using var host = new NetnsSshHost();
-            var target = host.Target;
+            var target = host.Target();
             using var jump = await SshShell.ConnectAsync(target, default);
             using var inner = await SshShell.ConnectAsync(target, default, jump);
             var streaming = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -65,7 +65,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task An_OpenSSH_host_negotiates_chacha20_poly1305()
         {
             using var host = new NetnsSshHost();
-            using var jump = await SshShell.ConnectAsync(host.Target, default);
+            using var jump = await SshShell.ConnectAsync(host.Target(), default);
             Assert.Equal(("chacha20-poly1305@openssh.com", "(aead)"), jump.Negotiated);
         }
 

@@ -19,7 +19,7 @@ namespace OpenBsdBuild.Tests.Remote
         public async Task A_command_that_ends_without_reading_its_input_gives_its_exit_code_not_an_error()
         {
             using var host = new NetnsSshHost();
-            using var shell = await SshShell.ConnectAsync(host.Target, default);
+            using var shell = await SshShell.ConnectAsync(host.Target(), default);
             for (int i = 0; i < 40; i++)
             {
                 var output = new StringBuilder();
