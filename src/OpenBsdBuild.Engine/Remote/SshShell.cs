@@ -459,7 +459,7 @@ namespace OpenBsdBuild.Remote
                 {
                     // CopyToAsync, not a read/write loop: the source archive overrides it to pack straight into stdin
                     // (docs/transfers.md). Big writes: see SourceArchive.
-                    await input.CopyToAsync(new NotingWrites(stdin, moved), 1 << 18, cancellationToken).ConfigureAwait(false);
+                    await input.CopyToAsync(new NotingWrites(cmd, stdin, moved), 1 << 18, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -475,21 +475,26 @@ namespace OpenBsdBuild.Remote
             }
         }
 
-        /// <summary>A command's stdin that notes each write as traffic (<see cref="SinceTraffic"/>).</summary>
+        /// <summary>
+        /// A command's stdin that sends no input after the channel's close (<see cref="ChannelLock.Write"/>) and notes each
+        /// write as traffic (<see cref="SinceTraffic"/>).
+        /// </summary>
         private sealed class NotingWrites : SequentialStream
         {
+            private readonly SshCommand _command;
             private readonly Stream _stdin;
             private readonly Action _moved;
 
-            public NotingWrites(Stream stdin, Action moved)
+            public NotingWrites(SshCommand command, Stream stdin, Action moved)
             {
+                _command = command;
                 _stdin = stdin;
                 _moved = moved;
             }
 
             public override void Write(byte[] buffer, int offset, int count)
             {
-                _stdin.Write(buffer, offset, count);
+                ChannelLock.Write(_command, _stdin, buffer, offset, count);
                 _moved();
             }
 

@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using System.Text;
 using System.Threading.Tasks;
@@ -27,6 +28,33 @@ namespace OpenBsdBuild.Tests.Remote
                 int exit = await shell.StreamAsync($"echo round {i}; exit {i % 3}", input, line => output.Append(line), null, default);
                 Assert.Equal((i % 3, $"round {i}"), (exit, output.ToString()));
             }
+        }
+
+        /// <summary>
+        /// Input larger than the server's window (OpenSSH's is 2 MB) to a command that exits without reading it: the input
+        /// is still being sent when the server closes the channel. SSH.NET's own write went on sending after the CLOSE it
+        /// sent in reply, and OpenSSH dropped the whole connection ("data packet referred to nonexistent channel"): the
+        /// first round failed with ConnectionLost, every time. A write waiting for window space must also give up when the
+        /// channel closes, where SSH.NET waits out the connection's timeout (10 min here).
+        /// </summary>
+        [Fact]
+        public async Task Input_the_command_never_reads_stops_when_the_command_ends_and_the_connection_stays_usable()
+        {
+            using var host = new NetnsSshHost();
+            var target = host.Target();
+            target.ConnectTimeout = TimeSpan.FromMinutes(10);
+            using var shell = await SshShell.ConnectAsync(target, default);
+            for (int i = 0; i < 3; i++)
+            {
+                using var unread = new MemoryStream(new byte[8 << 20]);
+                Task<int> run = shell.StreamAsync("exit 3", unread, null, null, default);
+                // Far below the 10 min SSH.NET would wait, far above what the command takes on a loaded machine.
+                Assert.Same(run, await Task.WhenAny(run, Task.Delay(TimeSpan.FromMinutes(2))));
+                Assert.Equal(3, await run);
+            }
+            var output = new StringBuilder();
+            Assert.Equal(0, await shell.StreamAsync("echo still here", null, line => output.Append(line), null, default));
+            Assert.Equal("still here", output.ToString());
         }
     }
 }
