@@ -134,32 +134,33 @@ namespace OpenBsdBuild.Cloud.Ec2
         /// </summary>
         internal static async Task<string?> FindLaunchedAsync(IAmazonEC2 ec2, string clientToken, IOperationReporter reporter)
         {
-            var clock = Stopwatch.StartNew();
             var byToken = new DescribeInstancesRequest { Filters = new List<Filter> { new Filter("client-token", new List<string> { clientToken }) } };
-            while (true)
+            try
             {
-                try
+                string id = await Poll.UntilAsync(async _ =>
                 {
-                    var r = await ec2.DescribeInstancesAsync(byToken, CancellationToken.None).ConfigureAwait(false);
-                    string? id = r.Reservations?.SelectMany(x => x.Instances ?? new List<Instance>()).Select(i => i.InstanceId).FirstOrDefault();
-                    if (id != null)
+                    try
                     {
-                        reporter.Verbose($"The launch was interrupted before EC2's answer; it had launched {id} (client token {clientToken}).");
-                        return id;
+                        var r = await ec2.DescribeInstancesAsync(byToken, CancellationToken.None).ConfigureAwait(false);
+                        return r.Reservations?.SelectMany(x => x.Instances ?? new List<Instance>()).Select(i => i.InstanceId).FirstOrDefault();
                     }
-                }
-                catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException || ex is System.Net.Http.HttpRequestException || ex is System.IO.IOException)
-                {
-                    reporter.Verbose($"Looking for the instance of client token {clientToken}: {ex.Message}");
-                }
-                if (clock.Elapsed >= UnansweredLaunchBound)
-                {
-                    reporter.Verbose($"No instance has client token {clientToken}: the interrupted launch did not reach EC2.");
-                    return null;
-                }
-                await Task.Delay(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                    catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException || ex is System.Net.Http.HttpRequestException || ex is System.IO.IOException)
+                    {
+                        reporter.Verbose($"Looking for the instance of client token {clientToken}: {ex.Message}");
+                        return null;
+                    }
+                }, Backoff.Every(TimeSpan.FromSeconds(2)), UnansweredLaunchBound, _ => new NoLaunchFound(), CancellationToken.None).ConfigureAwait(false);
+                reporter.Verbose($"The launch was interrupted before EC2's answer; it had launched {id} (client token {clientToken}).");
+                return id;
+            }
+            catch (NoLaunchFound)
+            {
+                reporter.Verbose($"No instance has client token {clientToken}: the interrupted launch did not reach EC2.");
+                return null;
             }
         }
+
+        private sealed class NoLaunchFound : Exception { }
 
         /// <summary>Launch clean-up: everything given is removed; failures become warnings so the original error surfaces.</summary>
         internal static async Task DeleteAllAsync(Ec2Connection aws, string? instanceId, string? keyName, string? groupId, TimeSpan bound,
