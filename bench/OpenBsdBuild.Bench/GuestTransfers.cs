@@ -248,37 +248,45 @@ static class GuestTransfers
             cpu[name].Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds * 100 / mb);
         }
         void Add(string name, double v) { if (!results.ContainsKey(name)) results[name] = new List<double>(); results[name].Add(v); }
-        void Ssh(string name, string pipeline)
+        Task Ssh(string name, string pipeline)
         {
             var sw = Stopwatch.StartNew();
             Tools.Sh(pipeline);
             Add(name, mb / sw.Elapsed.TotalSeconds);
+            return Task.CompletedTask;
         }
         Stream Packed(System.IO.Compression.CompressionLevel level) =>
             SourcePackager.Archive(SourcePackager.Select(tree, true, Array.Empty<string>()), level, null, default);
-        var methods = new List<Func<Task>>
+        string unpack = "mkdir -p /usr/obj/p && cd /usr/obj/p && " + SourcePackager.UnpackCommand(level);
+        var methods = new List<(string Name, Func<string, Task> Run)>
         {
             // The archive read through a stream that hides its CopyToAsync: packed on a thread into a pipe, then copied.
-            () => Ours("ours tar (auto, pulled)", "mkdir -p /usr/obj/p && cd /usr/obj/p && " + SourcePackager.UnpackCommand(level), () => new ReadOnly(Packed(level))),
-            () => Ours("ours cat", "cat > /dev/null", () => File.OpenRead(tarFile)),
-            () => { Ssh("ssh cat", $"ssh -F {rig.SshConfig} guest 'cat > /dev/null' < {tarFile}"); return Task.CompletedTask; },
-            () => Ours("ours tar x", "mkdir -p /usr/obj/p && tar xf - -C /usr/obj/p", () => File.OpenRead(tarFile)),
-            () => { Ssh("ssh tar x", $"ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/p && tar xf - -C /usr/obj/p' < {tarFile}"); return Task.CompletedTask; },
-            () => Ours("ours tar xzf (gzip -1)", "mkdir -p /usr/obj/p && tar xzf - -C /usr/obj/p", () => File.OpenRead(tarFile + ".gz")),
-            () => Ours("ours tar xzf (ours, fastest)", "mkdir -p /usr/obj/p && tar xzf - -C /usr/obj/p", () => Packed(System.IO.Compression.CompressionLevel.Fastest)),
-            () => Ours("ours tar (auto)", "mkdir -p /usr/obj/p && cd /usr/obj/p && " + SourcePackager.UnpackCommand(level), () => Packed(level)),
+            ("ours tar (auto, pulled)", name => Ours(name, unpack, () => new ReadOnly(Packed(level)))),
+            ("ours cat", name => Ours(name, "cat > /dev/null", () => File.OpenRead(tarFile))),
+            ("ssh cat", name => Ssh(name, $"ssh -F {rig.SshConfig} guest 'cat > /dev/null' < {tarFile}")),
+            ("ours tar x", name => Ours(name, "mkdir -p /usr/obj/p && tar xf - -C /usr/obj/p", () => File.OpenRead(tarFile))),
+            ("ssh tar x", name => Ssh(name, $"ssh -F {rig.SshConfig} guest 'mkdir -p /usr/obj/p && tar xf - -C /usr/obj/p' < {tarFile}")),
+            ("ours tar xzf (gzip -1)", name => Ours(name, "mkdir -p /usr/obj/p && tar xzf - -C /usr/obj/p", () => File.OpenRead(tarFile + ".gz"))),
+            ("ours tar xzf (ours, fastest)", name => Ours(name, "mkdir -p /usr/obj/p && tar xzf - -C /usr/obj/p", () => Packed(System.IO.Compression.CompressionLevel.Fastest))),
+            ("ours tar (auto)", name => Ours(name, unpack, () => Packed(level))),
         };
         // lean: the file fed by ours and by ssh, and the archive pushed and pulled.
-        if (lean) methods = new List<Func<Task>> { methods[0], methods[3], methods[4], methods[7] };
+        if (lean) methods = new List<(string, Func<string, Task>)> { methods[0], methods[3], methods[4], methods[7] };
         for (int i = 0; i < rounds; i++)
         {
+            var inside = new List<string>();
             for (int k = 0; k < methods.Count; k++)
             {
-                await methods[(k + i) % methods.Count]();
+                var (name, run) = methods[(k + i) % methods.Count];
+                GuestCounters before;
+                using (var setup = await rig.ConnectGuestAsync()) before = await GuestCounters.ReadAsync(setup);
+                await run(name);
                 using var shell = await rig.ConnectGuestAsync();
+                inside.Add($"  {name}: {(await GuestCounters.ReadAsync(shell)).Since(before).PerMB(mb)}");
                 await Run(shell, "rm -rf /usr/obj/p");
             }
             Console.WriteLine($"round {i + 1} (load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}): " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value[^1]:0.0}")));
+            Console.WriteLine("inside the guest, per MB:\n" + string.Join("\n", inside));
         }
         Console.WriteLine($"| upload probe, {mb:0} MB {(text ? "source text" : "random")} | median MB/s | rounds | client CPU s per 100 MB |");
         Console.WriteLine("|---|---|---|---|");
@@ -398,23 +406,30 @@ static class GuestTransfers
     }
 }
 
-/// <summary>The guest's counters around a transfer: eth0's received packets, and /proc/stat's CPU ticks (user, system, irq+softirq, idle).</summary>
-sealed record GuestCounters(long Packets, long User, long System, long Irq, long Idle)
+/// <summary>
+/// The guest's counters around a transfer: eth0's received packets, /proc/stat's CPU ticks (user, system, irq+softirq,
+/// idle), interrupts and context switches (how often the guest woke for the same bytes).
+/// </summary>
+sealed record GuestCounters(long Packets, long User, long System, long Irq, long Idle, long Interrupts, long Switches)
 {
     public static async Task<GuestCounters> ReadAsync(IHostShell shell)
     {
-        var r = await shell.RunAsync("head -1 /proc/stat; grep eth0 /proc/net/dev", default);
+        var r = await shell.RunAsync("grep -E '^(cpu |intr |ctxt )' /proc/stat; grep eth0 /proc/net/dev", default);
         var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var cpu = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray(); // user nice system idle iowait irq softirq
-        var net = lines[1].Split(':')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray(); // bytes packets ...
-        return new GuestCounters(net[1], cpu[0] + cpu[1], cpu[2], cpu[5] + cpu[6], cpu[3] + cpu[4]);
+        long[] Numbers(string prefix) =>
+            lines.First(l => l.StartsWith(prefix)).Substring(prefix.Length).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray();
+        var cpu = Numbers("cpu "); // user nice system idle iowait irq softirq
+        var net = lines.First(l => l.Contains("eth0:")).Split(':')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray(); // bytes packets ...
+        return new GuestCounters(net[1], cpu[0] + cpu[1], cpu[2], cpu[5] + cpu[6], cpu[3] + cpu[4], Numbers("intr ")[0], Numbers("ctxt ")[0]);
     }
 
     public GuestCounters Since(GuestCounters before) =>
-        new GuestCounters(Packets - before.Packets, User - before.User, System - before.System, Irq - before.Irq, Idle - before.Idle);
+        new GuestCounters(Packets - before.Packets, User - before.User, System - before.System, Irq - before.Irq, Idle - before.Idle,
+            Interrupts - before.Interrupts, Switches - before.Switches);
 
     public string PerMB(double mb) =>
-        $"{Packets / mb:0} packets, ticks user {User / mb:0.0} system {System / mb:0.0} irq {Irq / mb:0.0} idle {Idle / mb:0.0}";
+        $"{Packets / mb:0} packets, {Interrupts / mb:0} interrupts, {Switches / mb:0} context switches, " +
+        $"ticks user {User / mb:0.0} system {System / mb:0.0} irq {Irq / mb:0.0} idle {Idle / mb:0.0}";
 }
 
 /// <summary>Only Read: what any stream that is not the archive itself would offer a copy.</summary>
