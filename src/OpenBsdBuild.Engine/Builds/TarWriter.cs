@@ -16,7 +16,7 @@ namespace OpenBsdBuild.Builds
         private readonly TarOutputStream _tar;
         private readonly byte[] _buffer = new byte[1 << 16];
 
-        public TarWriter(Stream output) => _tar = new TarOutputStream(output, new UTF8Encoding(false)) { IsStreamOwner = false };
+        public TarWriter(Stream output) => _tar = new TarOutputStream(new FlushedByOwner(output), new UTF8Encoding(false)) { IsStreamOwner = false };
 
         public void AddFile(string name, string sourcePath)
         {
@@ -45,6 +45,21 @@ namespace OpenBsdBuild.Builds
 
         /// <summary>The end-of-archive blocks; the output stays open (it is the gzip stream's to close).</summary>
         public void Finish() => _tar.Close();
+
+        /// <summary>
+        /// The output without SharpZipLib's flushes. Its TarBuffer flushes after every 10 KB record, which empties a
+        /// coalescing buffer into 10 KB SSH packets (3× the packets, and 2.8× the context switches in a TCG guest, which
+        /// took uploads to half the speed of the same bytes sent from a file) and makes gzip end a block each time. Whoever
+        /// owns the output flushes it once the archive is done.
+        /// </summary>
+        private sealed class FlushedByOwner : OpenBsdBuild.Remote.SequentialStream
+        {
+            private readonly Stream _inner;
+            public FlushedByOwner(Stream inner) => _inner = inner;
+            public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
+            public override bool CanRead => false;
+            public override bool CanWrite => true;
+        }
 
         private static readonly MethodInfo? GetUnixFileMode =
             typeof(File).GetMethod("GetUnixFileMode", BindingFlags.Public | BindingFlags.Static, null, new[] { typeof(string) }, null);
