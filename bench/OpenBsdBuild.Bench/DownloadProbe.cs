@@ -16,7 +16,7 @@ static class DownloadProbe
 {
     const string Remote = "/usr/obj/probe";
 
-    public static async Task RunAsync(int rounds, int megabytes)
+    public static async Task RunAsync(int rounds, int megabytes, bool hashing = false)
     {
         using var rig = new GuestRig();
         using (var setup = await rig.ConnectGuestAsync())
@@ -62,6 +62,7 @@ static class DownloadProbe
             () => { OpenSsh("scp -J", $"scp -q -F {rig.SshConfig} guest:{Remote}/a.bin {local}/scp.bin"); return Task.CompletedTask; },
             () => { OpenSsh("ssh -J cat", $"ssh -F {rig.SshConfig} guest cat {Remote}/a.bin > /dev/null"); return Task.CompletedTask; },
         };
+        if (hashing) methods = HashingMethods(rig, OpenSsh);
         for (int i = 0; i < rounds; i++)
         {
             for (int k = 0; k < methods.Count; k++)
@@ -80,6 +81,29 @@ static class DownloadProbe
             Console.WriteLine($"{t.Key}, CPU s per 100 MB by thread (mean): " +
                               string.Join(", ", t.Value.Where(g => g.Value >= 0.01).OrderByDescending(g => g.Value).Select(g => $"{g.Key} {g.Value:0.00}")));
         Directory.Delete(local, true);
+    }
+
+    /// <summary>
+    /// What the guest's own checksum costs a download, all through OpenSSH so only the guest's side changes: the bare
+    /// stream; sha256sum beside it (as the verified fetch runs it), niced, or after it; sha512sum beside it; and each
+    /// hash alone (less an `ssh guest true`).
+    /// </summary>
+    static List<Func<Task>> HashingMethods(GuestRig rig, Action<string, string> openSsh)
+    {
+        string f = $"{Remote}/a.bin";
+        string ssh = $"ssh -F {rig.SshConfig} guest";
+        Func<Task> Run(string name, string remote) => () => { openSsh(name, $"{ssh} '{remote}' > /dev/null"); return Task.CompletedTask; };
+        return new List<Func<Task>>
+        {
+            Run("cat", $"cat {f}"),
+            Run("cat, sha256sum beside it", $"sha256sum {f} >&2 & cat {f}; wait"),
+            Run("cat, nice -n 19 sha256sum beside it", $"nice -n 19 sha256sum {f} >&2 & cat {f}; wait"),
+            Run("cat, then sha256sum", $"cat {f}; sha256sum {f} >&2"),
+            Run("cat, sha512sum beside it", $"sha512sum {f} >&2 & cat {f}; wait"),
+            Run("true (connection alone)", "true"),
+            Run("sha256sum alone", $"sha256sum {f} >&2"),
+            Run("sha512sum alone", $"sha512sum {f} >&2"),
+        };
     }
 }
 

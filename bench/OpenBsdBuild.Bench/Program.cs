@@ -37,7 +37,9 @@ if (which == "native") await NativeReadiness.RunAsync(rounds);
 if (which == "ami") await AmiRegistration.RunAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 64, TimeSpan.FromSeconds(args.Length > 3 ? int.Parse(args[3]) : 10));
 if (which == "upprobe") await GuestTransfers.UploadProbeAsync(rounds, int.Parse(args[2]), args.Contains("text"), args.Contains("lean"));
 // Where a download's time and the client's CPU go: verified fetch, bare exec-channel stream, scp -J, ssh -J cat.
-if (which == "downprobe") await DownloadProbe.RunAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 50);
+// With "hash": what the guest's checksum beside the stream costs, all through OpenSSH (cat alone, sha256sum beside it,
+// niced, after it, sha512sum instead; each hash alone).
+if (which == "downprobe") await DownloadProbe.RunAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 50, args.Contains("hash"));
 if (which == "guestcost") await GuestTransfers.GuestCostAsync(rounds, args.Length > 2 ? int.Parse(args[2]) : 50);
 if (which == "ciphers") await GuestTransfers.CiphersAsync(args.Length > 1 ? int.Parse(args[1]) : 32, args.Length > 2 ? int.Parse(args[2]) : 1);
 
