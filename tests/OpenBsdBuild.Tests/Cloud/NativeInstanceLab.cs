@@ -137,7 +137,7 @@ namespace OpenBsdBuild.Tests.Cloud
                             if (i.ImageId == ImageId) Boot(b);
                             else if (Emulator.RootDiskOf(i.InstanceId) is { } disk) BootAmi(i, b, disk);
                         }
-                        else if (i.State == EmulatedInstanceState.Running && b.Pid.HasValue && !Alive(b.Pid.Value))
+                        else if (i.State == EmulatedInstanceState.Running && b.Pid.HasValue && !Alive(b))
                         {
                             // The guest powered itself off: on EC2 that is an instance-initiated shutdown.
                             b.Pid = null;
@@ -207,7 +207,7 @@ namespace OpenBsdBuild.Tests.Cloud
 
         private static void Kill(Booted b)
         {
-            if (b.Pid.HasValue) Tools.Sh($"kill -9 {b.Pid} 2>/dev/null; true", allowFailure: true);
+            if (b.Pid.HasValue) Tools.KillQemu(b.Pid.Value, b.Directory);
             b.Pid = null;
             b.Ended = true;
             if (b.Imds != null)
@@ -226,7 +226,8 @@ namespace OpenBsdBuild.Tests.Cloud
         public string SerialConsoleOf(string instanceId) =>
             _booted.TryGetValue(instanceId, out var b) && File.Exists(b.SerialLog) ? File.ReadAllText(b.SerialLog) : "";
 
-        private static bool Alive(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
+        // A zombie's command line is empty: it does not count.
+        private static bool Alive(Booted b) => b.Pid.HasValue && Tools.IsQemu(b.Pid.Value, b.Directory);
 
         /// <summary>Nothing left: every instance terminated, no group or key pair, no guest running, no key file.</summary>
         public void AssertNothingLeft(Harness.PsResult? seen = null)
@@ -238,8 +239,8 @@ namespace OpenBsdBuild.Tests.Cloud
             Assert.True(Emulator.KeyPairs.Values.All(k => k.KeyName == "fixture"), "key pairs left" + context);
             // The loop kills a terminated instance's guest within a round.
             var clock = Stopwatch.StartNew();
-            while (_booted.Values.Any(b => b.Pid.HasValue && Alive(b.Pid.Value)) && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(100);
-            Assert.True(!_booted.Values.Any(b => b.Pid.HasValue && Alive(b.Pid.Value)), "guests left" + context);
+            while (_booted.Values.Any(Alive) && clock.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(100);
+            Assert.True(!_booted.Values.Any(Alive), "guests left" + context);
             string keys = Path.Combine(Path.GetTempPath(), "openbsdbuild-keys");
             var names = Emulator.Instances.Values.Select(i => i.Tags.TryGetValue("Name", out var n) ? n : null).Where(n => n != null).ToList();
             if (System.IO.Directory.Exists(keys))

@@ -216,8 +216,23 @@ namespace OpenBsdBuild.Tests.Fixtures
 
         public void Dispose()
         {
+            KeepDisconnects();
             Tools.Sh($"for p in $(ip netns pids {Namespace} 2>/dev/null); do kill -9 $p; done; ip netns del {Namespace}; ip link del {_outerLink} 2>/dev/null; " +
                      (User != "root" ? $"userdel -r {User} >/dev/null 2>&1; " : "") + $"rm -rf {Directory}", allowFailure: true);
+        }
+
+        /// <summary>
+        /// A connection sshd dropped for a protocol error reaches the client only as a lost connection; sshd's log says why
+        /// ("Disconnecting …: data packet referred to nonexistent channel 0"). Such a log outlives the host in
+        /// /tmp/obb-sshd-disconnects, named on stderr.
+        /// </summary>
+        private void KeepDisconnects()
+        {
+            string log = Path.Combine(Directory, "sshd.log");
+            if (!File.Exists(log) || !File.ReadLines(log).Any(l => l.Contains("Disconnecting"))) return;
+            string kept = Path.Combine(System.IO.Directory.CreateDirectory("/tmp/obb-sshd-disconnects").FullName, $"{Namespace}-{DateTime.UtcNow:HHmmss}.log");
+            File.Copy(log, kept, true);
+            Console.Error.WriteLine($"NetnsSshHost {Namespace}: sshd dropped a connection; its log is {kept}");
         }
 
         private static int ReadPidFile(string path, TimeSpan timeout)

@@ -55,6 +55,24 @@ namespace OpenBsdBuild.Tests.Fixtures
                 .Where(p => p.cmd.Contains("qemu-system") && p.cmd.Contains(marker))
                 .Select(p => p.pid).ToArray();
 
+        /// <summary>
+        /// Whether <paramref name="pid"/> is still a QEMU whose command line holds <paramref name="marker"/>. This machine's
+        /// pid_max is 32768, so under load a pid read from a pidfile after its QEMU exited can be another process's by then;
+        /// a kill by that pid alone can end another test's guest (a CI run beside another lost an unmarked QEMU of
+        /// LeftoverTests while a test killing a stale pidfile's pid ended).
+        /// </summary>
+        public static bool IsQemu(int pid, string marker)
+        {
+            string cmd = ReadCmdline(pid.ToString());
+            return cmd.Contains("qemu-system") && cmd.Contains(marker);
+        }
+
+        /// <summary>Kills <paramref name="pid"/> if it is still that QEMU (<see cref="IsQemu"/>).</summary>
+        public static void KillQemu(int pid, string marker)
+        {
+            if (IsQemu(pid, marker)) Sh($"kill -9 {pid}", allowFailure: true);
+        }
+
         private static string ReadCmdline(string pid)
         {
             try { return Encoding.UTF8.GetString(File.ReadAllBytes($"/proc/{pid}/cmdline")).Replace('\0', ' '); }

@@ -104,6 +104,11 @@ namespace OpenBsdBuild.Tests.Images
                 Assert.Equal(instance.LocalHostname, ssh.RunAsync("hostname", CancellationToken.None).Result.Stdout.Trim());
                 var listed = ssh.RunAsync("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub", CancellationToken.None).Result;
                 Assert.True(listed.Stdout.Contains(fingerprints[0] + " "), $"ssh-keygen -lf printed '{listed.Stdout}', and on stderr '{listed.Stderr}'");
+                // The agent restarted sshd from root's session (class daemon: 4096M); the build user's login still gets
+                // its own class's limits (openbsdbuild: datasize=infinity), as setusercontext(3) sets them as root.
+                var limits = ssh.RunAsync("echo datasize=$(ulimit -d)/$(ulimit -H -d)", CancellationToken.None).Result;
+                Assert.True(limits.Stdout.Trim() == "datasize=unlimited/unlimited" && limits.Stderr.Trim() == "",
+                    $"printed '{limits.Stdout.Trim()}', and on stderr '{limits.Stderr.Trim()}'");
                 // The image's own key still works too; the self-destruct waits in the background.
                 Assert.Contains("sleep 2700", ssh.RunAsync("ps -o args", CancellationToken.None).Result.Stdout);
             }
@@ -208,7 +213,7 @@ namespace OpenBsdBuild.Tests.Images
                 Tools.Sh(GuestControl.QmpCommand(_qmp, "system_powerdown"));
                 int pid = int.Parse(File.ReadAllText(_pidFile).Trim());
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                while (Directory.Exists($"/proc/{pid}"))
+                while (Tools.IsQemu(pid, _pidFile))
                 {
                     if (clock.Elapsed > TimeSpan.FromMinutes(3)) throw new TimeoutException("QEMU did not exit after the power button.");
                     Thread.Sleep(500);
@@ -217,7 +222,7 @@ namespace OpenBsdBuild.Tests.Images
 
             public void Dispose()
             {
-                if (File.Exists(_pidFile)) Tools.Sh($"kill -9 {File.ReadAllText(_pidFile).Trim()} 2>/dev/null || true");
+                if (File.Exists(_pidFile) && int.TryParse(File.ReadAllText(_pidFile).Trim(), out int pid)) Tools.KillQemu(pid, _pidFile);
                 Imds.DisposeAsync().AsTask().Wait();
             }
         }

@@ -62,7 +62,8 @@ namespace OpenBsdBuild.Tests.Reliability
             }
             finally
             {
-                foreach (int pid in new[] { orphan, kept, unmarked }.Where(p => p > 0)) Tools.Sh($"kill -9 {pid}", allowFailure: true);
+                foreach (var (pid, name) in new[] { (orphan, "orphan"), (kept, "kept"), (unmarked, "unmarked") }.Where(q => q.Item1 > 0))
+                    Tools.KillQemu(pid, Path.Combine(dir, name + ".pid")); // the orphan's pid may be another process's by now
                 foreach (string ns in new[] { orphanNs, keptNs })
                     Tools.Sh($"kill -9 $(ip netns pids {ns} 2>/dev/null) 2>/dev/null; ip netns del {ns} 2>/dev/null", allowFailure: true);
                 if (!live.HasExited) live.Kill();
