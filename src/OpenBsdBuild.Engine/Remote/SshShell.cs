@@ -178,8 +178,11 @@ namespace OpenBsdBuild.Remote
             {
                 // Opening the channel blocks inside SSH.NET until the server answers, up to the connection
                 // timeout, and ignores the token: over a dead link a cancel must not wait for that.
-                Task<Task> opening = Task.Factory.StartNew(() => cmd.ExecuteAsync(closing.RemoteToken), CancellationToken.None,
-                    TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
+                Task<Task> opening = Task.Factory.StartNew(() =>
+                {
+                    try { return cmd.ExecuteAsync(closing.RemoteToken); }
+                    finally { closing.Opened(); }
+                }, CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
                 await WithinAsync(opening, cancellationToken).ConfigureAwait(false);
                 execution = opening.Result;
             }
@@ -220,6 +223,8 @@ namespace OpenBsdBuild.Remote
             private readonly SshCommand _command;
             private readonly CancellationTokenSource _remoteCancel = new CancellationTokenSource();
             private Task _cancelling = Task.CompletedTask;
+            private readonly TaskCompletionSource<bool> _opened = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            private int _started, _cancelRequested;
 
             public CommandClose(SshCommand command) => _command = command;
 
@@ -227,17 +232,43 @@ namespace OpenBsdBuild.Remote
             public CancellationToken RemoteToken => _remoteCancel.Token;
             public bool Ended { get; set; }
 
-            /// <summary>SSH.NET's cancel sends its signal outside the channel's lock: under it here (<see cref="ChannelLock"/>).</summary>
-            public void CancelRemotely() => Volatile.Write(ref _cancelling, Task.Run(() => ChannelLock.Run(_command, () =>
+            /// <summary>
+            /// SSH.NET's execution has opened the channel and sent the exec (or failed to), and listens to
+            /// <see cref="RemoteToken"/> from now on. Until then neither a cancel nor the close may go ahead (seen: a
+            /// link-watch probe given up while its open waited behind a slow download; OpenSSH dropped the connection,
+            /// "server_input_channel_req: unknown channel 1"):
+            /// - SSH.NET registers on the token only after the exec, and a token already cancelled then runs its cancel at
+            ///   once, on the opening thread and outside the channel's lock, so the signal could follow a CLOSE;
+            /// - a close while the open is answered sends CLOSE, and the exec request that the opening thread sends next
+            ///   follows it.
+            /// </summary>
+            public void Opened()
             {
-                try { _remoteCancel.Cancel(); } catch (AggregateException) { /* the command ended or was closed meanwhile */ }
+                Interlocked.Exchange(ref _started, 1);
+                if (Interlocked.CompareExchange(ref _cancelRequested, 0, 0) == 1) SignalUnderLock();
+                _opened.TrySetResult(true);
+            }
+
+            /// <summary>SSH.NET's cancel sends its signal outside the channel's lock: under it here (<see cref="ChannelLock"/>).</summary>
+            public void CancelRemotely()
+            {
+                Interlocked.Exchange(ref _cancelRequested, 1);
+                if (Interlocked.CompareExchange(ref _started, 0, 0) == 1) SignalUnderLock();
+            }
+
+            // Both sides write their flag with a full fence before reading the other's, so at least one of them signals
+            // (a second Cancel is a no-op).
+            private void SignalUnderLock() => Volatile.Write(ref _cancelling, Task.Run(() => ChannelLock.Run(_command, () =>
+            {
+                try { _remoteCancel.Cancel(); }
+                catch (Exception ex) when (ex is AggregateException || ex is ObjectDisposedException) { /* the command ended or was closed meanwhile */ }
             })));
 
             public void Dispose()
             {
                 Task cancelling = Volatile.Read(ref _cancelling);
                 if (Ended && cancelling.IsCompleted) Close(cancelling);
-                else _ = cancelling.ContinueWith(Close, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                else _ = Task.WhenAll(cancelling, _opened.Task).ContinueWith(Close, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             }
 
             private void Close(Task cancelled)
