@@ -65,7 +65,7 @@ namespace OpenBsdBuild.Remote
                 Enter(gate);
                 try
                 {
-                    if (!(bool)IsOpen.GetValue(channel)!) throw new IOException("The command's channel closed before its input was sent.");
+                    ThrowIfClosed(channel!);
                     piece = (int)Math.Min((uint)count, (uint)RemoteWindowSize.GetValue(channel)!);
                     if (piece > 0) stdin.Write(buffer, offset, piece);
                 }
@@ -83,7 +83,12 @@ namespace OpenBsdBuild.Remote
             var adjusted = (EventWaitHandle?)WindowAdjusted!.GetValue(channel) ?? throw new ObjectDisposedException("channel");
             adjusted.Reset();
             while ((uint)RemoteWindowSize!.GetValue(channel)! == 0 && !adjusted.WaitOne(ClosedCheckInterval))
-                if (!(bool)IsOpen!.GetValue(channel)!) throw new IOException("The command's channel closed before its input was sent.");
+                ThrowIfClosed(channel);
+        }
+
+        private static void ThrowIfClosed(object channel)
+        {
+            if (!(bool)IsOpen!.GetValue(channel)!) throw new IOException("The command's channel closed before its input was sent.");
         }
 
         private static readonly TimeSpan ClosedCheckInterval = TimeSpan.FromMilliseconds(100);

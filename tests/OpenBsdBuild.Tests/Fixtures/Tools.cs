@@ -51,9 +51,7 @@ namespace OpenBsdBuild.Tests.Fixtures
         public static int[] QemuProcesses(string marker) =>
             Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d))
                 .Where(n => n.All(char.IsDigit))
-                .Select(n => (pid: int.Parse(n), cmd: ReadCmdline(n)))
-                .Where(p => p.cmd.Contains("qemu-system") && p.cmd.Contains(marker))
-                .Select(p => p.pid).ToArray();
+                .Select(int.Parse).Where(pid => IsQemu(pid, marker)).ToArray();
 
         /// <summary>
         /// Whether <paramref name="pid"/> is still a QEMU whose command line holds <paramref name="marker"/>. This machine's
