@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using OpenBsdBuild.Builds;
 using OpenBsdBuild.Remote;
@@ -27,15 +28,21 @@ static class DownloadProbe
         string local = Directory.CreateTempSubdirectory("obb-bench-probe-").FullName;
         var speed = new Dictionary<string, List<double>>();
         var cpu = new Dictionary<string, List<double>>();
+        var connects = new Dictionary<string, List<double>>();
         var threads = new Dictionary<string, Dictionary<string, double>>();
-        void Add(Dictionary<string, List<double>> d, string k, double v) { if (!d.ContainsKey(k)) d[k] = new List<double>(); d[k].Add(v); }
+        string last = "";
+        void Add(Dictionary<string, List<double>> d, string k, double v) { if (!d.ContainsKey(k)) d[k] = new List<double>(); d[k].Add(v); last = k; }
 
         async Task Ours(string name, Func<SshShell, Task> transfer)
         {
             var before = ThreadCpu.Snapshot();
             TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             var sw = Stopwatch.StartNew();
-            using (var shell = await rig.ConnectGuestAsync()) await transfer(shell);
+            using (var shell = await rig.ConnectGuestAsync())
+            {
+                Add(connects, name, sw.Elapsed.TotalSeconds);
+                await transfer(shell);
+            }
             Add(speed, name, megabytes / sw.Elapsed.TotalSeconds);
             Add(cpu, name, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds * 100 / megabytes);
             if (!threads.ContainsKey(name)) threads[name] = new Dictionary<string, double>();
@@ -51,9 +58,15 @@ static class DownloadProbe
             Add(speed, name, megabytes / sw.Elapsed.TotalSeconds);
             Add(cpu, name, (ThreadCpu.Children() - c0) * 100 / megabytes);
         }
+        var timelines = new List<string>();
         var methods = new List<Func<Task>>
         {
-            () => Ours("ours verified fetch", shell => ArtifactCollector.CollectAsync(shell, "bench", Remote, new[] { "a.bin" }, Path.Combine(local, "ours"), NullReporter.Instance, default)),
+            () => Ours("ours verified fetch", async shell =>
+            {
+                var timed = new TimelineShell(shell);
+                await ArtifactCollector.CollectAsync(timed, "bench", Remote, new[] { "a.bin" }, Path.Combine(local, "ours"), NullReporter.Instance, default);
+                timelines.Add(timed.Describe());
+            }),
             () => Ours("ours cat (exec channel, into nothing)", async shell =>
             {
                 int code = await shell.ReadAsync($"cat {Remote}/a.bin", null, s => { s.CopyTo(Stream.Null, 1 << 20); return Task.CompletedTask; }, null, default);
@@ -63,11 +76,19 @@ static class DownloadProbe
             () => { OpenSsh("ssh -J cat", $"ssh -F {rig.SshConfig} guest cat {Remote}/a.bin > /dev/null"); return Task.CompletedTask; },
         };
         if (hashing) methods = HashingMethods(rig, OpenSsh);
+        var inside = new Dictionary<string, List<GuestCounters>>();
         for (int i = 0; i < rounds; i++)
         {
             for (int k = 0; k < methods.Count; k++)
             {
+                GuestCounters before;
+                using (var s = await rig.ConnectGuestAsync()) before = await GuestCounters.ReadAsync(s);
                 await methods[(k + i) % methods.Count]();
+                using (var s = await rig.ConnectGuestAsync())
+                {
+                    if (!inside.ContainsKey(last)) inside[last] = new List<GuestCounters>();
+                    inside[last].Add((await GuestCounters.ReadAsync(s)).Since(before));
+                }
                 foreach (string f in Directory.GetFileSystemEntries(local)) if (Directory.Exists(f)) Directory.Delete(f, true); else File.Delete(f);
             }
             Console.WriteLine($"round {i + 1} ({Tools.Sh("cut -d' ' -f1-3 /proc/loadavg").Trim()}): " +
@@ -80,6 +101,12 @@ static class DownloadProbe
         foreach (var t in threads)
             Console.WriteLine($"{t.Key}, CPU s per 100 MB by thread (mean): " +
                               string.Join(", ", t.Value.Where(g => g.Value >= 0.01).OrderByDescending(g => g.Value).Select(g => $"{g.Key} {g.Value:0.00}")));
+        Console.WriteLine("The guest's view per MB (each round; the counters are read on their own sessions, so a connect each side is in them):");
+        foreach (var (name, list) in inside)
+            foreach (var c in list) Console.WriteLine($"  {name}: {c.PerMB(megabytes)}");
+        foreach (var (name, list) in connects) Console.WriteLine($"{name}: connect {string.Join(" ", list.Select(v => v.ToString("0.00")))} s");
+        Console.WriteLine("The verified fetch's commands, seconds from the fetch's start (after the connect):");
+        foreach (string t in timelines) Console.WriteLine("  " + t);
         Directory.Delete(local, true);
     }
 
@@ -140,4 +167,39 @@ static class ThreadCpu
         string[] f = stat.Substring(stat.LastIndexOf(')') + 2).Split(' ');
         return (long.Parse(f[13]) + long.Parse(f[14])) / Tick;
     }
+}
+
+/// <summary>A guest shell that notes when each command starts and ends, for a fetch's timeline.</summary>
+sealed class TimelineShell : IHostShell
+{
+    private readonly IHostShell _inner;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly List<string> _events = new();
+
+    public TimelineShell(IHostShell inner) => _inner = inner;
+
+    public string Description => _inner.Description;
+    public bool IsLocal => _inner.IsLocal;
+
+    private async Task<T> Timed<T>(string command, Func<Task<T>> run)
+    {
+        string what = command.Length > 40 ? command.Substring(0, 40) : command;
+        double start = _clock.Elapsed.TotalSeconds;
+        try { return await run(); }
+        finally { lock (_events) _events.Add($"[{start:0.00}–{_clock.Elapsed.TotalSeconds:0.00}] {what.Replace('\n', ' ')}"); }
+    }
+
+    public string Describe() { lock (_events) return string.Join("; ", _events); }
+
+    public Task<ShellResult> RunAsync(string command, CancellationToken cancellationToken) =>
+        Timed(command, () => _inner.RunAsync(command, cancellationToken));
+    public Task<int> StreamAsync(string command, Stream? input, Action<string>? onStdout, Action<string>? onStderr, CancellationToken cancellationToken) =>
+        Timed(command, () => _inner.StreamAsync(command, input, onStdout, onStderr, cancellationToken));
+    public Task<int> ReadAsync(string command, Stream? input, Func<Stream, Task> readOutput, Action<string>? onStderr, CancellationToken cancellationToken) =>
+        Timed(command, () => _inner.ReadAsync(command, input, readOutput, onStderr, cancellationToken));
+    public Task DownloadAsync(string path, Stream destination, Action<long>? progress, CancellationToken cancellationToken) => _inner.DownloadAsync(path, destination, progress, cancellationToken);
+    public Task UploadAsync(Stream source, string path, Action<long>? progress, CancellationToken cancellationToken) => _inner.UploadAsync(source, path, progress, cancellationToken);
+    public Task<Tunnel> OpenTunnelAsync(string host, int port, CancellationToken cancellationToken) => _inner.OpenTunnelAsync(host, port, cancellationToken);
+    public Task<Tunnel> ExposeLocalPortAsync(int localPort, CancellationToken cancellationToken) => _inner.ExposeLocalPortAsync(localPort, cancellationToken);
+    public void Dispose() => _inner.Dispose();
 }

@@ -19,9 +19,12 @@ sealed class GuestRig : IDisposable
     /// <summary>ssh_config for the OpenSSH baseline: "guest" jumps through "jump", OpenSSH defaults otherwise.</summary>
     public string SshConfig { get; }
 
-    public GuestRig(int memoryMB = 1536, int cpus = 1)
+    /// <summary>The guest's vCPUs: 1 unless the command line says cpus=N (Start-OpenBsdGuest's default is 2).</summary>
+    public static int Cpus { get; set; } = 1;
+
+    public GuestRig(int memoryMB = 1536)
     {
-        var r = _ps.Run($"{Host.ConnectCommand} | Start-OpenBsdGuest -Name bench -Image '{Image.Path}' -KeyFile '{Image.KeyFile}' -Memory {memoryMB}MB -CpuCount {cpus}");
+        var r = _ps.Run($"{Host.ConnectCommand} | Start-OpenBsdGuest -Name bench -Image '{Image.Path}' -KeyFile '{Image.KeyFile}' -Memory {memoryMB}MB -CpuCount {Cpus}");
         if (r.HadErrors) throw new Exception("The bench guest did not start: " + r.Describe());
         Guest = r.Single<OpenBsdGuest>();
         SshConfig = Path.Combine(Host.Directory, "ssh_config");

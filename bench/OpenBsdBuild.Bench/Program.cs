@@ -15,6 +15,8 @@ using OpenBsdBuild.Tests.Harness;
 // Measures with real parts, same run, against plain-tool baselines. Prints medians.
 string which = args.FirstOrDefault() ?? "all";
 int rounds = args.Length > 1 && int.TryParse(args[1], out int n) ? n : 3;
+// The test guest's vCPUs for the guest modes: cpus=N anywhere on the command line (1 when absent).
+GuestRig.Cpus = args.Where(a => a.StartsWith("cpus=")).Select(a => int.Parse(a.Substring(5))).DefaultIfEmpty(1).First();
 if (which is "readiness" or "all") Readiness(rounds);
 if (which is "download" or "all") await DownloadAsync(rounds, 200);
 if (which is "download500" or "all") await DownloadAsync(rounds, 500);

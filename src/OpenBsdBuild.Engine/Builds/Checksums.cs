@@ -42,37 +42,40 @@ namespace OpenBsdBuild.Builds
             $"elif command -v sha256 >/dev/null 2>&1; then sha256 -- {quotedPaths}; else shasum -a 256 -- {quotedPaths}; fi";
 
         /// <summary>
-        /// The same, for NUL-separated paths read from stdin: a command line has a limit (dropbear refuses
-        /// exec requests over 9000 bytes, OpenBSD's ARG_MAX is 512 KB) that a build's artifacts may pass.
-        /// </summary>
-        public static string ListingOfStdinCommand() =>
-            "if command -v sha256sum >/dev/null 2>&1; then xargs -0 sha256sum --; " +
-            "elif command -v sha256 >/dev/null 2>&1; then xargs -0 sha256 --; else xargs -0 shasum -a 256 --; fi";
-
-        /// <summary>
         /// Parses `sha256sum` ("hex  path") and OpenBSD `sha256` ("SHA256 (path) = hex") output
         /// into path → lower-case hex.
         /// </summary>
         public static Dictionary<string, string> ParseListing(string output)
         {
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (string raw in output.Split('\n'))
-            {
-                string line = raw.TrimEnd('\r');
-                if (line.StartsWith("SHA256 (", StringComparison.Ordinal))
-                {
-                    int close = line.LastIndexOf(") = ", StringComparison.Ordinal);
-                    if (close > 8) result[line.Substring(8, close - 8)] = line.Substring(close + 4).Trim().ToLowerInvariant();
-                }
-                else if (line.Length > 66 && line[64] == ' ')
-                {
-                    // GNU/busybox: two spaces, or " *" for binary mode.
-                    string path = line.Substring(66);
-                    result[path] = line.Substring(0, 64).ToLowerInvariant();
-                }
-            }
+            foreach (string line in output.Split('\n'))
+                if (TryParseLine(line, out string path, out string hex)) result[path] = hex;
             return result;
         }
+
+        /// <summary>Whether a line is a hash in one of the two formats (the rest of a guest's stderr is its errors).</summary>
+        public static bool IsListingLine(string line) => TryParseLine(line, out _, out _);
+
+        private static bool TryParseLine(string raw, out string path, out string hex)
+        {
+            string line = raw.TrimEnd('\r');
+            path = hex = "";
+            if (line.StartsWith("SHA256 (", StringComparison.Ordinal))
+            {
+                int close = line.LastIndexOf(") = ", StringComparison.Ordinal);
+                if (close <= 8 || !IsHex(line.Substring(close + 4).Trim())) return false;
+                path = line.Substring(8, close - 8);
+                hex = line.Substring(close + 4).Trim().ToLowerInvariant();
+                return true;
+            }
+            // GNU/busybox: two spaces, or " *" for binary mode.
+            if (line.Length <= 66 || line[64] != ' ' || (line[65] != ' ' && line[65] != '*') || !IsHex(line.Substring(0, 64))) return false;
+            path = line.Substring(66);
+            hex = line.Substring(0, 64).ToLowerInvariant();
+            return true;
+        }
+
+        private static bool IsHex(string text) => text.Length == 64 && text.All(Uri.IsHexDigit);
 
         /// <summary>The SHA-256 of one file on a host or guest, or null when it could not be read.</summary>
         public static async Task<string?> OfRemoteFileAsync(IHostShell shell, string path, CancellationToken cancellationToken)

@@ -97,6 +97,18 @@ namespace OpenBsdBuild.Tests.Build
         }
 
         [Fact]
+        public void Errors_beside_the_hashes_on_a_guests_stderr_are_not_read_as_hashes()
+        {
+            // The fetch's hashes share stderr with cat's and sha256's errors; a long error has a space at column 64 too.
+            string error = "cat: out/" + new string('x', 55) + "  y: Permission denied";
+            Assert.Equal(' ', error[64]);
+            Assert.False(Checksums.IsListingLine(error));
+            Assert.False(Checksums.IsListingLine("sha256: out/app: No such file or directory"));
+            Assert.True(Checksums.IsListingLine(new string('0', 64) + "  out/app"));
+            Assert.Empty(Checksums.ParseListing(error));
+        }
+
+        [Fact]
         public void A_nearly_full_mount_is_named_from_df()
         {
             string df = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sd0d 1000000 999000 1000 100% /tmp\n/dev/sd0h 5000000 100 4999900 1% /usr/obj\n";

@@ -75,8 +75,11 @@ namespace OpenBsdBuild.Tests.EndToEnd
             var verbose = r.Verbose.Select(v => v.Message).ToList();
             string where = $"root@{target.Namespace.Address}:22";
             Assert.Contains(target.Namespace.ExecutedCommands(), c => c.Contains("OBB_SECRET_NAMES=TOKEN\n")); // run-build.sh reads it from stdin
-            // out/result.txt and out/token.sha256 come home in one stream on the build's session, not over SFTP.
-            Assert.Single(target.Namespace.ExecutedCommands(), c => c.EndsWith("xargs -0 cat --"));
+            // out/result.txt and out/token.sha256 come home in one command on the build's session (listing, bytes and the
+            // guest's hashes), not over SFTP.
+            string fetch = Assert.Single(target.Namespace.ExecutedCommands(), c => c.Contains("xargs -0 cat --"));
+            Assert.Contains("OBB_PATTERNS=", fetch);
+            Assert.DoesNotContain(target.Namespace.ExecutedCommands(), c => c != fetch && c.Contains("OBB_PATTERNS="));
             Assert.Empty(target.Namespace.SftpOpened());
             TraceAssert.EverythingShows(target.Namespace, where, verbose);
         }

@@ -18,7 +18,7 @@ namespace OpenBsdBuild.Tests.Remote
     public sealed class ShellTemplateTests
     {
         /// <summary>Scripts that run in the OpenBSD guest, whose /bin/sh is ksh (pdksh): they must say so, for shellcheck.</summary>
-        private static readonly string[] GuestScripts = { "openbsdbuild-agent.ksh", "first-boot.sh", "run-build.sh", "kill-build.sh", "make-work-dir.sh", "list-artifacts.sh" };
+        private static readonly string[] GuestScripts = { "openbsdbuild-agent.ksh", "first-boot.sh", "run-build.sh", "kill-build.sh", "make-work-dir.sh", "fetch-artifacts.sh" };
 
         [Fact]
         public void Every_script_in_the_source_tree_is_embedded_under_its_own_name()
