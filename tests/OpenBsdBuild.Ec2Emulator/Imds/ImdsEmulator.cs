@@ -110,8 +110,9 @@ public sealed class ImdsEmulator : IAsyncDisposable
                 var response = Answer(method, target, headers);
                 // The hop limit applies to the token's response only (docs/compatibility.md).
                 socket.Ttl = method == "PUT" ? (short)Instance.HttpPutResponseHopLimit : defaultTtl;
-                await WriteAsync(stream, response, method == "HEAD");
+                // Logged before the answer leaves: a client that has read it finds its request in the log.
                 _requests.Enqueue(new ImdsRequest(method, target, headers.ContainsKey(TokenHeader), response.Status, socket.Ttl));
+                await WriteAsync(stream, response, method == "HEAD");
                 if (headers.TryGetValue("Connection", out string? connection) && connection.Equals("close", StringComparison.OrdinalIgnoreCase)) return;
             }
         }
