@@ -181,10 +181,13 @@ namespace OpenBsdBuild.Builds
                         $"The working directory '{_workingDirectory}' does not exist in the guest.", _workingDirectory,
                         "Check -WorkingDirectory; artifacts are looked up relative to it.");
                 if (Refusal != null) throw Refusal;
-                List<string> said;
-                lock (_stderr) said = _stderr.ToList();
-                var hashes = Checksums.ParseListing(string.Join("\n", said));
-                string errors = string.Join(Environment.NewLine, said.Where(l => !Checksums.IsListingLine(l))).Trim();
+                var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+                var complaints = new List<string>();
+                lock (_stderr)
+                    foreach (string line in _stderr)
+                        if (Checksums.TryParseLine(line, out string path, out string hex)) hashes[path] = hex;
+                        else complaints.Add(line);
+                string errors = string.Join(Environment.NewLine, complaints).Trim();
                 if (exit != 0 || !_sawData)
                     throw new OpenBsdBuildException("ArtifactDownloadFailed", FailureKind.ReadError,
                         $"The guest could not send the artifacts (exit {exit}): {errors}", _workingDirectory,

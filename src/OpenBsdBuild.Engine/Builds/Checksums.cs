@@ -53,19 +53,21 @@ namespace OpenBsdBuild.Builds
             return result;
         }
 
-        /// <summary>Whether a line is a hash in one of the two formats (the rest of a guest's stderr is its errors).</summary>
-        public static bool IsListingLine(string line) => TryParseLine(line, out _, out _);
-
-        private static bool TryParseLine(string raw, out string path, out string hex)
+        /// <summary>
+        /// One line of either format; false for anything else (the rest of a guest's stderr, where the artifact
+        /// fetch's hashes share the stream with its errors).
+        /// </summary>
+        public static bool TryParseLine(string raw, out string path, out string hex)
         {
             string line = raw.TrimEnd('\r');
             path = hex = "";
             if (line.StartsWith("SHA256 (", StringComparison.Ordinal))
             {
                 int close = line.LastIndexOf(") = ", StringComparison.Ordinal);
-                if (close <= 8 || !IsHex(line.Substring(close + 4).Trim())) return false;
+                string digest = close > 8 ? line.Substring(close + 4).Trim() : "";
+                if (!IsHex(digest)) return false;
                 path = line.Substring(8, close - 8);
-                hex = line.Substring(close + 4).Trim().ToLowerInvariant();
+                hex = digest.ToLowerInvariant();
                 return true;
             }
             // GNU/busybox: two spaces, or " *" for binary mode.

@@ -102,9 +102,9 @@ namespace OpenBsdBuild.Tests.Build
             // The fetch's hashes share stderr with cat's and sha256's errors; a long error has a space at column 64 too.
             string error = "cat: out/" + new string('x', 55) + "  y: Permission denied";
             Assert.Equal(' ', error[64]);
-            Assert.False(Checksums.IsListingLine(error));
-            Assert.False(Checksums.IsListingLine("sha256: out/app: No such file or directory"));
-            Assert.True(Checksums.IsListingLine(new string('0', 64) + "  out/app"));
+            Assert.False(Checksums.TryParseLine(error, out _, out _));
+            Assert.False(Checksums.TryParseLine("sha256: out/app: No such file or directory", out _, out _));
+            Assert.True(Checksums.TryParseLine(new string('0', 64) + "  out/app", out _, out _));
             Assert.Empty(Checksums.ParseListing(error));
         }
 
