@@ -11,6 +11,16 @@ static class Bench
         return c[c.Count / 2];
     }
 
+    /// <summary>
+    /// The median of the rounds' own ratios (ours[i] / theirs[i], measured back to back in one round): a load that drifts
+    /// over the run moves both sides of a round alike, so this is steadier than a ratio of two medians.
+    /// </summary>
+    public static (double median, string rounds) PairedRatio(List<double> ours, List<double> theirs)
+    {
+        var ratios = ours.Zip(theirs, (o, t) => o / t).ToList();
+        return (Median(ratios), string.Join(" ", ratios.Select(r => r.ToString("0.00"))));
+    }
+
     /// <summary>Source-like text files (~10 KB each, compresses as a real tree does); returns the total in MB.</summary>
     public static double SourceTree(string tree, int files)
     {

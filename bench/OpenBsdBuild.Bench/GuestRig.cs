@@ -19,14 +19,15 @@ sealed class GuestRig : IDisposable
     /// <summary>ssh_config for the OpenSSH baseline: "guest" jumps through "jump", OpenSSH defaults otherwise.</summary>
     public string SshConfig { get; }
 
-    /// <summary>The guest's vCPUs: 1 unless the command line says cpus=N (Start-OpenBsdGuest's default is 2).</summary>
-    public static int Cpus { get; set; } = 1;
+    /// <summary>The guest's vCPUs when the command line says cpus=N; otherwise what Start-OpenBsdGuest gives users by default.</summary>
+    public static int? Cpus { get; set; }
 
     public GuestRig(int memoryMB = 1536)
     {
-        var r = _ps.Run($"{Host.ConnectCommand} | Start-OpenBsdGuest -Name bench -Image '{Image.Path}' -KeyFile '{Image.KeyFile}' -Memory {memoryMB}MB -CpuCount {Cpus}");
+        var r = _ps.Run($"{Host.ConnectCommand} | Start-OpenBsdGuest -Name bench -Image '{Image.Path}' -KeyFile '{Image.KeyFile}' -Memory {memoryMB}MB" + (Cpus is int n ? $" -CpuCount {n}" : ""));
         if (r.HadErrors) throw new Exception("The bench guest did not start: " + r.Describe());
         Guest = r.Single<OpenBsdGuest>();
+        Console.WriteLine($"The bench guest: {Guest.CpuCount} vCPUs, {Guest.Accelerator}");
         SshConfig = Path.Combine(Host.Directory, "ssh_config");
         File.WriteAllText(SshConfig,
             $"Host jump\n  HostName {Host.Address}\n  User root\n  IdentityFile {Host.KeyFile}\n" +

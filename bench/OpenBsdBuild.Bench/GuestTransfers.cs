@@ -56,7 +56,7 @@ static class GuestTransfers
         }
         Directory.Delete(trees, true);
         Console.WriteLine();
-        Console.WriteLine("| direction | what | ours (median MB/s) | OpenSSH (median MB/s) | ratio | raw SFTP / other gzip choice (MB/s) | client CPU s per 100 MB, ours / OpenSSH (upload) | guest's QEMU CPU s per 100 MB, ours / OpenSSH (upload) | client peak RSS |");
+        Console.WriteLine("| direction | what | ours (median MB/s [rounds]) | OpenSSH (median MB/s [rounds]) | ours ÷ OpenSSH (median of the rounds' ratios [rounds]) | raw SFTP / other gzip choice (MB/s) | client CPU s per 100 MB, ours / OpenSSH (upload) | guest's QEMU CPU s per 100 MB, ours / OpenSSH (upload) | client peak RSS |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         foreach (string row in table) Console.WriteLine(row);
     }
@@ -109,8 +109,8 @@ static class GuestTransfers
                               (raw.Count > i ? $"raw SFTP {raw[^1]:0.0} MB/s, " : "") + $"scp -J {scp[^1]:0.0} MB/s");
             Directory.Delete(dest, true);
         }
-        double o = Bench.Median(ours), s = Bench.Median(scp);
-        return $"| download | {(directory ? "1,024 files of 8 KB" : name.Replace("a", "").Replace(".bin", " MB"))} | {o:0.0} | {s:0.0} (scp -J) | {o / s:0.00} | " +
+        var (ratio, perRound) = Bench.PairedRatio(ours, scp);
+        return $"| download | {(directory ? "1,024 files of 8 KB" : name.Replace("a", "").Replace(".bin", " MB"))} | {Rounds(ours)} | {Rounds(scp)} (scp -J) | {ratio:0.00} [{perRound}] | " +
                $"{(raw.Count > 0 ? Bench.Median(raw).ToString("0.0") : "-")} | - | - | {rss >> 20} MB |";
     }
 
@@ -196,10 +196,13 @@ static class GuestTransfers
                               (lean ? "" : $"{otherName} {other[^1]:0.0} MB/s, ") + $"tar | ssh -J tar x {tar[^1]:0.0} MB/s (client {tarCpu[^1]:0.00}, guest {tarGuest[^1]:0.0})");
             Console.WriteLine($"  inside the guest, per MB: ours {oursInside[^1].PerMB(mb)}; tar | ssh {tarInside[^1].PerMB(mb)}");
         }
-        double o = Bench.Median(ours), t = Bench.Median(tar);
-        return $"| upload | {what} | {o:0.0} [{string.Join(" ", ours.Select(v => v.ToString("0.0")))}] | {t:0.0} [{string.Join(" ", tar.Select(v => v.ToString("0.0")))}] (tar \\| ssh -J tar x) | {o / t:0.00} | " +
+        var (ratio, perRound) = Bench.PairedRatio(ours, tar);
+        return $"| upload | {what} | {Rounds(ours)} | {Rounds(tar)} (tar \\| ssh -J tar x) | {ratio:0.00} [{perRound}] | " +
                $"{(lean ? "-" : $"{otherName}: {Bench.Median(other):0.0}")} | {Bench.Median(oursCpu):0.00} / {Bench.Median(tarCpu):0.00} | {Bench.Median(oursGuest):0.0} / {Bench.Median(tarGuest):0.0} | {rss >> 20} MB |";
     }
+
+    /// <summary>A median with the rounds it came from.</summary>
+    static string Rounds(List<double> mbps) => $"{Bench.Median(mbps):0.0} [{string.Join(" ", mbps.Select(v => v.ToString("0.0")))}]";
 
     /// <summary>CPU seconds a process has used (utime + stime, /proc/PID/stat fields 14-15).</summary>
     static double CpuSeconds(int pid)

@@ -15,8 +15,11 @@ using OpenBsdBuild.Tests.Harness;
 // Measures with real parts, same run, against plain-tool baselines. Prints medians.
 string which = args.FirstOrDefault() ?? "all";
 int rounds = args.Length > 1 && int.TryParse(args[1], out int n) ? n : 3;
-// The test guest's vCPUs for the guest modes: cpus=N anywhere on the command line (1 when absent).
-GuestRig.Cpus = args.Where(a => a.StartsWith("cpus=")).Select(a => int.Parse(a.Substring(5))).DefaultIfEmpty(1).First();
+// The test guest's vCPUs for the guest modes: cpus=N anywhere on the command line; without it, Start-OpenBsdGuest's default.
+GuestRig.Cpus = args.Where(a => a.StartsWith("cpus=")).Select(a => (int?)int.Parse(a.Substring(5))).FirstOrDefault();
+// Which builds of the SSH stack this run measures (the project copies in the module's own: see the .csproj).
+foreach (var assembly in new[] { typeof(Renci.SshNet.SshClient).Assembly, typeof(Org.BouncyCastle.Crypto.Engines.ChaChaEngine).Assembly })
+    Console.WriteLine($"{assembly.GetName().Name}: {assembly.GetCustomAttributes(typeof(System.Runtime.Versioning.TargetFrameworkAttribute), false).Cast<System.Runtime.Versioning.TargetFrameworkAttribute>().FirstOrDefault()?.FrameworkName}");
 if (which is "readiness" or "all") Readiness(rounds);
 if (which is "download" or "all") await DownloadAsync(rounds, 200);
 if (which is "download500" or "all") await DownloadAsync(rounds, 500);
