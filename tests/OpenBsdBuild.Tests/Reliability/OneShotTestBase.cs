@@ -96,8 +96,9 @@ namespace OpenBsdBuild.Tests.Reliability
             Lab.GuestSh(guestName, Image.KeyFile, $"test -e /usr/obj/{guestName}.pid && echo yes", stateDirectory).Trim() == "yes";
 
         /// <summary>How many KiB the guest's working directory /usr/obj/<paramref name="guestName"/> holds (an upload's progress).</summary>
-        protected long GuestKiB(string guestName) =>
-            long.TryParse(Lab.GuestSh(guestName, Image.KeyFile, $"du -sk /usr/obj/{guestName} 2>/dev/null | cut -f1").Trim(), out long k) ? k : 0;
+        /// <param name="stateDirectory">The state directory of the guest's host in the namespace; default the EC2 lab's.</param>
+        protected long GuestKiB(string guestName, string? stateDirectory = null) =>
+            long.TryParse(Lab.GuestSh(guestName, Image.KeyFile, $"du -sk /usr/obj/{guestName} 2>/dev/null | cut -f1", stateDirectory).Trim(), out long k) ? k : 0;
 
         /// <summary>True once guest <paramref name="guestName"/>'s QEMU runs and Start-OpenBsdGuest waits for its SSH (its record names the port and pid).</summary>
         /// <param name="stateDirectory">The host's state directory; default the EC2 lab's.</param>
@@ -254,18 +255,18 @@ namespace OpenBsdBuild.Tests.Reliability
         }
 
         /// <summary>
+        /// Far above the ~20 s in which the link watch notices a dead link (plus a bounded teardown) on a loaded machine, far
+        /// below the ~15 min after which TCP gives up on its own (net.ipv4.tcp_retries2 = 15).
+        /// </summary>
+        private static readonly TimeSpan LinkLossNoticed = TimeSpan.FromMinutes(5);
+
+        /// <summary>
         /// The link to the host dies in one phase of <paramref name="script"/>, on a throttled link (a transfer is still under
         /// way at the cut): the link goes down once <paramref name="reached"/> holds, or, when it is null, where the script
         /// calls <c>$cut.Invoke()</c> (a pass-through stage, so the next stage starts on a dead link). <paramref name="check"/>
         /// asserts what the user got while the link is still down; then the link comes back, nothing may be left, and the
         /// row of docs/reliability.md is checked.
         /// </summary>
-        /// <summary>
-        /// Far above the ~20 s in which the link watch notices a dead link (plus a bounded teardown) on a loaded machine, far
-        /// below the ~15 min after which TCP gives up on its own (net.ipv4.tcp_retries2 = 15).
-        /// </summary>
-        private static readonly TimeSpan LinkLossNoticed = TimeSpan.FromMinutes(5);
-
         protected void LinkDies(string script, Func<bool>? reached, string phase, Action<PsResult> check, string row, string userSees)
         {
             using var ps = new PsSession();

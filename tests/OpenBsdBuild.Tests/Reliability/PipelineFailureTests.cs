@@ -1,6 +1,8 @@
 using System;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Management.Automation;
 using Xunit;
 using OpenBsdBuild.Cloud.Ec2;
 using OpenBsdBuild.Emulation;
@@ -196,13 +198,7 @@ namespace OpenBsdBuild.Tests.Reliability
             LinkDies($"{NewHost()} | {StartGuest()} | {(beforeTheBuild ? "ForEach-Object { $cut.Invoke(); $_ } | " : "")}{build} | Remove-MetalHost -PassThru",
                 beforeTheBuild ? null : reached, phase, r =>
                 {
-                    Assert.Null(r.Exception);
-                    var lost = r.Errors.FirstOrDefault(e => e.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestLost,", StringComparison.Ordinal));
-                    Assert.True(lost != null, r.Describe());
-                    Assert.Contains($"was lost during the {phase}", lost!.Exception.Message);
-                    var result = r.Single<GuestBuildResult>();
-                    Assert.Same(result, lost.TargetObject);
-                    Assert.False(result.Succeeded);
+                    var (result, lost) = AssertGuestLost(r, phase);
                     // Remove-MetalHost cannot stop the guest over the dead link: a non-terminating HostLost for it, and the host is still ended.
                     Assert.All(r.Errors.Where(e => e != lost), e => Assert.StartsWith("OpenBsdBuild.HostLost,", e.FullyQualifiedErrorId));
                     Assert.Equal(HostState.Removed, result.Host.State);
@@ -272,6 +268,76 @@ namespace OpenBsdBuild.Tests.Reliability
                 Lab.AssertNothingLeft(r);
                 ReliabilityDoc.Row("One-liner: Ctrl+C while Remove-MetalHost stops the guest", "the pipeline stops; New-MetalHost ends its host (and the guest with it) as the pipeline is disposed", took);
             }
+        }
+
+        [Fact]
+        public void On_an_attached_host_whose_link_drops_during_the_source_upload_Disconnect_MetalHost_returns_and_the_guest_is_removed_once_the_host_answers()
+        {
+            // The README's shape on a machine attached over SSH, the link cut while the upload fills its buffers: the build is
+            // GuestLost, and Disconnect-MetalHost, which cannot stop the guest over the dead link, must still return.
+            string src = BigSources();
+            var ssh = Lab.Ssh;
+            using var ps = new PsSession();
+            try
+            {
+                PsResult r;
+                TimeSpan took;
+                using (ThrottleLink())
+                {
+                    var running = ps.RunAsync($"{ssh.ConnectCommand} | {StartGuest()} | Invoke-GuestBuild -Path '{src}' -Command true -WorkingDirectory /usr/obj/g1 " +
+                                              $"-MinFreeSpace 64MB -Destination '{Artifacts}' | Disconnect-MetalHost -PassThru");
+                    WaitFor(() => GuestKiB("g1", ssh.StateDirectory) > 2048, running, "the source upload");
+                    var clock = Stopwatch.StartNew();
+                    ssh.LinkDown();
+                    // A bound, not a speed check: the suite's per-test guard (20 min) would let TCP's ~15 min pass.
+                    Assert.True(running.Wait(TimeSpan.FromMinutes(5)), "The link died during the upload and the pipeline had not returned 5 min later.");
+                    took = clock.Elapsed;
+                    r = running.Result;
+                }
+                var (result, notStopped) = AssertGuestLostAndGuestNotStopped(r, "upload of the sources");
+                Assert.Equal(HostState.Disconnected, result.Host.State);
+
+                // The guest is still on the machine; once the host answers, it is found and stopped as the error says.
+                ssh.LinkUp();
+                Assert.NotEmpty(Tools.QemuProcesses(ssh.StateDirectory));
+                Assert.Contains("Get-OpenBsdGuest -Name g1 | Stop-OpenBsdGuest", notStopped.ErrorDetails?.RecommendedAction);
+                var stopped = ps.Run($"{ssh.ConnectCommand} | ForEach-Object {{ $_ | Get-OpenBsdGuest -Name g1 | Stop-OpenBsdGuest; $_ | Disconnect-MetalHost }}");
+                Assert.False(stopped.HadErrors, stopped.Describe());
+                Ec2Lab.AssertNoGuests(ssh.StateDirectory);
+                ReliabilityDoc.Row("Attached host: the link to the host drops during the source upload, Disconnect-MetalHost ends the pipeline",
+                    "OpenBsdBuild.GuestLost (non-terminating) and the result; Disconnect-MetalHost returns, the host Disconnected, with a HostLost for the guest that says to stop it with Stop-OpenBsdGuest once the host answers", took);
+            }
+            finally
+            {
+                ssh.LinkUp();
+                foreach (int pid in Tools.QemuProcesses(ssh.StateDirectory)) Tools.Sh($"kill -9 {pid}", allowFailure: true);
+            }
+        }
+
+        /// <summary>The build's non-terminating GuestLost naming <paramref name="phase"/>, with the failed result as its target.</summary>
+        private static (GuestBuildResult result, ErrorRecord lost) AssertGuestLost(PsResult r, string phase)
+        {
+            Assert.Null(r.Exception);
+            var lost = r.Errors.FirstOrDefault(e => e.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestLost,", StringComparison.Ordinal));
+            Assert.True(lost != null, r.Describe());
+            Assert.Contains($"was lost during the {phase}", lost!.Exception.Message);
+            var result = r.Single<GuestBuildResult>();
+            Assert.Same(result, lost.TargetObject);
+            Assert.False(result.Succeeded);
+            return (result, lost);
+        }
+
+        /// <summary>
+        /// What an attached host's pipeline gives the user when its link died in <paramref name="phase"/> of the build: the
+        /// GuestLost, and one HostLost for the guest that the last stage could not stop over the dead link.
+        /// </summary>
+        private static (GuestBuildResult result, ErrorRecord notStopped) AssertGuestLostAndGuestNotStopped(PsResult r, string phase)
+        {
+            var (result, lost) = AssertGuestLost(r, phase);
+            var notStopped = Assert.Single(r.Errors, e => e != lost);
+            Assert.StartsWith("OpenBsdBuild.HostLost,", notStopped.FullyQualifiedErrorId);
+            Assert.Same(result.Guest, notStopped.TargetObject);
+            return (result, notStopped);
         }
 
         private string LocalState => Path.Combine(Work, "local");
@@ -379,15 +445,8 @@ namespace OpenBsdBuild.Tests.Reliability
             {
                 var (r, took) = FaultWhen(ps, $"$h = {Lab.Ssh.ConnectCommand}; $h | {StartGuest()} | {Build("echo started; sleep 300")} | Remove-MetalHost -PassThru",
                     () => BuildRuns("g1", state), "the running build", () => Lab.Ssh.LinkDown());
-                Assert.Null(r.Exception);
-                var lost = r.Errors.FirstOrDefault(e => e.FullyQualifiedErrorId.StartsWith("OpenBsdBuild.GuestLost,", StringComparison.Ordinal));
-                Assert.True(lost != null, r.Describe());
-                Assert.Contains("was lost during the build", lost!.Exception.Message);
-                var result = r.Single<GuestBuildResult>();
-                Assert.Same(result, lost.TargetObject);
                 // Remove-MetalHost cannot stop the guest over the dead link: HostLost names it, and the host is released.
-                var notStopped = Assert.Single(r.Errors, e => e != lost);
-                Assert.StartsWith("OpenBsdBuild.HostLost,", notStopped.FullyQualifiedErrorId);
+                var (result, notStopped) = AssertGuestLostAndGuestNotStopped(r, "build");
                 Assert.Equal(HostState.Removed, result.Host.State);
 
                 // Once the host answers, the guest is found and stopped as the error says.
