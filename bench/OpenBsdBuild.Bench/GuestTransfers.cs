@@ -374,7 +374,7 @@ static class GuestTransfers
             }
             Console.WriteLine($"round {i + 1} done");
         }
-        string Cell(List<double> v) => v.Count == 0 ? "not offered" : $"{Bench.Median(v):0.0} [{string.Join(" ", v.Select(x => x.ToString("0.0")))}]";
+        string Cell(List<double> v) => v.Count == 0 ? "not offered" : Rounds(v);
         Console.WriteLine($"| cipher | MAC | guest via jump, {megabytes} MB (median MB/s) | host sshd, {megabytes * 8} MB (median MB/s) |");
         Console.WriteLine("|---|---|---|---|");
         foreach (var c in combos) Console.WriteLine($"| {c.cipher} | {c.mac ?? "(AEAD)"} | {Cell(guest[c])} | {Cell(host[c])} |");
